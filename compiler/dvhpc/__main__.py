@@ -1,0 +1,3 @@
+from dvhpc.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""The command line: thin click commands over library calls (imports stay lazy for start-up)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from dvhpc import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+    help="Diagnostics format: text (colour on a TTY), json, or GitHub workflow annotations.",
+)
+
+
+def emit_diagnostics(diags, fmt: str) -> None:
+    """Print diagnostics: text to stderr (like a compiler), machine formats to stdout."""
+    from dvhpc import render
+
+    if fmt == "json":
+        click.echo(render.json_(diags))
+    elif fmt == "github":
+        if diags:
+            click.echo(render.github(diags))
+    elif fmt == "sarif":
+        from dvhpc.sarif import sarif
+
+        click.echo(sarif(diags))
+    elif diags:
+        colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        click.echo(render.text(diags, _SourceLines(), colour=colour), err=True)
+
+
+class _SourceLines(dict):
+    """Source lines for snippets, read on demand (small files only)."""
+
+    def get(self, file, default=None):
+        if file not in self:
+            try:
+                with open(file, "rb") as handle:
+                    raw = handle.read(1024 * 1024)
+                self[file] = raw.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+            except OSError:
+                self[file] = None
+        return self[file] or default
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dvhpc")
+def cli() -> None:
+    """Compile a site spec into a Snakemake SLURM profile, scripts and a data-path module."""
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True)
+@format_option
+def validate(specs: tuple[str, ...], fmt: str) -> None:
+    """Check site specs against the schema and resolve them; report every problem."""
+    from dvhpc.layers import SpecLoader
+    from dvhpc.pipeline import check
+
+    loader = SpecLoader()
+    results = [check(spec, loader) for spec in specs]
+    diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
+    emit_diagnostics(diags, fmt)
+    if fmt == "text":
+        for result in results:
+            if result.ok:
+                site = result.site
+                kind = "abstract layer" if result.abstract else f"site '{site.name}'"
+                click.echo(f"{result.spec}: ok ({kind}, {len(site.rules)} rules, {len(site.partitions)} partitions)")
+        failed = sum(not r.ok for r in results)
+        if failed:
+            click.echo(f"{failed} of {len(results)} spec(s) invalid", err=True)
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS)
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print the key reference (docs/spec.md) instead of the JSON Schema.")
+def schema(markdown: bool) -> None:
+    """Print the site spec's JSON Schema (for editors and other tools)."""
+    if markdown:
+        from dvhpc.docs import spec_markdown
+
+        click.echo(spec_markdown(), nl=False)
+    else:
+        from dvhpc.schema import schema_text
+
+        click.echo(schema_text(), nl=False)
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2, an unexpected failure exits 3 with one line, never 0."""
+    try:
+        cli.main(prog_name="dvhpc", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_FINDINGS)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        sys.exit(EXIT_FINDINGS)
+    except BaseException as exc:  # noqa: BLE001 - the promise is: never a traceback, never exit 0
+        if os.environ.get("DVHPC_DEBUG"):
+            raise
+        if isinstance(exc, KeyboardInterrupt):
+            sys.exit(130)
+        click.echo(
+            f"dvhpc: internal error ({type(exc).__name__}: {exc}); this is a bug in dvhpc, please report it "
+            "with the command and the spec (DVHPC_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK)

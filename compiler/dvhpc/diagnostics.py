@@ -1,0 +1,147 @@
+"""Diagnostics are data: a stable code, a severity, a message, a location and a hint.
+
+Every stage reports problems by appending `Diagnostic`s to a `Report`; renderers
+(`dvhpc.render`) turn them into text, JSON, GitHub annotations or SARIF.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A span in a source file; lines and columns are 1-based, `end_*` inclusive of the last char."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Note:
+    message: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    location: Location
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+    notes: tuple[Note, ...] = ()
+    suppressed: bool = False
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.file, loc.line, loc.column, self.code, self.message)
+
+
+# The catalogue: codes are stable; never renumber, only add. Documented in docs/diagnostics.md.
+CODES: dict[str, tuple[Severity, str]] = {
+    # DV0xx: reading files
+    "DV001": (Severity.ERROR, "file cannot be read (missing, unreadable, not a file)"),
+    "DV002": (Severity.ERROR, "file is not valid text (binary data, NUL bytes, bad encoding)"),
+    "DV003": (Severity.ERROR, "YAML or TOML syntax error"),
+    "DV004": (Severity.ERROR, "duplicate key in a mapping"),
+    "DV005": (Severity.ERROR, "input too large or too deeply nested (size, alias expansion, depth)"),
+    "DV006": (Severity.ERROR, "unsupported YAML feature (non-string key, custom tag, recursive alias)"),
+    "DV010": (Severity.ERROR, "`extends` target missing or unreadable"),
+    "DV011": (Severity.ERROR, "cycle in `extends`"),
+    # DV1xx: schema
+    "DV100": (Severity.ERROR, "wrong type"),
+    "DV101": (Severity.ERROR, "required key missing"),
+    "DV102": (Severity.ERROR, "unknown key"),
+    "DV103": (Severity.ERROR, "value not allowed (enum, pattern, range)"),
+    "DV104": (Severity.ERROR, "value matches none of the accepted forms"),
+    "DV105": (Severity.ERROR, "unsupported spec format version"),
+    # DV2xx: units and references
+    "DV201": (Severity.ERROR, "invalid memory size"),
+    "DV202": (Severity.ERROR, "invalid duration"),
+    "DV203": (Severity.ERROR, "invalid retry factor"),
+    "DV204": (Severity.ERROR, "number without a unit"),
+    "DV210": (Severity.ERROR, "unknown resource set"),
+    "DV211": (Severity.ERROR, "unknown partition"),
+    "DV212": (Severity.ERROR, "GPU type not offered by the partition"),
+    "DV213": (Severity.ERROR, "cycle or self-reference in resource sets"),
+    "DV220": (Severity.ERROR, "bad run-time variable syntax (`${VAR}`, `{name}`)"),
+    "DV221": (Severity.ERROR, "unknown `{name}` reference in a path"),
+    "DV222": (Severity.ERROR, "cycle in path references"),
+    "DV230": (Severity.ERROR, "more than one default partition"),
+    "DV232": (Severity.ERROR, "`slurm_extra` flag that the SLURM executor plugin manages itself"),
+    # DV4xx: compile / write
+    "DV401": (Severity.ERROR, "generated file was edited by hand (use --force to overwrite)"),
+    "DV402": (Severity.ERROR, "output folder cannot be written"),
+    "DV403": (Severity.ERROR, "generated output is out of date"),
+}
+
+
+def closest(word: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The best did-you-mean candidate, or None."""
+    matches = difflib.get_close_matches(word, sorted(map(str, candidates)), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, candidates) -> str:
+    match = closest(word, candidates)
+    return f" (did you mean '{match}'?)" if match else ""
+
+
+@dataclass
+class Report:
+    """Collects diagnostics from every stage of one run."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        location: Location,
+        *,
+        hint: str | None = None,
+        notes: tuple[Note, ...] = (),
+        severity: Severity | None = None,
+    ) -> Diagnostic:
+        diag = Diagnostic(
+            code=code,
+            message=message,
+            location=location,
+            severity=severity or CODES[code][0],
+            hint=hint,
+            notes=notes,
+        )
+        self.items.append(diag)
+        return diag
+
+    def extend(self, other: "Report") -> None:
+        self.items.extend(other.items)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR and not d.suppressed for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        seen: set = set()
+        unique = []
+        for diag in sorted(self.items, key=Diagnostic.sort_key):
+            key = (diag.code, diag.location, diag.message)
+            if key not in seen:
+                seen.add(key)
+                unique.append(diag)
+        return unique

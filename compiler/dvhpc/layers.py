@@ -1,0 +1,128 @@
+"""Stage 2, merge layers: follow `extends`, deep-merge the files (mappings merged, lists
+replaced, later files win) and remember which file and line every merged value came from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvhpc.diagnostics import Location, Note, Report
+from dvhpc.source import Document, PathT, load, read_file
+
+# Keys that describe one file, not the site: never inherited from a base.
+_OWN_KEYS = ("abstract", "extends")
+MAX_LAYERS = 32
+
+
+@dataclass
+class Layers:
+    """The merged spec and, for provenance, the documents it was merged from (base first)."""
+
+    root: Document
+    docs: list[Document] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    def origin(self, path: PathT) -> Document:
+        """The document that defines the value at `path` (the last layer that has it)."""
+        for doc in reversed(self.docs):
+            if _has_path(doc.data, path):
+                return doc
+        return self.root
+
+    def where(self, path: PathT, *, key: bool = False) -> Location:
+        return self.origin(path).where(path, key=key)
+
+
+def _has_path(data: object, path: PathT) -> bool:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def _merge(base: dict, top: dict) -> dict:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class SpecLoader:
+    """Loads specs with their `extends` chains; a base shared by many specs is read once."""
+
+    def __init__(self, reader=read_file):
+        self.reader = reader
+        self.cache: dict[tuple[str, str], tuple[Document | None, Report]] = {}
+
+    def _load(self, path: Path, display: str, origin: Location | None) -> tuple[Document | None, Report]:
+        key = (os.path.normpath(str(path)), display)
+        if key not in self.cache:
+            report = Report()
+            doc = load(path, display, report, origin=origin, reader=self.reader)
+            self.cache[key] = (doc, report)
+        return self.cache[key]
+
+    def load(self, path: Path, report: Report, display: str | None = None) -> Layers | None:
+        display = display or str(path)
+        doc, own = self._load(path, display, None)
+        report.extend(own)
+        if doc is None:
+            return None
+        docs: list[Document] = []
+        if not self._collect(doc, path, [os.path.normpath(str(path))], docs, report):
+            return None
+        merged: dict = {}
+        for layer in docs:
+            if isinstance(layer.data, dict):
+                merged = _merge(merged, {k: v for k, v in layer.data.items() if k not in _OWN_KEYS})
+        if isinstance(doc.data, dict):
+            merged.update({k: doc.data[k] for k in _OWN_KEYS if k in doc.data})
+        elif len(docs) == 1:
+            # not a mapping: keep it as it is so the schema reports the wrong type at its place
+            return Layers(root=doc, docs=docs, data=doc.data)  # type: ignore[arg-type]
+        return Layers(root=doc, docs=docs, data=merged)
+
+    def _collect(self, doc: Document, path: Path, stack: list[str], out: list[Document], report: Report) -> bool:
+        """Depth-first: bases before the file that extends them. False if anything failed."""
+        extends = doc.data.get("extends") if isinstance(doc.data, dict) else None
+        entries = [extends] if isinstance(extends, str) else extends if isinstance(extends, list) else []
+        ok = True
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, str):
+                continue  # the schema reports it
+            entry_path = ("extends", index) if isinstance(extends, list) else ("extends",)
+            where = doc.where(entry_path)
+            if len(stack) >= MAX_LAYERS:
+                report.add("DV011", f"`extends` is nested more than {MAX_LAYERS} levels deep", where)
+                return False
+            base_path = path.parent / entry
+            normal = os.path.normpath(str(base_path))
+            display = os.path.normpath(os.path.join(os.path.dirname(doc.file), entry))
+            if normal in stack:
+                chain = " -> ".join([*(os.path.basename(s) for s in stack), os.path.basename(normal)])
+                report.add("DV011", f"cycle in `extends`: {chain}", where,
+                           hint="a file cannot extend itself, directly or through other files")
+                ok = False
+                continue
+            base, own = self._load(base_path, display, where)
+            report.extend(own)
+            if base is None:
+                ok = False
+                continue
+            if not isinstance(base.data, dict):
+                report.add("DV100", f"'{display}' must hold a mapping to be extended", base.where(()),
+                           notes=(Note("extended from here", where),))
+                ok = False
+                continue
+            ok = self._collect(base, base_path, [*stack, normal], out, report) and ok
+        out.append(doc)
+        return ok

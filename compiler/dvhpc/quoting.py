@@ -1,0 +1,66 @@
+"""Quoting for every spec value that reaches generated shell or Python source.
+
+Run-time strings keep `${VAR}`, `$VAR` and a leading `~` live and make everything else inert;
+plain values are quoted with shlex (shell) or repr (Python). Nothing from a spec is ever pasted
+into generated code unquoted.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def sh(value: object) -> str:
+    """A literal shell word."""
+    return shlex.quote(str(value))
+
+
+def sh_runtime(text: str) -> str:
+    """A double-quoted shell word in which only `${VAR}`/`$VAR` and a leading `~` expand.
+
+    Everything else (backticks, `$(`, quotes, backslashes, `!`) is escaped. The resolver has
+    already refused `$` that does not start a plain variable reference.
+    """
+    prefix = ""
+    if text == "~" or text.startswith("~/"):
+        prefix, text = "${HOME}", text[1:]
+    out, pos = [], 0
+    for match in _VAR.finditer(text):
+        out.append(_escape_dq(text[pos:match.start()]))
+        out.append("${%s}" % (match.group(1) or match.group(2)))
+        pos = match.end()
+    out.append(_escape_dq(text[pos:]))
+    return '"' + prefix + "".join(out) + '"'
+
+
+def _escape_dq(text: str) -> str:
+    return re.sub(r'([\\"`$])', r"\\\1", text)
+
+
+def runtime_vars(text: str) -> list[str]:
+    """Names of the environment variables a run-time string needs (`~` needs HOME)."""
+    names = [m.group(1) or m.group(2) for m in _VAR.finditer(text)]
+    if text == "~" or text.startswith("~/"):
+        names.insert(0, "HOME")
+    return list(dict.fromkeys(names))
+
+
+def py(value: object) -> str:
+    """A Python literal (str, int, float, bool, None, and lists/dicts of them)."""
+    if isinstance(value, float) and value != value:  # NaN has no literal
+        return "float('nan')"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "float('inf')" if value > 0 else "-float('inf')"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(py(v) for v in value) + "]"
+    return repr(value)
+
+
+def format_escape(text: str) -> str:
+    """Escape braces for Snakemake's str.format-based submit command templates."""
+    return text.replace("{", "{{").replace("}", "}}")

@@ -1,0 +1,415 @@
+"""Stage 4, resolve: turn the validated, merged spec into the typed `Site` model.
+
+Units are parsed here (once), resource sets are applied (defaults < sets in `use` order < the
+rule's own keys), every value keeps its origin, and references (sets, partitions, GPU types,
+`{path}` names) are checked. Run-time variables are checked for syntax and kept, never expanded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dvhpc.diagnostics import Location, Note, Report, closest
+from dvhpc.layers import Layers
+from dvhpc.model import (
+    Attempt, Container, Detect, Environment, MountedDataset, Origin, Partition, PathEntry,
+    Resources, RuntimeText, Setting, Site, SnakemakeSettings, Sourced,
+)
+from dvhpc.units import Duration, Factor, Memory, UnitError
+
+BUILTIN_DEFAULTS = {"cpus": 1, "mem": Memory(1024), "time": Duration(3600)}
+DEFAULTS_NAME = "__defaults__"
+
+# sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> our key.
+MANAGED_FLAGS: dict[str, str] = {
+    "--job-name": "(set by Snakemake)", "-J": "(set by Snakemake)", "--output": "(set by Snakemake)",
+    "-o": "(set by Snakemake)", "--error": "(set by Snakemake)", "-e": "(set by Snakemake)",
+    "--parsable": "(set by Snakemake)", "--export": "(set by Snakemake)", "--comment": "(set by Snakemake)",
+    "--workdir": "(set by Snakemake)", "-D": "(set by Snakemake)",
+    "--account": "account", "-A": "account", "--partition": "partition", "-p": "partition",
+    "--mem": "mem", "--mem-per-cpu": "mem_per_cpu", "--ntasks": "tasks", "-n": "tasks",
+    "--ntasks-per-gpu": "tasks", "--cpus-per-task": "cpus", "-c": "cpus", "--cpus-per-gpu": "cpus",
+    "--time": "time", "-t": "time", "--constraint": "constraint", "-C": "constraint", "--qos": "qos",
+    "--nodes": "nodes", "-N": "nodes", "--clusters": "(not supported)", "--gres": "gpus + gpu_type",
+    "--gpus": "gpus + gpu_type",
+}
+
+_VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
+_TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
+
+
+def runtime_refs(text: str) -> tuple[list[str], str | None]:
+    """The `{name}` references in a run-time string, or an error message for bad syntax."""
+    refs = []
+    for match in _TOKEN.finditer(text):
+        var, ref, stray = match.groups()
+        if ref:
+            refs.append(ref[1:-1])
+        elif stray == "$":
+            return refs, (f"'$' at position {match.start() + 1} does not start a variable; "
+                          "write ${NAME} or $NAME (no command substitution or ${VAR:-...} forms)")
+        elif stray:
+            return refs, f"unbalanced or invalid '{stray}' at position {match.start() + 1}; references are {{name}}"
+    return refs, None
+
+
+class Resolver:
+    def __init__(self, layers: Layers, report: Report):
+        self.layers = layers
+        self.data = layers.data
+        self.report = report
+
+    def where(self, *path) -> Location:
+        return self.layers.where(tuple(path))
+
+    def get(self, *path, default=None):
+        node = self.data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def unit(self, parser, value, path):
+        try:
+            return parser(value)
+        except UnitError as exc:  # the schema catches most; keep every path safe anyway
+            self.report.add(exc.code, f"{'.'.join(map(str, path))}: {exc}", self.where(*path), hint=exc.hint)
+            return None
+
+    def text(self, path, *, refs_allowed: set[str] | None = None) -> RuntimeText | None:
+        value = self.get(*path)
+        if value is None:
+            return None
+        refs, error = runtime_refs(value)
+        where = self.where(*path)
+        dotted = ".".join(map(str, path))
+        if error:
+            self.report.add("DV220", f"{dotted}: {error}", where)
+        elif refs and refs_allowed is None:
+            self.report.add("DV220", f"{dotted}: '{{{refs[0]}}}' references are only allowed in paths and datasets",
+                            where, hint="use ${VAR} for environment variables")
+        elif refs_allowed is not None:
+            for ref in refs:
+                if ref not in refs_allowed:
+                    self.report.add("DV221", f"{dotted}: unknown path '{{{ref}}}'"
+                                    + (f" (did you mean '{{{closest(ref, refs_allowed)}}}'?)" if closest(ref, refs_allowed) else ""),
+                                    where, hint="known paths: " + (", ".join(sorted(refs_allowed)) or "none"))
+        return RuntimeText(value, where)
+
+    # ------------------------------------------------------------------ partitions and resources
+
+    def partitions(self) -> dict[str, Partition]:
+        result = {}
+        for name, raw in sorted((self.get("slurm", "partitions") or {}).items()):
+            base = ("slurm", "partitions", name)
+            result[name] = Partition(
+                name=name,
+                default=bool(raw.get("default", False)),
+                max_time=self.unit(Duration.parse, raw["max_time"], base + ("max_time",)) if "max_time" in raw else None,
+                cpus=raw.get("cpus"),
+                mem=self.unit(Memory.parse, raw["mem"], base + ("mem",)) if "mem" in raw else None,
+                nodes=raw.get("nodes"),
+                gpus=dict(sorted((raw.get("gpus") or {}).items())),
+                location=self.layers.where(base, key=True),
+            )
+        defaults = [p for p in result.values() if p.default]
+        for extra in defaults[1:]:
+            self.report.add("DV230", f"partitions '{defaults[0].name}' and '{extra.name}' are both marked default",
+                            self.where("slurm", "partitions", extra.name, "default"),
+                            notes=(Note("first default here", self.where("slurm", "partitions", defaults[0].name, "default")),))
+        return result
+
+    def layer(self, raw: dict, path: tuple, label: str) -> dict[str, Sourced]:
+        """One layer's own resource keys, parsed, with their origin."""
+        values: dict[str, Sourced] = {}
+        parsers = {"mem": Memory.parse, "mem_per_cpu": Memory.parse, "disk": Memory.parse, "time": Duration.parse}
+        for key, value in raw.items():
+            if key == "use":
+                continue
+            where = self.where(*path, key)
+            origin = Origin(label, where)
+            if key in parsers:
+                parsed = self.unit(parsers[key], value, path + (key,))
+                if parsed is not None:
+                    values[key] = Sourced(parsed, origin)
+            elif key == "retry":
+                factors = {}
+                for scaled, text in value.items():
+                    factor = self.unit(Factor.parse, text, path + (key, scaled))
+                    if factor is not None:
+                        factors[scaled] = Sourced(factor, Origin(label, self.where(*path, key, scaled)))
+                values[key] = Sourced(factors, origin)
+            elif key == "slurm_extra":
+                values[key] = Sourced(tuple(value), origin)
+                self.check_extra(value, path + (key,))
+            else:
+                values[key] = Sourced(value, origin)
+        return values
+
+    def check_extra(self, flags: list, path: tuple) -> None:
+        for index, flag in enumerate(flags):
+            name = flag.split("=", 1)[0]
+            if name in MANAGED_FLAGS:
+                use = MANAGED_FLAGS[name]
+                hint = f"use the spec key '{use}' instead" if not use.startswith("(") else f"remove it {use}"
+                self.report.add("DV232", f"slurm_extra flag '{name}' is set by the SLURM executor plugin itself; "
+                                "the job would be refused", self.where(*path, index), hint=hint)
+
+    def set_chain(self, names, path: tuple, sets: dict, seen: tuple = ()) -> list[tuple[str, dict, tuple]]:
+        """Flatten `use` (a name or list, sets may use sets) into (name, raw, path) in apply order."""
+        names = [names] if isinstance(names, str) else list(names or [])
+        chain = []
+        for index, name in enumerate(names):
+            use_path = path + ("use",) if len(names) == 1 and not isinstance(self.get(*path, "use"), list) else path + ("use", index)
+            if name not in sets:
+                suggestion = closest(name, sets)
+                self.report.add("DV210", f"unknown resource set '{name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                                self.where(*use_path), hint=None if suggestion else "defined sets: " + (", ".join(sorted(sets)) or "none"))
+                continue
+            if name in seen:
+                self.report.add("DV213", f"resource set '{name}' uses itself (cycle: {' -> '.join((*seen, name))})",
+                                self.where(*use_path))
+                continue
+            set_path = ("resources", "sets", name)
+            chain += self.set_chain(sets[name].get("use"), set_path, sets, (*seen, name))
+            chain.append((name, sets[name], set_path))
+        return chain
+
+    def resources(self, name: str, raw: dict, path: tuple, base: dict[str, Sourced], partitions, sets, attempts) -> Resources:
+        values = dict(base)
+        applied = []
+        for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
+            values = self.overlay(values, self.layer(set_raw, set_path, f"set {set_name}"))
+            applied.append(set_name)
+        label = "defaults" if name == DEFAULTS_NAME else f"rule {name}"
+        values = self.overlay(values, self.layer(raw, path, label))
+        partition = None
+        if "partition" in values:
+            part_name = values["partition"].value
+            partition = partitions.get(part_name)
+            if partition is None:
+                suggestion = closest(part_name, partitions)
+                self.report.add("DV211", f"unknown partition '{part_name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                                values["partition"].origin.location, hint="partitions: " + ", ".join(sorted(partitions)))
+        if "gpu_type" in values and partition is not None and values["gpu_type"].value not in partition.gpus:
+            offered = ", ".join(partition.gpus) or "none"
+            self.report.add("DV212", f"GPU type '{values['gpu_type'].value}' is not offered by partition '{partition.name}' "
+                            f"(it has: {offered})", values["gpu_type"].origin.location,
+                            notes=(Note(f"partition '{partition.name}' defined here", partition.location),))
+        return Resources(name=name, values=values, sets=tuple(applied), attempts=compute_attempts(values, partition, attempts),
+                         partition=partition, location=self.layers.where(path, key=True) if path else None)
+
+    @staticmethod
+    def overlay(base: dict[str, Sourced], top: dict[str, Sourced]) -> dict[str, Sourced]:
+        merged = dict(base)
+        for key, item in top.items():
+            if key == "retry" and "retry" in merged:
+                merged[key] = Sourced({**merged[key].value, **item.value}, item.origin)
+            else:
+                merged[key] = item
+        return merged
+
+    # ------------------------------------------------------------------ the whole site
+
+    def site(self, spec_file: str) -> Site:
+        partitions = self.partitions()
+        default_part = next((p for p in partitions.values() if p.default), None)
+        builtin = {k: Sourced(v, Origin("built-in default")) for k, v in BUILTIN_DEFAULTS.items()}
+        if default_part:
+            builtin["partition"] = Sourced(default_part.name, Origin("partition default", default_part.location))
+        sets = self.get("resources", "sets") or {}
+        restart_times = self.get("snakemake", "restart_times", default=0)
+        attempts = restart_times + 1
+        defaults = self.resources(DEFAULTS_NAME, self.get("resources", "defaults") or {}, ("resources", "defaults"),
+                                  builtin, partitions, sets, attempts)
+        rules = {}
+        for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
+            path = ("resources", "rules", rule)
+            if isinstance(raw, str):  # `rule: set_name` is `rule: {use: set_name}`
+                raw, path = {"use": raw}, path[:-1] + (rule,)
+                rules[rule] = self.resources_shorthand(rule, path, defaults, partitions, sets, attempts)
+                continue
+            rules[rule] = self.resources(rule, raw, path, defaults.values, partitions, sets, attempts)
+        account = self.get("slurm", "account")
+        path_names = set(self.get("paths") or {})
+        return Site(
+            name=self.get("site", default=""),
+            description=self.get("description", default=""),
+            spec_file=spec_file,
+            input_files=tuple(dict.fromkeys(doc.file for doc in self.layers.docs)),
+            detect=Detect(env=dict(sorted((self.get("detect", "env") or {}).items())),
+                          hostnames=tuple(self.get("detect", "hostnames") or ())),
+            account=Sourced(account, Origin("slurm.account", self.where("slurm", "account"))) if account else None,
+            accounting=self.get("slurm", "accounting", default=True),
+            gpu_flag=self.get("slurm", "gpu_flag", default="gpus"),
+            partitions=partitions,
+            snakemake=self.snakemake(),
+            defaults=defaults,
+            sets={name: self.layers.where(("resources", "sets", name), key=True) for name in sorted(sets)},
+            rules=rules,
+            environment=self.environment(),
+            paths=self.paths(path_names),
+            datasets_root=self.text(("datasets", "root"), refs_allowed=path_names),
+            datasets={name: self.mounted(name, path_names) for name in sorted(self.get("datasets", "mounted") or {})},
+            settings={name: self.setting(name) for name in sorted(self.get("settings") or {})},
+            lint_ignore=tuple(self.get("lint", "ignore") or ()),
+        )
+
+    def resources_shorthand(self, rule, path, defaults, partitions, sets, attempts) -> Resources:
+        """`rule: set_name`: the set name sits where `use` would be."""
+        name = self.get(*path)
+        if name not in sets:
+            suggestion = closest(name, sets)
+            self.report.add("DV210", f"unknown resource set '{name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                            self.where(*path))
+            return self.resources(rule, {}, path, defaults.values, partitions, {}, attempts)
+        return self.resources(rule, {"use": name}, path, defaults.values, partitions, sets, attempts)
+
+    def snakemake(self) -> SnakemakeSettings:
+        raw = self.get("snakemake") or {}
+        path = ("snakemake",)
+        global_resources = {}
+        for key, value in sorted((raw.get("resources") or {}).items()):
+            if isinstance(value, str):
+                parsed = self.unit(Memory.parse, value, path + ("resources", key))
+                if parsed is not None:
+                    global_resources[key] = parsed
+            else:
+                global_resources[key] = value
+        return SnakemakeSettings(
+            executor=raw.get("executor", "slurm"),
+            jobs=raw.get("jobs", 100),
+            latency_wait=self.unit(Duration.parse, raw["latency_wait"], path + ("latency_wait",)) if "latency_wait" in raw else None,
+            restart_times=raw.get("restart_times", 0),
+            keep_going=raw.get("keep_going"),
+            rerun_incomplete=raw.get("rerun_incomplete"),
+            printshellcmds=raw.get("printshellcmds"),
+            logdir=self.text(path + ("logdir",)) or RuntimeText("logs/slurm"),
+            keep_successful_logs=raw.get("keep_successful_logs"),
+            delete_logs_older_than=(self.unit(Duration.parse, raw["delete_logs_older_than"], path + ("delete_logs_older_than",))
+                                    if "delete_logs_older_than" in raw else None),
+            resources=global_resources,
+            options=dict(sorted((raw.get("options") or {}).items())),
+        )
+
+    def environment(self) -> Environment:
+        raw = self.get("environment") or {}
+        path = ("environment",)
+        container = None
+        if "container" in raw:
+            c = raw["container"]
+            cp = path + ("container",)
+            container = Container(
+                engine=c.get("engine", "apptainer"),
+                image=self.text(cp + ("image",)),
+                overlays=tuple(self.text(cp + ("overlays", i)) for i in range(len(c.get("overlays", [])))),
+                binds=tuple(self.text(cp + ("binds", i)) for i in range(len(c.get("binds", [])))),
+                gpu=bool(c.get("gpu", False)),
+                conda=self.text(cp + ("conda",)),
+                pass_env=tuple(c.get("pass_env", [])),
+            )
+        modules = raw.get("modules") or {}
+        require = raw.get("require") or {}
+        return Environment(
+            module_purge=bool(modules.get("purge", False)),
+            module_use=tuple(self.text(path + ("modules", "use", i)) for i in range(len(modules.get("use", [])))),
+            module_load=tuple(modules.get("load", [])),
+            conda=self.text(path + ("conda",)),
+            venv=self.text(path + ("venv",)),
+            workdir=self.text(path + ("workdir",)),
+            variables={k: self.text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})},
+            require_python=require.get("python"),
+            require_snakemake=require.get("snakemake"),
+            require_plugins=tuple(require.get("plugins", [])),
+            container=container,
+        )
+
+    def paths(self, names: set[str]) -> dict[str, PathEntry]:
+        raw = self.get("paths") or {}
+        entries = {}
+        graph: dict[str, set[str]] = {}
+        for name in sorted(raw):
+            value = raw[name]
+            if isinstance(value, dict):
+                cluster = self.text(("paths", name, "cluster"), refs_allowed=names)
+                local = self.text(("paths", name, "local"), refs_allowed=names)
+            else:
+                cluster = local = self.text(("paths", name), refs_allowed=names)
+            entries[name] = PathEntry(name, cluster, local)
+            graph[name] = {ref for text in (cluster, local) for ref in runtime_refs(text.text)[0]}
+        self.check_cycles(graph)
+        return entries
+
+    def check_cycles(self, graph: dict[str, set[str]]) -> None:
+        state: dict[str, int] = {}
+
+        def visit(node: str, trail: list[str]) -> None:
+            state[node] = 1
+            for ref in sorted(graph.get(node, ())):
+                if state.get(ref) == 1:
+                    cycle = trail[trail.index(ref):] + [ref] if ref in trail else [node, ref]
+                    self.report.add("DV222", f"paths refer to each other in a cycle: {' -> '.join(cycle)}",
+                                    self.where("paths", node))
+                elif ref in graph and ref not in state:
+                    visit(ref, trail + [ref])
+            state[node] = 2
+
+        for node in sorted(graph):
+            if node not in state:
+                visit(node, [node])
+
+    def mounted(self, name: str, path_names: set[str]) -> MountedDataset:
+        value = self.get("datasets", "mounted", name)
+        if isinstance(value, dict):
+            return MountedDataset(name, self.text(("datasets", "mounted", name, "path"), refs_allowed=path_names),
+                                  dict(sorted((value.get("subsets") or {}).items())))
+        return MountedDataset(name, self.text(("datasets", "mounted", name), refs_allowed=path_names), {})
+
+    def setting(self, name: str) -> Setting:
+        value = self.get("settings", name)
+        if isinstance(value, dict):
+            return Setting(name, value.get("cluster"), value.get("local"))
+        return Setting(name, value, value)
+
+
+def scaled_value(base: int, factor: Factor | None, attempt: int) -> int:
+    """What Snakemake computes for `int(base * factor ** (attempt - 1))`: the same float maths."""
+    if factor is None:
+        return base
+    return int(base * float(factor.value) ** (attempt - 1))
+
+
+def compute_attempts(values: dict[str, Sourced], partition: Partition | None, attempts: int) -> tuple[Attempt, ...]:
+    retry = {k: v.value for k, v in (values.get("retry").value.items() if "retry" in values else ())}
+    mem = values["mem"].value.mib if "mem" in values else None
+    mem_per_cpu = values["mem_per_cpu"].value.mib if "mem_per_cpu" in values else None
+    minutes = values["time"].value.minutes if "time" in values else 0
+    disk = values["disk"].value.mib if "disk" in values else None
+    limits = {
+        "mem": partition.mem.mib if partition and partition.mem else None,
+        "time": partition.max_time.minutes if partition and partition.max_time else None,
+        "mem_per_cpu": None,
+        "disk": None,
+    }
+    result = []
+    for number in range(1, attempts + 1):
+        capped = []
+
+        def value(key, base):
+            if base is None:
+                return None
+            raw = scaled_value(base, retry.get(key), number)
+            limit = limits[key]
+            if key in retry and limit is not None and raw > max(limit, base):
+                capped.append(key)
+                return max(limit, base)  # never below what attempt 1 asks for
+            return raw
+
+        result.append(Attempt(number, value("mem", mem), value("mem_per_cpu", mem_per_cpu), value("time", minutes),
+                              value("disk", disk), tuple(capped)))
+    return tuple(result)
+
+
+def resolve(layers: Layers, report: Report, spec_file: str) -> Site:
+    return Resolver(layers, report).site(spec_file)

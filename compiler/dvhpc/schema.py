@@ -1,0 +1,185 @@
+"""Stage 3, validate: check the merged spec against the JSON Schema and rewrite every
+schema error as a located diagnostic a human can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from dvhpc.diagnostics import Report, closest
+from dvhpc.layers import Layers
+from dvhpc.units import Duration, Factor, Memory, UnitError
+
+_UNIT_PARSERS = {"memory": Memory.parse, "duration": Duration.parse, "factor": Factor.parse}
+_TYPE_NAMES = {
+    "object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "true or false", "null": "nothing",
+}
+
+
+def schema_text() -> str:
+    return resources.files("dvhpc").joinpath("site.schema.json").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(schema_text())
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema())
+
+
+def dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "the top level"
+
+
+def _type_of(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+
+
+def _accepts_type(subschema: dict, value) -> bool:
+    declared = subschema.get("type")
+    if "$ref" in subschema:
+        declared = _resolve(subschema)["type"] if "type" in _resolve(subschema) else None
+    if "const" in subschema:
+        return subschema["const"] == value
+    if "enum" in subschema:
+        return value in subschema["enum"]
+    if declared is None:
+        return True
+    declared = declared if isinstance(declared, list) else [declared]
+    actual = _type_of(value)
+    return actual in declared or (actual == "integer" and "number" in declared)
+
+
+def _resolve(subschema: dict) -> dict:
+    ref = subschema.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return {**schema()["$defs"][ref.split("/")[-1]], **{k: v for k, v in subschema.items() if k != "$ref"}}
+    return subschema
+
+
+def _describe(subschema: dict) -> str:
+    subschema = _resolve(subschema)
+    if "const" in subschema:
+        return repr(subschema["const"])
+    if "enum" in subschema:
+        return "one of " + ", ".join(map(str, subschema["enum"]))
+    kinds = subschema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    if subschema.get("x-dvhpc-unit"):
+        return f"a {subschema['x-dvhpc-unit']} with a unit"
+    return " or ".join(_TYPE_NAMES.get(k, k) for k in kinds) or "a value"
+
+
+class _Translator:
+    def __init__(self, layers: Layers, report: Report):
+        self.layers = layers
+        self.report = report
+
+    def add(self, code: str, message: str, path, *, key: bool = False, hint: str | None = None) -> None:
+        self.report.add(code, message, self.layers.where(tuple(path), key=key), hint=hint)
+
+    def translate(self, error) -> None:
+        path = tuple(error.absolute_path)
+        kind = error.validator
+        sub = _resolve(error.schema) if isinstance(error.schema, dict) else {}
+        where = dotted(path)
+        if kind == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+            for extra in extras:
+                suggestion = closest(extra, allowed)
+                self.add(
+                    "DV102",
+                    f"unknown key '{extra}' in {where}" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                    path + (extra,), key=True,
+                    hint=None if suggestion else "allowed keys: " + ", ".join(allowed),
+                )
+        elif kind == "required":
+            missing = [k for k in error.validator_value if k not in error.instance]
+            for key in missing:
+                self.add("DV101", f"missing required key '{key}' in {where}", path)
+        elif kind == "propertyNames":
+            name = error.instance
+            self.add("DV103", f"invalid name '{name}' in {where}: {_describe_pattern(error.schema.get('propertyNames', {}))}",
+                     path + (name,), key=True)
+        elif kind in ("oneOf", "anyOf"):
+            self.one_of(error, path)
+        elif kind == "not":
+            self.add("DV104", f"{where}: set either 'conda' or 'venv', not both", path)
+        elif kind == "const" and path == ("dvhpc",):
+            self.add("DV105", f"unsupported spec format version {error.instance!r}; this dvhpc reads version 1", path)
+        elif sub.get("x-dvhpc-unit") and kind in ("type", "pattern"):
+            self.unit(sub["x-dvhpc-unit"], error.instance, path)
+        elif kind == "type":
+            self.add("DV100", f"{where} must be {_describe(error.schema)}, not {_TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))}", path)
+        elif kind in ("enum", "const"):
+            self.add("DV103", f"{where}: {error.instance!r} is not allowed; expected {_describe(error.schema)}", path)
+        elif kind == "pattern":
+            self.add("DV103", f"{where}: {_short(error.instance)} is not valid: {_describe_pattern(error.schema)}", path)
+        elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            bound = "at least" if "inimum" in kind else "at most"
+            self.add("DV103", f"{where} must be {bound} {error.validator_value}, not {error.instance!r}", path)
+        elif kind in ("minProperties", "minItems", "minLength"):
+            self.add("DV101", f"{where} must not be empty", path)
+        elif kind in ("maxLength", "maxItems", "maxProperties"):
+            self.add("DV103", f"{where} is too long (at most {error.validator_value})", path)
+        else:
+            self.add("DV103", f"{where}: {error.message}", path)
+
+    def unit(self, unit: str, value, path) -> None:
+        try:
+            _UNIT_PARSERS[unit](value)
+        except UnitError as exc:
+            self.add(exc.code, f"{dotted(path)}: {exc}", path, hint=exc.hint)
+        else:  # parser is more lenient than the pattern: still an error, said plainly
+            self.add("DV103", f"{dotted(path)}: {_short(value)} is not a valid {unit}", path)
+
+    def one_of(self, error, path) -> None:
+        alternatives = error.validator_value
+        fitting = [i for i, alt in enumerate(alternatives) if _accepts_type(alt, error.instance)]
+        if len(fitting) == 1:
+            chosen = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == fitting[0]]
+            if chosen:
+                for sub_error in chosen:
+                    self.translate(sub_error)
+                return
+        if len(fitting) == 1 and _resolve(alternatives[fitting[0]]).get("x-dvhpc-unit"):
+            self.unit(_resolve(alternatives[fitting[0]])["x-dvhpc-unit"], error.instance, path)
+            return
+        expected = " or ".join(dict.fromkeys(_describe(alt) for alt in alternatives))
+        self.add("DV104", f"{dotted(path)} must be {expected}, not {_TYPE_NAMES.get(_type_of(error.instance), 'this')}", path)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def _describe_pattern(subschema: dict) -> str:
+    subschema = _resolve(subschema)
+    return subschema.get("description", f"must match {subschema.get('pattern')}").rstrip(".")
+
+
+def validate(layers: Layers, report: Report) -> bool:
+    """Report every schema violation; True when the merged spec is valid."""
+    before = len(report.items)
+    translator = _Translator(layers, report)
+    for error in _validator().iter_errors(layers.data):
+        translator.translate(error)
+    return len(report.items) == before

@@ -1,0 +1,325 @@
+"""Stage 1, load: read one spec file (YAML or TOML) into plain data plus a position for every
+key and value, so later stages can point at the exact place of a problem.
+
+A path is a tuple of keys and list indexes, e.g. ("resources", "rules", "train_model", "mem").
+Untrusted input never raises: every problem becomes a diagnostic and the result is None.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvhpc.diagnostics import Location, Note, Report
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_NODES = 200_000  # after alias expansion; a real spec has a few thousand
+MAX_DEPTH = 64
+
+Key = str | int
+PathT = tuple[Key, ...]
+
+
+@dataclass
+class Document:
+    """One loaded file: its data and where every key and value sits."""
+
+    file: str  # as the user named it (relative paths stay relative: deterministic output)
+    data: object
+    values: dict[PathT, Location] = field(default_factory=dict)
+    keys: dict[PathT, Location] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def where(self, path: PathT, *, key: bool = False) -> Location:
+        """The location of a value (or its key), falling back to the nearest located parent."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), Location(self.file, 1, 1))
+
+
+def read_file(path: Path) -> bytes:
+    """Read at most MAX_FILE_BYTES + 1 bytes of a regular file (raises OSError)."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "it is a directory")
+    if not path.exists():
+        raise FileNotFoundError(2, "it does not exist")
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+def read_text(
+    path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
+) -> str | None:
+    """Read a spec file as text, refusing anything too large or not text."""
+    where = origin or Location(display, 1, 1)
+    code = "DV010" if origin else "DV001"
+    try:
+        raw = reader(path)
+    except OSError as exc:
+        report.add(code, f"cannot read '{display}': {exc.strerror or exc}", where)
+        return None
+    here = Location(display, 1, 1)
+    if len(raw) > MAX_FILE_BYTES:
+        report.add("DV005", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", here,
+                   hint="a site spec is a few kilobytes; split or generate it")
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        report.add("DV002", "file is not valid UTF-8 text", Location(display, line, column),
+                   hint="save the file as UTF-8")
+        return None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        report.add("DV002", "file contains a NUL byte (binary data?)", Location(display, line, column))
+        return None
+    return text
+
+
+def load(
+    path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
+) -> Document | None:
+    text = read_text(path, display, report, origin=origin, reader=reader)
+    if text is None:
+        return None
+    if path.suffix.lower() == ".toml":
+        return load_toml(text, display, report)
+    return load_yaml(text, display, report)
+
+
+# --------------------------------------------------------------------------- YAML
+
+_SCALAR_TAG = "tag:yaml.org,2002:"
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _YamlConverter:
+    """Turns a composed ruamel node graph into plain data, recording positions.
+
+    We compose (not construct) so we see every node's position, can count alias expansion
+    and can report duplicate keys with both places.
+    """
+
+    def __init__(self, doc: Document, report: Report):
+        self.doc = doc
+        self.report = report
+        self.count = 0
+        self.active: set[int] = set()
+
+    def loc(self, node) -> Location:
+        start, end = node.start_mark, node.end_mark
+        # end_mark points one past the node; make it inclusive and on the same line when it wraps
+        end_line, end_col = end.line + 1, end.column
+        if end.line > start.line and end.column == 0:
+            end_line, end_col = end.line, len(self.doc.lines[end.line - 1]) if end.line - 1 < len(self.doc.lines) else 1
+        return Location(self.doc.file, start.line + 1, start.column + 1, end_line, max(end_col, start.column + 1))
+
+    def convert(self, node, path: PathT, depth: int = 0):
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(node)
+        if depth > MAX_DEPTH:
+            raise _TooBig(node)
+        self.doc.values.setdefault(path, self.loc(node))
+        kind = type(node).__name__
+        if kind == "ScalarNode":
+            return self.scalar(node)
+        if id(node) in self.active:
+            self.report.add("DV006", "recursive alias (a node that contains itself)", self.loc(node))
+            return None
+        self.active.add(id(node))
+        try:
+            if kind == "SequenceNode":
+                return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+            return self.mapping(node, path, depth)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node, path: PathT, depth: int) -> dict:
+        result: dict = {}
+        first_seen: dict[str, Location] = {}
+        merged: list = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _SCALAR_TAG + "merge":
+                merged.append(value_node)
+                continue
+            if type(key_node).__name__ != "ScalarNode":
+                self.report.add("DV006", "mapping keys must be plain strings", self.loc(key_node))
+                continue
+            key = str(key_node.value)
+            key_loc = self.loc(key_node)
+            if key in first_seen:
+                self.report.add(
+                    "DV004", f"duplicate key '{key}'", key_loc,
+                    notes=(Note("first defined here", first_seen[key]),),
+                    hint="YAML keeps only one of them; remove or rename the other",
+                )
+                continue
+            first_seen[key] = key_loc
+            self.doc.keys[path + (key,)] = key_loc
+            result[key] = self.convert(value_node, path + (key,), depth + 1)
+        # `<<: *anchor` merge keys: explicit keys win over merged ones
+        for source in merged:
+            sources = source.value if type(source).__name__ == "SequenceNode" else [source]
+            for item in sources:
+                value = self.convert(item, path, depth + 1)
+                if not isinstance(value, dict):
+                    self.report.add("DV006", "'<<' merge needs a mapping", self.loc(item))
+                    continue
+                for key, val in value.items():
+                    result.setdefault(key, val)
+        return result
+
+    def scalar(self, node):
+        tag, text = node.tag, node.value
+        if not tag.startswith(_SCALAR_TAG) and tag != "!":
+            self.report.add("DV006", f"custom YAML tag '{tag}' is not supported", self.loc(node))
+            return None
+        kind = tag[len(_SCALAR_TAG):]
+        if kind == "int":
+            try:
+                return int(text.replace("_", ""), 0)
+            except ValueError:
+                try:
+                    return int(text.replace("_", ""), 10)
+                except ValueError:
+                    return text
+        if kind == "float":
+            lowered = text.lower().replace("_", "")
+            if lowered in (".inf", "+.inf"):
+                return float("inf")
+            if lowered == "-.inf":
+                return float("-inf")
+            if lowered == ".nan":
+                return float("nan")
+            try:
+                return float(lowered)
+            except ValueError:
+                return text
+        if kind == "bool":
+            return text.lower() in ("true", "yes", "on", "y")
+        if kind == "null":
+            return None
+        return str(text)
+
+
+def _yaml_parser():
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True)
+
+
+def load_yaml(text: str, display: str, report: Report) -> Document | None:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    doc = Document(display, None, lines=text.splitlines())
+    try:
+        nodes = list(_yaml_parser().compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display, 1, 1)
+        problem = (exc.problem or exc.context or "syntax error").strip()
+        hint = "YAML does not allow tabs for indentation; use spaces" if "\\t" in problem or "\t" in problem else None
+        report.add("DV003", f"YAML syntax error: {problem}", loc, hint=hint)
+        return None
+    except (YAMLError, RecursionError, ValueError) as exc:
+        report.add("DV003", f"YAML syntax error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                   Location(display, 1, 1))
+        return None
+    nodes = [node for node in nodes if node is not None]
+    if len(nodes) > 1:
+        report.add("DV003", "more than one YAML document in the file", Location(display, nodes[1].start_mark.line + 1, 1))
+        return None
+    if not nodes:
+        doc.data = None
+        doc.values[()] = Location(display, 1, 1)
+        return doc
+    converter = _YamlConverter(doc, report)
+    errors_before = len(report.items)
+    try:
+        doc.data = converter.convert(nodes[0], ())
+    except (_TooBig, RecursionError):
+        report.add("DV005", f"document expands to more than {MAX_NODES} nodes or {MAX_DEPTH} levels "
+                   "(alias bomb or runaway nesting?)", Location(display, 1, 1))
+        return None
+    if len(report.items) > errors_before and report.has_errors:
+        return None
+    return doc
+
+
+# --------------------------------------------------------------------------- TOML
+
+_TOML_TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+_TOML_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_TOML_INLINE_KEY = re.compile(r"(?:^|[{,])\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
+
+
+def _toml_key_parts(text: str) -> list[str]:
+    parts = re.findall(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+", text)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+def _toml_positions(doc: Document) -> None:
+    """Best-effort key positions for TOML (tomllib keeps none): tables, dotted keys, inline keys."""
+    table: PathT = ()
+    for number, line in enumerate(doc.lines, start=1):
+        header = _TOML_TABLE.match(line)
+        if header and not _TOML_KEY.match(line):
+            table = tuple(_toml_key_parts(header.group(2)))
+            column = line.index(header.group(2)) + 1
+            loc = Location(doc.file, number, column, number, column + len(header.group(2)) - 1)
+            doc.keys.setdefault(table, loc)
+            doc.values.setdefault(table, loc)
+            continue
+        assignment = _TOML_KEY.match(line)
+        if not assignment:
+            continue
+        path = table + tuple(_toml_key_parts(assignment.group(1)))
+        column = assignment.start(1) + 1
+        doc.keys.setdefault(path, Location(doc.file, number, column, number, assignment.end(1)))
+        value_col = assignment.end() + 1 + (len(line[assignment.end():]) - len(line[assignment.end():].lstrip()))
+        doc.values.setdefault(path, Location(doc.file, number, value_col, number, max(value_col, len(line.rstrip()))))
+        rest = line[assignment.end():]
+        if rest.lstrip().startswith("{"):
+            for inner in _TOML_INLINE_KEY.finditer(rest):
+                key = inner.group(1).strip('"')
+                col = assignment.end() + inner.start(1) + 1
+                loc = Location(doc.file, number, col, number, col + len(inner.group(1)) - 1)
+                doc.keys.setdefault(path + (key,), loc)
+                doc.values.setdefault(path + (key,), loc)
+
+
+def load_toml(text: str, display: str, report: Report) -> Document | None:
+    import tomllib
+
+    doc = Document(display, None, lines=text.splitlines())
+    try:
+        doc.data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        loc = Location(display, int(match.group(1)), int(match.group(2))) if match else Location(display, 1, 1)
+        report.add("DV003", f"TOML syntax error: {re.sub(r' [(]at .*[)]$', '', message)}", loc)
+        return None
+    except RecursionError:
+        report.add("DV005", "TOML document is nested too deeply", Location(display, 1, 1))
+        return None
+    doc.values[()] = Location(display, 1, 1)
+    _toml_positions(doc)
+    return doc
