@@ -79,6 +79,49 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS)
 
 
+@cli.command(name="compile")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
+              help="Output root; each site is written to OUT/<site>/.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 and list the stale files if OUT is out of date.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@format_option
+def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fmt: str) -> None:
+    """Validate site specs and write OUT/<site>/ (profile, resources, scripts, site_paths.py)."""
+    from pathlib import Path
+
+    from dvhpc.build import compile_specs
+    from dvhpc.diagnostics import Report
+
+    report = Report()
+    results = compile_specs(list(specs), Path(out), check_only=check_only, force=force, report=report)
+    emit_diagnostics(report.sorted(), fmt)
+    stale = False
+    for result in results:
+        if result.skipped:
+            click.echo(f"{result.spec}: {result.skipped}", err=result.skipped.startswith(("has", "hand", "write", "dup")))
+            continue
+        plan = result.plan
+        where = plan.site_dir
+        if check_only:
+            if plan.stale:
+                stale = True
+                click.echo(f"{where}: out of date")
+                for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
+                    for path in paths:
+                        click.echo(f"  {label}: {where / path}")
+            else:
+                click.echo(f"{where}: up to date")
+        elif result.written:
+            counts = f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed"
+            click.echo(f"{where}: wrote {len(plan.added) + len(plan.changed) + len(plan.unchanged)} files ({counts})")
+        else:
+            click.echo(f"{where}: unchanged")
+    failed = report.has_errors or any(r.skipped and not r.skipped.startswith("abstract") for r in results)
+    sys.exit(EXIT_FINDINGS if failed or stale else EXIT_OK)
+
+
 @cli.command()
 @click.option("--markdown", is_flag=True, help="Print the key reference (docs/spec.md) instead of the JSON Schema.")
 def schema(markdown: bool) -> None:

@@ -203,6 +203,10 @@ class Resolver:
     @staticmethod
     def overlay(base: dict[str, Sourced], top: dict[str, Sourced]) -> dict[str, Sourced]:
         merged = dict(base)
+        # memory is given one way: a layer's `mem` replaces a lower layer's `mem_per_cpu` and back
+        for one, other in (("mem", "mem_per_cpu"), ("mem_per_cpu", "mem")):
+            if one in top:
+                merged.pop(other, None)
         for key, item in top.items():
             if key == "retry" and "retry" in merged:
                 merged[key] = Sourced({**merged[key].value, **item.value}, item.origin)

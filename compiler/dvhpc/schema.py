@@ -121,7 +121,8 @@ class _Translator:
         elif kind in ("oneOf", "anyOf"):
             self.one_of(error, path)
         elif kind == "not":
-            self.add("DV104", f"{where}: set either 'conda' or 'venv', not both", path)
+            first, second = error.validator_value.get("required", ["?", "?"])[:2]
+            self.add("DV104", f"{where}: set either '{first}' or '{second}', not both", path)
         elif kind == "const" and path == ("dvhpc",):
             self.add("DV105", f"unsupported spec format version {error.instance!r}; this dvhpc reads version 1", path)
         elif sub.get("x-dvhpc-unit") and kind in ("type", "pattern"):

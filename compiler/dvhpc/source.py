@@ -7,6 +7,7 @@ Untrusted input never raises: every problem becomes a diagnostic and the result 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class Document:
     values: dict[PathT, Location] = field(default_factory=dict)
     keys: dict[PathT, Location] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    sha256: str = ""  # of the file's bytes, for MANIFEST.json
 
     def where(self, path: PathT, *, key: bool = False) -> Location:
         """The location of a value (or its key), falling back to the nearest located parent."""
@@ -56,8 +58,8 @@ def read_file(path: Path) -> bytes:
 
 def read_text(
     path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
-) -> str | None:
-    """Read a spec file as text, refusing anything too large or not text."""
+) -> tuple[str, str] | None:
+    """Read a spec file as (text, sha256 of its bytes), refusing anything too large or not text."""
     where = origin or Location(display, 1, 1)
     code = "DV010" if origin else "DV001"
     try:
@@ -86,18 +88,20 @@ def read_text(
         column = nul - (text.rfind("\n", 0, nul) + 1) + 1
         report.add("DV002", "file contains a NUL byte (binary data?)", Location(display, line, column))
         return None
-    return text
+    return text, hashlib.sha256(raw).hexdigest()
 
 
 def load(
     path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
 ) -> Document | None:
-    text = read_text(path, display, report, origin=origin, reader=reader)
-    if text is None:
+    read = read_text(path, display, report, origin=origin, reader=reader)
+    if read is None:
         return None
-    if path.suffix.lower() == ".toml":
-        return load_toml(text, display, report)
-    return load_yaml(text, display, report)
+    text, digest = read
+    doc = load_toml(text, display, report) if path.suffix.lower() == ".toml" else load_yaml(text, display, report)
+    if doc is not None:
+        doc.sha256 = digest
+    return doc
 
 
 # --------------------------------------------------------------------------- YAML

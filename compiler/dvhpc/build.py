@@ -1,0 +1,82 @@
+"""`dvhpc compile` as a library call: check each spec, emit its files, write or compare them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dvhpc.diagnostics import Location, Report
+from dvhpc.emit import GeneratedFile, emit_site
+from dvhpc.layers import SpecLoader
+from dvhpc.pipeline import Checked, check
+from dvhpc.writer import MANIFEST, Plan, WriteError, hand_edit_report, manifest_text, plan, write_site
+
+
+@dataclass
+class SiteResult:
+    spec: str
+    checked: Checked
+    plan: Plan | None = None
+    skipped: str | None = None  # why nothing was done (abstract layer, errors)
+    written: bool = False
+
+
+def _relative(path: str, base: Path) -> str:
+    """A path as seen from `base` (the project folder): the same on every machine and cwd."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
+
+
+def generate(checked: Checked, out_root: Path) -> dict[str, GeneratedFile]:
+    """All files of one valid site, MANIFEST.json included."""
+    base = out_root.parent
+    docs = checked.layers.docs
+    site = replace(checked.site, spec_file=_relative(checked.spec, base),
+                   input_files=tuple(dict.fromkeys(_relative(d.file, base) for d in docs)))
+    files = emit_site(site)
+    inputs = {_relative(d.file, base): d.sha256 for d in docs}
+    files[MANIFEST] = GeneratedFile(manifest_text(site.name, inputs, files))
+    return files
+
+
+def compile_specs(specs: list[str], out_root: Path, *, check_only: bool = False, force: bool = False,
+                  report: Report | None = None) -> list[SiteResult]:
+    report = report if report is not None else Report()
+    loader = SpecLoader()
+    results: list[SiteResult] = []
+    owners: dict[str, str] = {}
+    for spec in specs:
+        checked = check(spec, loader)
+        report.extend(checked.report)
+        result = SiteResult(spec, checked)
+        results.append(result)
+        if not checked.ok:
+            result.skipped = "has errors; nothing written"
+            continue
+        if checked.abstract:
+            result.skipped = "abstract layer; nothing to compile"
+            continue
+        name = checked.site.name
+        if name in owners:
+            report.add("DV402", f"site '{name}' is also compiled from {owners[name]}; both would write {out_root / name}",
+                       checked.layers.where(("site",)))
+            result.skipped = "duplicate site name"
+            continue
+        owners[name] = spec
+        files = generate(checked, out_root)
+        if check_only:
+            result.plan = plan(out_root / name, files)
+            continue
+        try:
+            result.plan = write_site(out_root, name, files, force=force)
+        except (WriteError, OSError) as exc:
+            message = str(exc) if isinstance(exc, WriteError) else f"cannot write {out_root / name}: {exc.strerror or exc}"
+            report.add("DV402", message, Location(spec, 1, 1))
+            result.skipped = "write failed"
+            continue
+        if result.plan.hand_edited and not force:
+            hand_edit_report(result.plan, report)
+            result.skipped = "hand-edited files; nothing written"
+        else:
+            result.written = result.plan.stale
+    return results

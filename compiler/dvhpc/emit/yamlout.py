@@ -1,0 +1,55 @@
+"""A small deterministic YAML writer for generated files: we decide every scalar's form.
+
+Integers and booleans are plain, strings are always double-quoted (JSON escaping is valid YAML),
+so no value can turn into another type (`0123`, `no`, `None`) on the way to Snakemake.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return json.dumps(str(value))
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def dump(data: dict, indent: int = 0) -> str:
+    """Block mappings; lists of scalars in flow style, lists of mappings in block style."""
+    pad = "  " * indent
+    lines = []
+    for key, value in data.items():
+        name = key if _plain_key(key) else scalar(key)
+        if isinstance(value, dict):
+            if value:
+                lines.append(f"{pad}{name}:")
+                lines.append(dump(value, indent + 1).rstrip("\n"))
+            else:
+                lines.append(f"{pad}{name}: {{}}")
+        elif isinstance(value, (list, tuple)):
+            if value and all(isinstance(item, dict) for item in value):
+                lines.append(f"{pad}{name}:")
+                for item in value:
+                    block = dump(item, indent + 2).rstrip("\n").split("\n")
+                    lines.append(f"{pad}  - {block[0].lstrip()}")
+                    lines.extend(block[1:])
+            else:
+                lines.append(f"{pad}{name}: [{', '.join(scalar(v) for v in value)}]")
+        else:
+            lines.append(f"{pad}{name}: {scalar(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _plain_key(key: object) -> bool:
+    text = str(key)
+    return bool(text) and all(c.isalnum() or c in "_-.+" for c in text) and not text[0].isdigit() \
+        and text.lower() not in ("true", "false", "yes", "no", "on", "off", "null", "y", "n")

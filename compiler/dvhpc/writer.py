@@ -1,0 +1,228 @@
+"""Stage 7, write: replace a site's output folder as a whole, or tell what is stale.
+
+Guarantees: the folder is built beside the old one and swapped in with one rename (an
+interrupted compile leaves the old output intact); files edited by hand since the last compile
+(their hash differs from MANIFEST.json) are not overwritten without `force`; files that are not
+ours are carried over, never deleted; nothing is written outside `<out>/<site>/`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvhpc import __version__
+from dvhpc.diagnostics import Location, Report
+from dvhpc.emit import GeneratedFile
+
+MANIFEST = "MANIFEST.json"
+_TMP, _OLD = ".tmp-", ".old-"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_text(site_name: str, inputs: dict[str, str], files: dict[str, GeneratedFile]) -> str:
+    """MANIFEST.json: dvhpc version, inputs and outputs with sha256 (deterministic)."""
+    return json.dumps({
+        "dvhpc": __version__,
+        "site": site_name,
+        "inputs": [{"path": path, "sha256": digest} for path, digest in sorted(inputs.items())],
+        "files": {path: sha256(f.content.encode()) for path, f in sorted(files.items())},
+    }, indent=2) + "\n"
+
+
+@dataclass
+class Plan:
+    """What writing a site would change: paths relative to the site folder."""
+
+    site_dir: Path
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # ours before, not generated any more
+    unchanged: list[str] = field(default_factory=list)
+    hand_edited: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def _read_manifest(site_dir: Path) -> dict[str, str]:
+    try:
+        data = json.loads((site_dir / MANIFEST).read_text(encoding="utf-8"))
+        files = data.get("files", {})
+        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _safe_member(site_dir: Path, relative: str) -> Path | None:
+    """The path of a member, or None if it would leave the folder (absolute, `..`, symlinks)."""
+    if os.path.isabs(relative) or ".." in Path(relative).parts:
+        return None
+    path = site_dir / relative
+    probe = site_dir
+    for part in Path(relative).parts:
+        probe = probe / part
+        if probe.is_symlink():
+            return None
+    return path
+
+
+def _current(site_dir: Path, relative: str) -> bytes | None:
+    path = _safe_member(site_dir, relative)
+    if path is None or not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def plan(site_dir: Path, files: dict[str, GeneratedFile]) -> Plan:
+    result = Plan(site_dir)
+    recorded = _read_manifest(site_dir)
+    for relative, generated in files.items():
+        now = _current(site_dir, relative)
+        want = generated.content.encode()
+        if now is None:
+            result.added.append(relative)
+        elif now == want and _mode_ok(site_dir / relative, generated):
+            result.unchanged.append(relative)
+        else:
+            result.changed.append(relative)
+            if relative != MANIFEST and sha256(now) != recorded.get(relative):
+                result.hand_edited.append(relative)
+    for relative in sorted(set(recorded) - set(files)):
+        if _current(site_dir, relative) is not None:
+            result.removed.append(relative)
+            if sha256(_current(site_dir, relative)) != recorded[relative]:
+                result.hand_edited.append(relative)
+    return result
+
+
+def _mode_ok(path: Path, generated: GeneratedFile) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o100) == generated.executable
+    except OSError:
+        return False
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cleanup(out_root: Path, name: str) -> None:
+    """Finish or undo what an interrupted earlier run left: restore an orphaned old folder,
+    remove leftover temporary folders."""
+    site_dir = out_root / name
+    for leftover in sorted(out_root.glob(f".{name}{_OLD}*")):
+        if not site_dir.exists() and not site_dir.is_symlink():
+            leftover.rename(site_dir)  # crashed between the two renames: the old output comes back
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in sorted(out_root.glob(f".{name}{_TMP}*")):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+class WriteError(Exception):
+    pass
+
+
+def write_site(out_root: Path, name: str, files: dict[str, GeneratedFile], *, force: bool = False) -> Plan:
+    """Write one site's folder atomically. Raises WriteError with a message for the user."""
+    if out_root.is_symlink() or (out_root / name).is_symlink():
+        raise WriteError(f"refusing to write through a symlink: {out_root / name}")
+    out_root.mkdir(parents=True, exist_ok=True)
+    lock_path = out_root / f".{name}.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two compiles of one site: one after the other
+        _cleanup(out_root, name)
+        site_dir = out_root / name
+        if site_dir.exists() and not site_dir.is_dir():
+            raise WriteError(f"{site_dir} exists and is not a folder")
+        result = plan(site_dir, files)
+        if result.hand_edited and not force:
+            return result
+        if not result.stale:
+            return result
+        tmp = out_root / f".{name}{_TMP}{os.getpid()}"
+        tmp.mkdir()
+        try:
+            _fill(tmp, site_dir, files)
+            if site_dir.exists():
+                if not _rename_exchange(tmp, site_dir):
+                    old = out_root / f".{name}{_OLD}{os.getpid()}"
+                    site_dir.rename(old)
+                    tmp.rename(site_dir)
+                    tmp = old
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.rename(site_dir)
+            _fsync_dir(out_root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return result
+
+
+def _fill(tmp: Path, site_dir: Path, files: dict[str, GeneratedFile]) -> None:
+    recorded = set(_read_manifest(site_dir))
+    # carry over what is not ours (never generated by us, not in the new output)
+    if site_dir.is_dir():
+        for path in sorted(site_dir.rglob("*")):
+            relative = path.relative_to(site_dir).as_posix()
+            if relative in files or relative in recorded or relative == MANIFEST:
+                continue
+            target = tmp / relative
+            if path.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.readlink(path), target)
+            elif path.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif path.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    for relative, generated in files.items():
+        target = tmp / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(generated.content.encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(target, 0o755 if generated.executable else 0o644)
+
+
+def hand_edit_report(result: Plan, report: Report) -> None:
+    for relative in result.hand_edited:
+        report.add("DV401", f"{result.site_dir / relative} was edited by hand since the last compile; not overwritten",
+                   Location(str(result.site_dir / relative), 1, 1),
+                   hint="move your change into the spec, or pass --force to overwrite it")
