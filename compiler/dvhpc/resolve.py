@@ -65,9 +65,12 @@ class Resolver:
     def get(self, *path, default=None):
         node = self.data
         for part in path:
-            if not isinstance(node, dict) or part not in node:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
                 return default
-            node = node[part]
         return node
 
     def unit(self, parser, value, path):
