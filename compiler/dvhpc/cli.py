@@ -123,6 +123,41 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 
 
 @cli.command()
+@click.argument("specs", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="Diagnostics format.")
+@click.option("--workflow", type=click.Path(dir_okay=False), help="Snakefile to compare the spec's rules with.")
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option("--shellcheck/--no-shellcheck", default=True, show_default=True,
+              help="Run shellcheck over the scripts each spec generates.")
+@click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
+def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, shellcheck: bool, list_codes: bool) -> None:
+    """Validate specs and check resources against partitions, placeholders, options and more."""
+    if list_codes:
+        from dvhpc.diagnostics import CODES
+
+        for code, (severity, meaning) in CODES.items():
+            click.echo(f"{code}  {severity.value:<7}  {meaning}")
+        sys.exit(EXIT_OK)
+    if not specs:
+        raise click.UsageError("give at least one spec file (or --list-codes)")
+    from dvhpc.lint import failed, lint_specs
+
+    results = lint_specs(list(specs), workflow=workflow, shellcheck=shellcheck)
+    diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
+    shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
+    emit_diagnostics(shown, fmt)
+    bad = failed(results, strict)
+    if fmt == "text":
+        counts = {s: sum(1 for d in diags if d.severity.value == s and not d.suppressed) for s in ("error", "warning", "info")}
+        silenced = sum(1 for d in diags if d.suppressed)
+        summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
+        extra = f" ({silenced} silenced)" if silenced else ""
+        click.echo(f"{len(results)} spec(s) linted: {summary}{extra}", err=bad)
+    sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
+@cli.command()
 @click.option("--markdown", is_flag=True, help="Print the key reference (docs/spec.md) instead of the JSON Schema.")
 def schema(markdown: bool) -> None:
     """Print the site spec's JSON Schema (for editors and other tools)."""

@@ -31,8 +31,13 @@ def text(diags: list[Diagnostic], sources: dict[str, list[str]], colour: bool = 
         out.append(head)
         line = _source_line(diag, sources)
         if line is not None and len(line) <= 400:
-            gutter = len(str(loc.line))
-            end = loc.end_column if loc.end_line == loc.line and loc.end_column >= loc.column else len(line)
+            gutter = max(4, len(str(loc.line)))
+            if loc.end_line == loc.line and loc.end_column >= loc.column:
+                end = loc.end_column
+            elif loc.end_line > loc.line:
+                end = len(line)  # a span over several lines: underline to the end of the first
+            else:
+                end = loc.column  # a point
             width = max(1, min(end, len(line)) - loc.column + 1)
             out.append(paint(_BLUE, f" {loc.line:>{gutter}} | ") + line)
             out.append(paint(_BLUE, f" {' ' * gutter} | ") + " " * (loc.column - 1) + paint(_COLOURS[diag.severity], "^" * width))

@@ -1,0 +1,297 @@
+"""Stage 5, check: semantic lint of a resolved site (the mistakes that only show up after a job
+waited in the queue). Reads the model and, for placeholders, the raw layers; reports diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from dvhpc.diagnostics import Location, Note, Report, Severity
+from dvhpc.layers import Layers
+from dvhpc.model import Partition, Resources, Site
+from dvhpc.resolve import DEFAULTS_NAME
+
+PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
+
+# Profile keys dvhpc writes itself, with the aliases Snakemake accepts for them.
+GENERATED_OPTIONS = {
+    "executor": "snakemake.executor", "e": "snakemake.executor",
+    "jobs": "snakemake.jobs", "j": "snakemake.jobs", "cores": "snakemake.jobs",
+    "restart-times": "snakemake.restart_times", "retries": "snakemake.restart_times",
+    "latency-wait": "snakemake.latency_wait", "output-wait": "snakemake.latency_wait", "w": "snakemake.latency_wait",
+    "keep-going": "snakemake.keep_going", "k": "snakemake.keep_going",
+    "rerun-incomplete": "snakemake.rerun_incomplete", "ri": "snakemake.rerun_incomplete",
+    "printshellcmds": "snakemake.printshellcmds", "p": "snakemake.printshellcmds",
+    "slurm-logdir": "snakemake.logdir", "slurm-keep-successful-logs": "snakemake.keep_successful_logs",
+    "slurm-delete-logfiles-older-than": "snakemake.delete_logs_older_than",
+    "resources": "snakemake.resources", "res": "snakemake.resources",
+    "default-resources": "resources.defaults", "default-res": "resources.defaults",
+    "set-resources": "resources.rules", "set-threads": "resources.rules (cpus)",
+    "slurm-status-command": "slurm.accounting",
+    "cluster-generic-submit-cmd": "snakemake.executor: cluster-generic",
+    "cluster-generic-status-cmd": "snakemake.executor: cluster-generic",
+    "cluster-generic-cancel-cmd": "snakemake.executor: cluster-generic",
+}
+
+
+def _mib(value: int) -> str:
+    return f"{value} MiB ({value // 1024}G)" if value % 1024 == 0 else f"{value} MiB"
+
+
+def _minutes(value: int) -> str:
+    days, rest = divmod(value, 1440)
+    hours, minutes = divmod(rest, 60)
+    human = "".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
+    return f"{value} min ({human})"
+
+
+class Checker:
+    def __init__(self, layers: Layers, site: Site, report: Report):
+        self.layers = layers
+        self.site = site
+        self.report = report
+        # (code, location) -> (message template, rules, hint, notes): one finding per place
+        self.grouped: dict[tuple, dict] = {}
+
+    def where(self, *path) -> Location:
+        return self.layers.where(tuple(path))
+
+    def limit_note(self, part: Partition, key: str, text: str) -> Note:
+        return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", part.name, key)))
+
+    def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=()) -> None:
+        """Group findings by the place of the value: a set used by five rules is one finding."""
+        sourced = res.values.get(key)
+        location = sourced.origin.location if sourced and sourced.origin.location else (res.location or self.where())
+        slot = self.grouped.setdefault((code, location, message), {"rules": [], "hint": hint, "notes": notes})
+        slot["rules"].append(res.name)
+
+    def flush(self) -> None:
+        for (code, location, message), slot in sorted(self.grouped.items(), key=lambda item: (item[0][1], item[0][0])):
+            names = ["defaults" if r == DEFAULTS_NAME else f"'{r}'" for r in slot["rules"]]
+            who = ("rule " if names[0] != "defaults" and len(names) == 1 else "") + ", ".join(names)
+            if len(names) > 1:
+                who = "rules " + ", ".join(n for n in names)
+            self.report.add(code, f"{who}: {message}", location, hint=slot["hint"], notes=slot["notes"])
+
+    # ------------------------------------------------------------------ requests vs partitions
+
+    def fit(self, res: Resources) -> None:
+        part = res.partition
+        if part is None:
+            return
+        first = res.attempts[0]
+        if part.max_time and first.minutes > part.max_time.minutes:
+            self.finding("DV301", res, "time",
+                         f"time {_minutes(first.minutes)} exceeds partition '{part.name}' max_time {_minutes(part.max_time.minutes)}",
+                         hint="SLURM rejects the job at submission; shorten it or use a partition with a longer MaxTime",
+                         notes=(self.limit_note(part, "max_time", f"allows {part.max_time}"),))
+        if part.mem:
+            if first.mem_mib is not None and first.mem_mib > part.mem.mib:
+                self.finding("DV302", res, "mem",
+                             f"mem {_mib(first.mem_mib)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
+                             hint="no node can run it; SLURM rejects the job",
+                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
+            if first.mem_per_cpu_mib is not None and first.mem_per_cpu_mib * res.cpus > part.mem.mib:
+                total = first.mem_per_cpu_mib * res.cpus
+                self.finding("DV302", res, "mem_per_cpu",
+                             f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
+                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
+        per_node_tasks = res.get("tasks_per_node") or 1
+        if part.cpus and res.cpus * per_node_tasks > part.cpus:
+            key = "tasks_per_node" if per_node_tasks > 1 and res.cpus <= part.cpus else "cpus"
+            what = f"cpus {res.cpus} x tasks_per_node {per_node_tasks} = {res.cpus * per_node_tasks}" if per_node_tasks > 1 \
+                else f"cpus {res.cpus}"
+            self.finding("DV303", res, key, f"{what} exceeds partition '{part.name}' CPUs per node {part.cpus}",
+                         notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),))
+        if res.gpus > 0:
+            if not part.gpus:
+                self.finding("DV305", res, "gpus", f"asks for {res.gpus} GPU(s) but partition '{part.name}' has no GPUs",
+                             hint="use a GPU partition (`partition:`) or drop `gpus`",
+                             notes=(self.limit_note(part, "gpus", "defines no `gpus`"),))
+            else:
+                gpu_type = res.get("gpu_type")
+                available = part.gpus.get(gpu_type, 0) if gpu_type else part.gpus_per_node
+                if gpu_type in part.gpus or not gpu_type:
+                    if res.gpus > available:
+                        label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
+                        self.finding("DV304", res, "gpus",
+                                     f"gpus {res.gpus} exceeds the {available} {label} per node of partition '{part.name}'",
+                                     notes=(self.limit_note(part, "gpus", f"has {part.gpus}"),))
+        elif res.get("gpu_type") and res.name != DEFAULTS_NAME:
+            self.finding("DV306", res, "gpu_type", f"gpu_type '{res.get('gpu_type')}' without gpus requests no GPU",
+                         hint="set `gpus: 1` (or more)")
+        if part.nodes and res.get("nodes") and res.get("nodes") > part.nodes:
+            self.finding("DV307", res, "nodes", f"nodes {res.get('nodes')} exceeds the {part.nodes} nodes of partition '{part.name}'",
+                         notes=(self.limit_note(part, "nodes", f"has {part.nodes} nodes"),))
+
+    def retries(self, res: Resources) -> None:
+        if len(res.attempts) < 2 or not res.retry:
+            return
+        last = res.attempts[-1]
+        for key in last.capped:
+            field = {"mem": "mem_mib", "time": "minutes"}[key]
+            values = " -> ".join(str(getattr(a, field)) for a in res.attempts)
+            unit = "MiB" if key == "mem" else "min"
+            part = res.partition
+            limit_key = "mem" if key == "mem" else "max_time"
+            self.finding("DV310", res, "retry",
+                         f"retry {key} {res.retry[key].value} is capped by partition '{part.name}' "
+                         f"at attempt {len(res.attempts)}: {values} {unit}",
+                         hint="the last attempt cannot grow as written; raise the partition limit, "
+                         "lower the factor or restart_times",
+                         notes=(self.limit_note(part, limit_key, "limit"),))
+
+    # ------------------------------------------------------------------ the spec as a whole
+
+    def placeholders(self) -> None:
+        for doc in self.layers.docs:
+            for path, value in _strings(doc.data, ()):
+                match = PLACEHOLDER.search(value)
+                if match:
+                    self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {'.'.join(map(str, path))}",
+                                    doc.where(path), hint="replace it with the real value (or a ${VARIABLE} set at run time)")
+
+    def account(self) -> None:
+        site = self.site
+        if not site.accounting or site.account or site.defaults.get("account"):
+            return
+        missing = [name for name, res in site.rules.items() if not res.get("account")]
+        if missing or not site.rules:
+            self.report.add("DV321", "no slurm.account while accounting is on: jobs without an account land on the "
+                            "default account (the executor plugin's account guess does not work)",
+                            self.where("slurm") if "slurm" in self.layers.data else self.where(),
+                            hint="set slurm.account (or `account` in resources.defaults)")
+
+    def unused_sets(self) -> None:
+        used: set[str] = set()
+        data = self.layers.data.get("resources") or {}
+        for group in ("rules", "sets"):
+            for raw in (data.get(group) or {}).values():
+                use = raw if isinstance(raw, str) else raw.get("use")
+                used.update([use] if isinstance(use, str) else use or [])
+        defaults_use = (data.get("defaults") or {}).get("use")
+        used.update([defaults_use] if isinstance(defaults_use, str) else defaults_use or [])
+        for name, location in self.site.sets.items():
+            if name not in used:
+                self.report.add("DV330", f"resource set '{name}' is defined but no rule uses it", location,
+                                hint="remove it, or add `use: " + name + "` to a rule")
+
+    def paths(self) -> None:
+        site = self.site
+        if site.datasets and site.datasets_root is None:
+            self.report.add("DV331", "datasets are mounted but datasets.root is not set: a dataset that is not "
+                            "mounted (and every dataset off the cluster) has no path", self.where("datasets"),
+                            hint="set datasets.root, e.g. \"{data}/raw\"")
+        for entry in site.paths.values():
+            text = entry.cluster.text
+            if not text.startswith(("/", "~", "$", "{")):
+                self.report.add("DV332", f"path '{entry.name}' is relative on the cluster ('{text}'): it depends on "
+                                "the folder jobs start in", entry.cluster.location, hint="make it absolute, e.g. ${HOME}/...")
+        if not site.detect.env and not site.detect.hostnames:
+            self.report.add("DV333", "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
+                            self.where("detect") if "detect" in self.layers.data else self.where(),
+                            hint="add detect.env (e.g. SLURM_CLUSTER_NAME) or detect.hostnames")
+
+    def options(self) -> None:
+        from dvhpc.snakemake_options import lookup
+
+        executor = self.site.snakemake.executor
+        for name in self.site.snakemake.options:
+            where = self.layers.where(("snakemake", "options", name), key=True)
+            if name in GENERATED_OPTIONS:
+                self.report.add("DV341", f"snakemake option '{name}' is written by dvhpc from {GENERATED_OPTIONS[name]}",
+                                where, hint=f"set {GENERATED_OPTIONS[name]} instead")
+                continue
+            found = lookup(name)
+            if found.status == "exact":
+                plugin = found.info.plugin if found.info else None
+                if plugin in ("slurm", "cluster-generic") and plugin != executor:
+                    self.report.add("DV342", f"snakemake option '{name}' belongs to the {plugin} executor plugin, "
+                                    f"but this site uses executor '{executor}'", where,
+                                    hint="Snakemake refuses options of plugins that are not installed")
+                continue
+            hint = f"write '{found.option}'" if found.status == "abbreviation" else (
+                f"write '{found.suggestion}'" if found.suggestion else "options are Snakemake's long option names, with dashes")
+            self.report.add("DV340", f"snakemake option {found.message()}", where, hint=hint)
+
+    def run(self) -> None:
+        for res in [self.site.defaults, *self.site.rules.values()]:
+            self.fit(res)
+            self.retries(res)
+        self.flush()
+        self.placeholders()
+        self.account()
+        self.unused_sets()
+        self.paths()
+        self.options()
+
+
+def _strings(data, path):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, path + (index,))
+    elif isinstance(data, str):
+        yield path, data
+
+
+def check_site(layers: Layers, site: Site, report: Report) -> None:
+    Checker(layers, site, report).run()
+
+
+def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Report) -> None:
+    """Compare the spec's rules with the workflow's (info: dvhpc.workflow.WorkflowInfo)."""
+    from dvhpc.diagnostics import closest
+
+    if info.error:
+        report.add("DV353", f"cannot read the workflow: {info.error}", Location(snakefile, 1, 1))
+        return
+    known = set(info.rules)
+    for name, res in site.rules.items():
+        if name not in known:
+            suggestion = closest(name, known)
+            report.add("DV350", f"rule '{name}' is not in the workflow {snakefile}"
+                       + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                       res.location or layers.where(("resources", "rules")),
+                       hint=None if suggestion else "its resources would never be used")
+    where = layers.where(("resources", "rules"), key=True) if "resources" in layers.data else layers.where(())
+    for name in sorted(known - set(site.rules)):
+        if name in info.localrules:
+            continue
+        report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where,
+                   severity=Severity.INFO)
+    for name in sorted(info.localrules):
+        res = site.rules.get(name)
+        if res is not None and res.gpus > 0:
+            report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
+                       res.values["gpus"].origin.location or where, hint="drop the GPUs or remove it from localrules")
+
+
+def check_workflow_alone(info, snakefile: str, report: Report) -> None:
+    """Findings about the workflow itself, reported once however many specs are linted."""
+    for name in sorted(info.localrules):
+        if {"gpu", "gpus", "gres", "gpu_model"} & set(info.rule_resources.get(name, ())):
+            report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs "
+                       "in its resources", Location(snakefile, 1, 1), hint="drop the GPUs or remove it from localrules")
+
+
+_SUPPRESS = re.compile(r"#\s*dvhpc:\s*ignore\[([A-Z0-9,\s]+)\]")
+
+
+def apply_suppressions(report: Report, layers: Layers | None, ignore: tuple[str, ...]) -> None:
+    """Mark diagnostics silenced by `# dvhpc: ignore[CODE]` on their line or by `lint.ignore`."""
+    from dataclasses import replace
+
+    lines = {doc.file: doc.lines for doc in (layers.docs if layers else [])}
+    for index, diag in enumerate(report.items):
+        codes: set[str] = set(ignore)
+        source = lines.get(diag.location.file)
+        if source and 1 <= diag.location.line <= len(source):
+            for match in _SUPPRESS.finditer(source[diag.location.line - 1]):
+                codes.update(c.strip() for c in match.group(1).split(","))
+        if diag.code in codes:
+            report.items[index] = replace(diag, suppressed=True)

@@ -1,0 +1,59 @@
+"""SARIF 2.1.0 output for code-scanning tools (GitHub code scanning and other SARIF readers)."""
+
+from __future__ import annotations
+
+import json
+
+from dvhpc import __version__
+from dvhpc.diagnostics import CODES, Diagnostic, Severity
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def sarif(diags: list[Diagnostic]) -> str:
+    used = sorted({d.code for d in diags})
+    rules = [
+        {
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": CODES[code][1]},
+            "defaultConfiguration": {"level": _LEVELS[CODES[code][0]]},
+        }
+        for code in used
+    ]
+    results = []
+    for diag in diags:
+        loc = diag.location
+        region = {"startLine": loc.line, "startColumn": loc.column}
+        if loc.end_line:
+            region["endLine"] = loc.end_line
+            region["endColumn"] = loc.end_column + 1  # SARIF end columns are exclusive
+        result = {
+            "ruleId": diag.code,
+            "ruleIndex": used.index(diag.code),
+            "level": _LEVELS[diag.severity],
+            "message": {"text": diag.message + (f" ({diag.hint})" if diag.hint else "")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": loc.file}, "region": region}}],
+        }
+        if diag.notes:
+            result["relatedLocations"] = [
+                {"id": index, "message": {"text": note.message},
+                 "physicalLocation": {"artifactLocation": {"uri": note.location.file},
+                                      "region": {"startLine": note.location.line, "startColumn": note.location.column}}}
+                for index, note in enumerate(diag.notes) if note.location
+            ]
+        if diag.suppressed:
+            result["suppressions"] = [{"kind": "inSource"}]
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "dvhpc", "version": __version__, "semanticVersion": __version__,
+                                "rules": rules}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+    return json.dumps(document, indent=2)

@@ -1,0 +1,179 @@
+"""dvhpc.workflow.read_workflow: rules, localrules and rule resources via the real Snakemake."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dvhpc.workflow import WorkflowInfo, default_workdir, read_workflow
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "workflow"
+
+
+def _snakemake_or_skip():
+    pytest.importorskip("snakemake.api", reason="snakemake is not installed (pip install -e '.[test]')")
+
+
+@pytest.fixture(scope="module")
+def info(tmp_path_factory) -> tuple[WorkflowInfo, list[str]]:
+    _snakemake_or_skip()
+    # A copy, so that any file Snakemake might write cannot land in the source tree.
+    work = tmp_path_factory.mktemp("wf") / "workflow_fixture"
+    shutil.copytree(FIXTURE, work)
+    result = read_workflow(work / "Snakefile")
+    return result, sorted(p.name for p in work.iterdir())
+
+
+@pytest.mark.snakemake
+def test_rules_in_definition_order_including_include(info):
+    result, _ = info
+    assert result.error is None and result.ok
+    # rules/extra.smk is included before the Snakefile's own rules
+    assert result.rules == ("inspect_gpu", "summarize", "all", "prepare", "train", "plot")
+
+
+@pytest.mark.snakemake
+def test_localrules_directive_and_localrule_flag(info):
+    result, _ = info
+    assert result.localrules == frozenset({"all", "plot", "inspect_gpu"})
+
+
+@pytest.mark.snakemake
+def test_rule_resources_are_the_rules_own(info):
+    result, _ = info
+    assert result.rule_resources == {
+        "inspect_gpu": {"gpu"},
+        "summarize": {"mem_mb"},
+        "all": set(),
+        "prepare": set(),
+        "train": {"mem_mb", "runtime", "slurm_partition"},
+        "plot": set(),
+    }
+
+
+@pytest.mark.snakemake
+def test_leaves_no_files_behind(info):
+    _, listing = info
+    assert listing == ["Snakefile", "rules"]  # no .snakemake/log
+
+
+def _write(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return tmp_path / "Snakefile"
+
+
+@pytest.mark.snakemake
+def test_python_syntax_error_in_included_file_has_snakefile_line(tmp_path):
+    _snakemake_or_skip()
+    snakefile = _write(tmp_path, {
+        "Snakefile": 'include: "rules/bad.smk"\n',
+        "rules/bad.smk": """
+            rule a:
+                output: "a"
+                shell: "true"
+
+            rule b:
+                output: "b"
+                shell: "x" +
+        """,
+    })
+    result = read_workflow(snakefile)
+    assert result.rules == () and not result.ok
+    assert result.error.startswith(f"{tmp_path / 'rules' / 'bad.smk'}:7: SyntaxError")
+    assert "\n" not in result.error
+
+
+@pytest.mark.snakemake
+def test_snakemake_parser_error_has_the_right_line(tmp_path):
+    """Snakemake itself would say line 2 here (it maps the parser's line through the linemap)."""
+    _snakemake_or_skip()
+    snakefile = _write(tmp_path, {"Snakefile": """
+        rule a:
+            output: "a"
+            outptu: "b"
+            shell: "true"
+    """})
+    result = read_workflow(snakefile)
+    assert result.error == f"{snakefile}:3: SyntaxError: Unexpected keyword outptu in rule definition"
+
+
+@pytest.mark.snakemake
+def test_runtime_error_and_chatty_snakefile(tmp_path):
+    _snakemake_or_skip()
+    snakefile = _write(tmp_path, {"Snakefile": """
+        print("hello from the Snakefile")
+        samples = config["samples"]
+    """})
+    result = read_workflow(snakefile)
+    assert result.error == f"{snakefile}:2: KeyError: 'samples'"
+
+
+@pytest.mark.snakemake
+def test_print_does_not_corrupt_the_result(tmp_path):
+    _snakemake_or_skip()
+    snakefile = _write(tmp_path, {"Snakefile": """
+        print("{not json")
+        rule only:
+            output: "x"
+            threads: workflow.cores
+            resources: mem="4G", disk="1G", tmpdir="/scratch"
+            shell: "true"
+    """})
+    result = read_workflow(snakefile)
+    assert result.error is None
+    assert result.rules == ("only",)
+    assert result.rule_resources == {"only": {"mem_mb", "disk_mb", "tmpdir"}}
+
+
+@pytest.mark.snakemake
+def test_module_rules_come_through(tmp_path):
+    _snakemake_or_skip()
+    snakefile = _write(tmp_path, {
+        "other/Snakefile": """
+            rule x:
+                output: "x"
+                resources: mem_mb=10
+                shell: "true"
+        """,
+        "Snakefile": """
+            module other:
+                snakefile: "other/Snakefile"
+            use rule * from other as o_*
+            use rule x from other as y with:
+                resources: gpu=2
+            localrules: y
+        """,
+    })
+    result = read_workflow(snakefile)
+    assert result.error is None
+    assert result.rules == ("o_x", "y")
+    assert result.localrules == {"y"}
+    # `with: resources:` replaces the module rule's resources block
+    assert result.rule_resources == {"o_x": {"mem_mb"}, "y": {"gpu"}}
+
+
+def test_missing_snakefile(tmp_path):
+    result = read_workflow(tmp_path / "nope" / "Snakefile")
+    assert result.error is not None and "not found" in result.error
+    assert result.rules == ()
+
+
+def test_default_workdir(tmp_path):
+    (tmp_path / "workflow").mkdir()
+    assert default_workdir(tmp_path / "workflow" / "Snakefile") == tmp_path.resolve()
+    assert default_workdir(tmp_path / "Snakefile") == tmp_path.resolve()
+
+
+def test_import_is_light():
+    code = "import sys, dvhpc.workflow; print(any(m.startswith('snakemake') for m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
