@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from dvhpc.diagnostics import Location, Note, Report, Severity
+from dvhpc.diagnostics import Location, Note, Report, Severity, dotted
 from dvhpc.layers import Layers
 from dvhpc.model import Partition, Resources, Site
 from dvhpc.resolve import DEFAULTS_NAME
@@ -150,7 +150,7 @@ class Checker:
             for path, value in _strings(doc.data, ()):
                 match = PLACEHOLDER.search(value)
                 if match:
-                    self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {'.'.join(map(str, path))}",
+                    self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {dotted(path)}",
                                     doc.where(path), hint="replace it with the real value (or a ${VARIABLE} set at run time)")
 
     def account(self) -> None:

@@ -35,6 +35,18 @@ def emit_diagnostics(diags, fmt: str) -> None:
         click.echo(render.text(diags, _SourceLines(), colour=colour), err=True)
 
 
+def expand_specs(args: tuple[str, ...]) -> list[str]:
+    """Spec arguments as files: a folder stands for its *.yaml, *.yml and *.toml files."""
+    specs: list[str] = []
+    for arg in args:
+        if os.path.isdir(arg):
+            found = sorted(name for name in os.listdir(arg) if name.endswith((".yaml", ".yml", ".toml")))
+            specs += [os.path.join(arg, name) for name in found]
+        else:
+            specs.append(arg)
+    return specs
+
+
 class _SourceLines(dict):
     """Source lines for snippets, read on demand (small files only)."""
 
@@ -56,7 +68,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC|FOLDER...")
 @format_option
 def validate(specs: tuple[str, ...], fmt: str) -> None:
     """Check site specs against the schema and resolve them; report every problem."""
@@ -64,7 +76,7 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
     from dvhpc.pipeline import check
 
     loader = SpecLoader()
-    results = [check(spec, loader) for spec in specs]
+    results = [check(spec, loader) for spec in expand_specs(specs)]
     diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
     emit_diagnostics(diags, fmt)
     if fmt == "text":
@@ -80,7 +92,7 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command(name="compile")
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC|FOLDER...")
 @click.option("--out", "out", default="generated", show_default=True, type=click.Path(file_okay=False),
               help="Output root; each site is written to OUT/<site>/.")
 @click.option("--check", "check_only", is_flag=True,
@@ -95,7 +107,7 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     from dvhpc.diagnostics import Report
 
     report = Report()
-    results = compile_specs(list(specs), Path(out), check_only=check_only, force=force, report=report)
+    results = compile_specs(expand_specs(specs), Path(out), check_only=check_only, force=force, report=report)
     emit_diagnostics(report.sorted(), fmt)
     stale = False
     for result in results:
@@ -143,7 +155,7 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
         raise click.UsageError("give at least one spec file (or --list-codes)")
     from dvhpc.lint import failed, lint_specs
 
-    results = lint_specs(list(specs), workflow=workflow, shellcheck=shellcheck)
+    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck)
     diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
     shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
     emit_diagnostics(shown, fmt)

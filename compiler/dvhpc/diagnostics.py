@@ -116,6 +116,12 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
+def dotted(path) -> str:
+    """A spec path as people write it: resources.rules.x.slurm_extra[0]."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return text or "the top level"
+
+
 def closest(word: str, candidates, cutoff: float = 0.6) -> str | None:
     """The best did-you-mean candidate, or None."""
     matches = difflib.get_close_matches(word, sorted(map(str, candidates)), n=1, cutoff=cutoff)

@@ -340,6 +340,37 @@ EXAMPLES: dict[str, str] = {
     "DV222": "paths refer to each other in a cycle: a -> b -> a",
     "DV230": "partitions 'cpu' and 'gpu' are both marked default",
     "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
+    "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
+             "write one flag per list item",
+    # DV3xx: real `dvhpc lint` output
+    "DV301": "rule 'long': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
+    "DV302": "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",
+    "DV303": "rule 'many': cpus 64 exceeds partition 'cpu' CPUs per node 48",
+    "DV304": "rule 'too_many_gpus': gpus 8 exceeds the 4 GPUs per node of partition 'gpu'",
+    "DV305": "rule 'gpus_on_cpu': asks for 1 GPU(s) but partition 'cpu' has no GPUs",
+    "DV306": "rule 'type_only': gpu_type 'a100' without gpus requests no GPU",
+    "DV307": "rule 'nodes': nodes 20 exceeds the 10 nodes of partition 'cpu'",
+    "DV310": "rule 'grow': retry mem 2x is capped by partition 'cpu' at attempt 3: 102400 -> 184320 -> 184320 MiB",
+    "DV320": "leftover placeholder 'CHANGEME' in resources.rules.todo.account",
+    "DV321": "no slurm.account while accounting is on: jobs without an account land on the default account "
+             "(the executor plugin's account guess does not work)",
+    "DV330": "resource set 'unused' is defined but no rule uses it",
+    "DV331": "datasets are mounted but datasets.root is not set: a dataset that is not mounted "
+             "(and every dataset off the cluster) has no path",
+    "DV332": "path 'rel' is relative on the cluster ('data/x'): it depends on the folder jobs start in",
+    "DV333": "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
+    "DV340": "snakemake option 'rerun-trigger' is not an option name but an abbreviation of 'rerun-triggers': "
+             "Snakemake would silently read it as --rerun-triggers; write 'rerun-triggers'",
+    "DV341": "snakemake option 'jobs' is written by dvhpc from snakemake.jobs",
+    "DV342": "snakemake option 'slurm-partition-config' belongs to the slurm executor plugin, "
+             "but this site uses executor 'cluster-generic'",
+    "DV350": "rule 'train_modle' is not in the workflow Snakefile (did you mean 'train_model'?)",
+    "DV351": "workflow rule 'all' has no entry: it gets resources.defaults",
+    "DV352": "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",
+    "DV353": "cannot read the workflow: Nope: Snakefile not found",
+    "DV360": "SC2086: Double quote to prevent globbing and word splitting.",
+    "DV361": "shellcheck is not installed: generated scripts were not checked",
+    # DV4xx
     "DV401": "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
     "DV402": "cannot write generated/example: Permission denied",
     "DV403": "generated/example: out of date",

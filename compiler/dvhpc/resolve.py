@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dvhpc.diagnostics import Location, Note, Report, closest
+from dvhpc.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.layers import Layers
 from dvhpc.model import (
     Attempt, Container, Detect, Environment, MountedDataset, Origin, Partition, PathEntry,
@@ -77,7 +77,7 @@ class Resolver:
         try:
             return parser(value)
         except UnitError as exc:  # the schema catches most; keep every path safe anyway
-            self.report.add(exc.code, f"{'.'.join(map(str, path))}: {exc}", self.where(*path), hint=exc.hint)
+            self.report.add(exc.code, f"{dotted(path)}: {exc}", self.where(*path), hint=exc.hint)
             return None
 
     def text(self, path, *, refs_allowed: set[str] | None = None) -> RuntimeText | None:
@@ -86,16 +86,16 @@ class Resolver:
             return None
         refs, error = runtime_refs(value)
         where = self.where(*path)
-        dotted = ".".join(map(str, path))
+        name = dotted(path)
         if error:
-            self.report.add("DV220", f"{dotted}: {error}", where)
+            self.report.add("DV220", f"{name}: {error}", where)
         elif refs and refs_allowed is None:
-            self.report.add("DV220", f"{dotted}: '{{{refs[0]}}}' references are only allowed in paths and datasets",
+            self.report.add("DV220", f"{name}: '{{{refs[0]}}}' references are only allowed in paths and datasets",
                             where, hint="use ${VAR} for environment variables")
         elif refs_allowed is not None:
             for ref in refs:
                 if ref not in refs_allowed:
-                    self.report.add("DV221", f"{dotted}: unknown path '{{{ref}}}'"
+                    self.report.add("DV221", f"{name}: unknown path '{{{ref}}}'"
                                     + (f" (did you mean '{{{closest(ref, refs_allowed)}}}'?)" if closest(ref, refs_allowed) else ""),
                                     where, hint="known paths: " + (", ".join(sorted(refs_allowed)) or "none"))
         return RuntimeText(value, where)

@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from dvhpc.diagnostics import Report, closest
+from dvhpc.diagnostics import Report, closest, dotted
 from dvhpc.layers import Layers
 from dvhpc.units import Duration, Factor, Memory, UnitError
 
@@ -33,10 +33,6 @@ def _validator():
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema())
-
-
-def dotted(path) -> str:
-    return ".".join(str(p) for p in path) or "the top level"
 
 
 def _type_of(value) -> str:
@@ -131,6 +127,17 @@ class _Translator:
             self.add("DV100", f"{where} must be {_describe(error.schema)}, not {_TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))}", path)
         elif kind in ("enum", "const"):
             self.add("DV103", f"{where}: {error.instance!r} is not allowed; expected {_describe(error.schema)}", path)
+        elif kind == "pattern" and "slurm_extra" in path:
+            if any(q in str(error.instance) for q in "'\""):
+                self.add("DV233", f"{where}: quotes inside a slurm_extra flag ({_short(error.instance)}); each item "
+                         "is passed to sbatch as one flag, so it needs no quoting", path,
+                         hint="write the flag bare, e.g. --gres=gpu:1 -> use `gpus`/`gpu_type`; --mail-type=END")
+            elif " " in str(error.instance).strip():
+                self.add("DV233", f"{where}: {_short(error.instance)} holds several flags or a space; "
+                         "write one flag per list item", path, hint='e.g. slurm_extra: ["--exclusive", "--mail-type=END"]')
+            else:
+                self.add("DV103", f"{where}: {_short(error.instance)} is not a plain sbatch flag "
+                         "(--name or --name=value with letters, digits and _.,:@%+/=-)", path)
         elif kind == "pattern":
             self.add("DV103", f"{where}: {_short(error.instance)} is not valid: {_describe_pattern(error.schema)}", path)
         elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):

@@ -51,7 +51,7 @@ elapsed() {
 }
 
 need_root() {
-    [[ $(id -u) -eq 0 ]] || die "'$1' needs root (it installs packages and runs slurmd as root)"
+    [[ $(id -u) -eq 0 ]] || die "'$1' needs root (packages, /etc/slurm and the daemons are system-wide)"
 }
 
 # tail_logs FILE... : show the end of each log that exists (for error messages)
@@ -119,6 +119,7 @@ ensure_packages() {
     # Keep the packages' init scripts from starting system-wide daemons
     # (the default munge/slurm/mariadb services); we start our own.
     if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
         printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
         added_policy=1
@@ -128,7 +129,10 @@ ensure_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     } >&2 || rc=$?
-    [[ -z $added_policy ]] || rm -f /usr/sbin/policy-rc.d
+    if [[ -n $added_policy ]]; then
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    fi
     ((rc == 0)) || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
 
@@ -226,7 +230,7 @@ start_munged() {
     install -d -o munge -g munge -m 755 /run/munge
     rm -f "$RUN_DIR/munged.pid"
     runuser -u munge -- munged --pid-file="/run/munge/dvhpc-munged.pid" \
-        </dev/null >>"$LOG_DIR/munged.stdout" 2>&1 ||
+        </dev/null >>"$LOG_DIR/munged.stdout" 2>&1 9>&- ||
         { tail_logs /var/log/munge/munged.log; die "munged failed to start"; }
     wait_for 10 "munged pid file" test -s /run/munge/dvhpc-munged.pid ||
         { tail_logs /var/log/munge/munged.log; die "munged did not start"; }
@@ -253,7 +257,7 @@ start_mariadb() {
             --socket="$DB_SOCK" --port="$DB_PORT" --bind-address=127.0.0.1 \
             --pid-file="$(pidfile_of mariadbd)" --log-error="$LOG_DIR/mariadb/mariadbd.log" \
             --skip-name-resolve --innodb-buffer-pool-size=128M --innodb-lock-wait-timeout=900 \
-            </dev/null >>"$LOG_DIR/mariadb/mariadbd.stdout" 2>&1 &
+            </dev/null >>"$LOG_DIR/mariadb/mariadbd.stdout" 2>&1 9>&- &
         wait_for "$WAIT_SECS" "MariaDB on $DB_SOCK" db -e 'SELECT 1' ||
             { tail_logs "$LOG_DIR/mariadb/mariadbd.log"; die "MariaDB did not start"; }
         running mariadbd >/dev/null || die "MariaDB pid file missing"
@@ -270,7 +274,7 @@ start_mariadb() {
 
 start_slurmdbd() {
     if ! running slurmdbd >/dev/null; then
-        slurmdbd </dev/null >>"$LOG_DIR/slurmdbd.stdout" 2>&1 ||
+        slurmdbd </dev/null >>"$LOG_DIR/slurmdbd.stdout" 2>&1 9>&- ||
             { tail_logs "$LOG_DIR/slurmdbd.log"; die "slurmdbd failed to start"; }
     fi
     wait_for "$WAIT_SECS" "slurmdbd to answer" sacctmgr -n list cluster ||
@@ -279,23 +283,27 @@ start_slurmdbd() {
 }
 
 setup_accounts() {
-    local a have_cluster have_accts have_assoc default
-    have_cluster=$(sacctmgr -n -P list cluster format=cluster)
-    if ! grep -qx "$CLUSTER" <<<"$have_cluster"; then
+    local a missing=() have default
+    have=$(sacctmgr -n -P list cluster format=cluster)
+    if ! grep -qx "$CLUSTER" <<<"$have"; then
         sacctmgr -i add cluster "$CLUSTER" >/dev/null
     fi
-    have_accts=$(sacctmgr -n -P list account format=account)
+    have=$(sacctmgr -n -P list account format=account)
     for a in "${ACCOUNTS[@]}"; do
-        if ! grep -qx "$a" <<<"$have_accts"; then
-            sacctmgr -i add account "$a" cluster="$CLUSTER" description="dvhpc test" organization=dvhpc >/dev/null
-        fi
+        grep -qx "$a" <<<"$have" || missing+=("$a")
     done
-    have_assoc=$(sacctmgr -n -P list assoc cluster="$CLUSTER" user="$ACCT_USER" format=account)
+    if ((${#missing[@]})); then
+        sacctmgr -i add account "$(IFS=,; echo "${missing[*]}")" cluster="$CLUSTER" \
+            description="dvhpc test" organization=dvhpc >/dev/null
+    fi
+    missing=()
+    have=$(sacctmgr -n -P list assoc cluster="$CLUSTER" user="$ACCT_USER" format=account)
     for a in "${ACCOUNTS[@]}"; do
-        if ! grep -qx "$a" <<<"$have_assoc"; then
-            sacctmgr -i add user "$ACCT_USER" account="$a" cluster="$CLUSTER" >/dev/null
-        fi
+        grep -qx "$a" <<<"$have" || missing+=("$a")
     done
+    if ((${#missing[@]})); then
+        sacctmgr -i add user "$ACCT_USER" account="$(IFS=,; echo "${missing[*]}")" cluster="$CLUSTER" >/dev/null
+    fi
     default=$(sacctmgr -n -P list user "$ACCT_USER" format=defaultaccount)
     if [[ $default != "$DEFAULT_ACCOUNT" ]]; then
         sacctmgr -i modify user "$ACCT_USER" set defaultaccount="$DEFAULT_ACCOUNT" >/dev/null
@@ -304,7 +312,7 @@ setup_accounts() {
 
 start_slurmctld() {
     running slurmctld >/dev/null && return 0
-    slurmctld </dev/null >>"$LOG_DIR/slurmctld.stdout" 2>&1 ||
+    slurmctld </dev/null >>"$LOG_DIR/slurmctld.stdout" 2>&1 9>&- ||
         { tail_logs "$LOG_DIR/slurmctld.log"; die "slurmctld failed to start"; }
     wait_for "$WAIT_SECS" "slurmctld pid file" running slurmctld ||
         { tail_logs "$LOG_DIR/slurmctld.log" "$LOG_DIR/slurmctld.stdout"; die "slurmctld did not start"; }
@@ -312,7 +320,7 @@ start_slurmctld() {
 
 start_slurmd() {
     running slurmd >/dev/null && return 0
-    slurmd -N "$NODE" </dev/null >>"$LOG_DIR/slurmd.stdout" 2>&1 ||
+    slurmd -N "$NODE" </dev/null >>"$LOG_DIR/slurmd.stdout" 2>&1 9>&- ||
         { tail_logs "$LOG_DIR/slurmd.log"; die "slurmd failed to start"; }
     wait_for "$WAIT_SECS" "slurmd pid file" running slurmd ||
         { tail_logs "$LOG_DIR/slurmd.log" "$LOG_DIR/slurmd.stdout"; die "slurmd did not start"; }
@@ -363,8 +371,10 @@ cmd_start() {
     done
     need_root start
     mkdir -p "$RUN_DIR"
+    # Serialise concurrent starts/stops.  Every daemon is started with 9>&-:
+    # a daemon inheriting fd 9 would hold the lock for as long as it lives.
     exec 9>"$RUN_DIR/.lock"
-    flock -w 600 9 || die "another $PROG is still busy"
+    flock -w 300 9 || die "another $PROG is still busy"
 
     [[ -r $MODE_FILE ]] && running_mode=$(<"$MODE_FILE")
     if our_slurm_daemons_alive; then
@@ -464,14 +474,13 @@ cmd_stop() {
     need_root stop
     if [[ -d $RUN_DIR ]]; then
         exec 9>"$RUN_DIR/.lock"
-        flock -w 600 9 || die "another $PROG is still busy"
+        flock -w 300 9 || die "another $PROG is still busy"
     fi
     rm -f "$MODE_FILE"
     cancel_jobs
     stop_daemons slurmd slurmctld
     stop_daemons slurmdbd
-    stop_daemons mariadbd
-    stop_daemons munged
+    stop_daemons mariadbd munged
     log "stopped after $(elapsed)s"
     [[ -n $purge ]] || return 0
 
