@@ -118,8 +118,13 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
         where = plan.site_dir
         if check_only:
             if plan.stale:
+                from dvhpc.build import generate
+                from dvhpc.diff import drift
+
                 stale = True
                 click.echo(f"{where}: out of date")
+                for line in drift(where, generate(result.checked, Path(out))):
+                    click.echo(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:
                         click.echo(f"  {label}: {where / path}")
@@ -167,6 +172,65 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
         extra = f" ({silenced} silenced)" if silenced else ""
         click.echo(f"{len(results)} spec(s) linted: {summary}{extra}", err=bad)
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--unified", "unified_", is_flag=True, help="A plain unified diff of the generated files instead.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; only the exit code tells.")
+def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
+    """Compare what two sites mean: specs (also REV:path from git) or generated folders.
+
+    Exit 0 when nothing changes, 1 when something does, 2 on errors (as `git diff --exit-code`).
+    """
+    from dvhpc import diff as diffing
+    from dvhpc.diagnostics import Report
+
+    report = Report()
+    try:
+        old_view, new_view, changes = diffing.diff_sides(old, new, report)
+    except diffing.DiffError as exc:
+        emit_diagnostics(report.sorted(), "text")
+        click.echo(f"dvhpc diff: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not quiet:
+        if unified_:
+            click.echo(diffing.unified(old_view, new_view), nl=False)
+        elif fmt == "json":
+            click.echo(diffing.as_json(changes, old, new))
+        elif fmt == "markdown":
+            click.echo(diffing.render_markdown(changes, old, new), nl=False)
+        else:
+            click.echo(diffing.render_text(changes, old, new), nl=False)
+    sys.exit(EXIT_FINDINGS if changes else EXIT_OK)
+
+
+@cli.command()
+@click.argument("spec")
+@click.argument("rules", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every rule, the defaults and the settings.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
+    """Show every resolved value of RULES, its emitted form and where it came from."""
+    if not rules and not all_:
+        raise click.UsageError("name one or more rules, or pass --all")
+    import json
+
+    from dvhpc.explain import explain as explain_site
+    from dvhpc.explain import render_text
+    from dvhpc.pipeline import check
+
+    checked = check(spec)
+    if not checked.ok or checked.abstract:
+        emit_diagnostics(checked.report.sorted(), "text")
+        if checked.abstract:
+            click.echo(f"{spec}: an abstract layer has no resolved rules", err=True)
+        sys.exit(EXIT_FINDINGS)
+    result = explain_site(checked.site, checked.layers, None if all_ else list(rules))
+    click.echo(json.dumps(result, indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
+    sys.exit(EXIT_OK)
 
 
 @cli.command()

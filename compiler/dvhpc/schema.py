@@ -30,9 +30,13 @@ def schema() -> dict:
 
 @lru_cache(maxsize=1)
 def _validator():
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(schema())
+    # JSON Schema counts 1.0 as an integer; a spec that says `cpus: 16.0` is a typo, not 16
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    return strict(schema())
 
 
 def _type_of(value) -> str:
