@@ -41,6 +41,8 @@ def expand_specs(args: tuple[str, ...]) -> list[str]:
     for arg in args:
         if os.path.isdir(arg):
             found = sorted(name for name in os.listdir(arg) if name.endswith((".yaml", ".yml", ".toml")))
+            if not found:
+                raise click.UsageError(f"no spec files (*.yaml, *.yml, *.toml) in folder '{arg}'")
             specs += [os.path.join(arg, name) for name in found]
         else:
             specs.append(arg)

@@ -317,7 +317,7 @@ EXAMPLES: dict[str, str] = {
     "DV003": "YAML syntax error: found character '\\t' that cannot start any token",
     "DV004": "duplicate key 'train'",
     "DV005": "document expands to more than 200000 nodes or 64 levels (alias bomb or runaway nesting?)",
-    "DV006": "custom YAML tag '!custom' is not supported",
+    "DV006": "YAML tag '!custom' is not supported",
     "DV010": "cannot read 'bsae.yaml': it does not exist",
     "DV011": "cycle in `extends`: dv011_self.yaml -> dv011_self.yaml",
     "DV100": "slurm.accounting must be true or false, not a string",

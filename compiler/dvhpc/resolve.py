@@ -58,6 +58,7 @@ class Resolver:
         self.layers = layers
         self.data = layers.data
         self.report = report
+        self.cycles: set[frozenset] = set()
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))
@@ -116,7 +117,8 @@ class Resolver:
                 gpus=dict(sorted((raw.get("gpus") or {}).items())),
                 location=self.layers.where(base, key=True),
             )
-        defaults = [p for p in result.values() if p.default]
+        # in file order, so the error goes to the later one
+        defaults = [result[name] for name in (self.get("slurm", "partitions") or {}) if result[name].default]
         for extra in defaults[1:]:
             self.report.add("DV230", f"partitions '{defaults[0].name}' and '{extra.name}' are both marked default",
                             self.where("slurm", "partitions", extra.name, "default"),
@@ -171,8 +173,11 @@ class Resolver:
                                 self.where(*use_path), hint=None if suggestion else "defined sets: " + (", ".join(sorted(sets)) or "none"))
                 continue
             if name in seen:
-                self.report.add("DV213", f"resource set '{name}' uses itself (cycle: {' -> '.join((*seen, name))})",
-                                self.where(*use_path))
+                cycle = frozenset(seen[seen.index(name):])
+                if cycle not in self.cycles:
+                    self.cycles.add(cycle)
+                    self.report.add("DV213", f"resource set '{name}' uses itself (cycle: {' -> '.join((*seen, name))})",
+                                    self.where(*use_path))
                 continue
             set_path = ("resources", "sets", name)
             chain += self.set_chain(sets[name].get("use"), set_path, sets, (*seen, name))
@@ -230,6 +235,8 @@ class Resolver:
         attempts = restart_times + 1
         defaults = self.resources(DEFAULTS_NAME, self.get("resources", "defaults") or {}, ("resources", "defaults"),
                                   builtin, partitions, sets, attempts)
+        for name in sorted(sets):  # a set no rule uses is checked too (unknown sets, cycles, partitions)
+            self.resources(name, {"use": name}, ("resources", "sets", name), defaults.values, partitions, sets, attempts)
         rules = {}
         for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
             path = ("resources", "rules", rule)

@@ -99,6 +99,10 @@ class _Translator:
         kind = error.validator
         sub = _resolve(error.schema) if isinstance(error.schema, dict) else {}
         where = dotted(path)
+        if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+            self.add("DV103", f"invalid name '{error.instance}' in {where}: {_describe_pattern(error.schema)}",
+                     path + (error.instance,), key=True)
+            return
         if kind == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []

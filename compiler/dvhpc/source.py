@@ -147,6 +147,11 @@ class _YamlConverter:
         if id(node) in self.active:
             self.report.add("DV006", "recursive alias (a node that contains itself)", self.loc(node))
             return None
+        expected = _SCALAR_TAG + ("seq" if kind == "SequenceNode" else "map")
+        if node.tag != expected:
+            self.report.add("DV006", f"YAML tag '{node.tag}' is not supported", self.loc(node),
+                            hint="a spec holds plain mappings, lists and scalars")
+            return None
         self.active.add(id(node))
         try:
             if kind == "SequenceNode":
@@ -192,10 +197,11 @@ class _YamlConverter:
 
     def scalar(self, node):
         tag, text = node.tag, node.value
-        if not tag.startswith(_SCALAR_TAG) and tag != "!":
-            self.report.add("DV006", f"custom YAML tag '{tag}' is not supported", self.loc(node))
+        kind = "str" if tag == "!" else tag[len(_SCALAR_TAG):] if tag.startswith(_SCALAR_TAG) else None
+        if kind not in ("str", "int", "float", "bool", "null", "timestamp"):
+            self.report.add("DV006", f"YAML tag '{tag}' is not supported", self.loc(node),
+                            hint="a spec holds plain strings, numbers, true/false and null")
             return None
-        kind = tag[len(_SCALAR_TAG):]
         if kind == "int":
             try:
                 return int(text.replace("_", ""), 0)
@@ -217,7 +223,11 @@ class _YamlConverter:
             except ValueError:
                 return text
         if kind == "bool":
-            return text.lower() in ("true", "yes", "on", "y")
+            lowered = text.lower()
+            if lowered not in ("true", "yes", "on", "y", "false", "no", "off", "n"):
+                self.report.add("DV006", f"'{text}' is not a boolean", self.loc(node), hint="write true or false")
+                return None
+            return lowered in ("true", "yes", "on", "y")
         if kind == "null":
             return None
         return str(text)
