@@ -1,5 +1,9 @@
 """Session fixture ``local_slurm``: a real single-node SLURM on localhost.
 
+Defined once, here, and exposed to every test by one import at the end of
+``tests/conftest.py`` (``from slurm.cluster import local_slurm``), so that
+``tests/slurm`` and ``tests/e2e`` share one cluster per session.
+
 The cluster comes from ``tests/slurm/local-slurm.sh`` (see README.md beside it).
 The fixture
 
@@ -75,6 +79,18 @@ class LocalSlurm:
             pytest.fail(f"scontrol show job {job_id} failed: {proc.stderr.strip()}")
         return {m.group(1): m.group(2) for m in _FIELD.finditer(proc.stdout.strip())}
 
+    def all_jobs(self) -> list[dict[str, str]]:
+        """Every job slurmctld still knows (``scontrol -o show job``), one dict each.
+
+        Finished jobs stay for MinJobAge=600 s. The cluster is machine-wide: filter the
+        result by job name, comment or working directory, never by assumed IDs.
+        """
+        proc = _run(["scontrol", "-o", "show", "job"])
+        if proc.returncode != 0:
+            pytest.fail(f"scontrol -o show job failed: {proc.stderr.strip()}")
+        return [{m.group(1): m.group(2) for m in _FIELD.finditer(line.strip())}
+                for line in proc.stdout.splitlines() if line.startswith("JobId=")]
+
     def wait_job(self, job_id: str, timeout: float = 60) -> dict[str, str]:
         """Wait until the job has left PENDING/RUNNING/COMPLETING; return its fields."""
         deadline = time.monotonic() + timeout
@@ -121,6 +137,7 @@ def _cluster_up() -> bool:
 
 @pytest.fixture(scope="session")
 def local_slurm():
+    """The running local cluster as a :class:`LocalSlurm` (started here if none is up)."""
     wanted = os.environ.get("DVHPC_SLURM_MODE", "").strip() or None
     if wanted is not None and wanted not in MODES:
         pytest.fail(f"DVHPC_SLURM_MODE must be one of {MODES}, not {wanted!r}", pytrace=False)
