@@ -176,6 +176,36 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
 
 
+@cli.command(name="import")
+@click.argument("profile", type=click.Path(exists=True))
+@click.option("--site", required=True, help="Site name for the new spec ([a-z][a-z0-9_-]*).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@format_option
+def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) -> None:
+    """Turn a hand-written Snakemake profile (folder or file) into a site spec."""
+    import re
+
+    from dvhpc.importer import import_profile
+
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", site):
+        raise click.BadParameter("lowercase letters, digits, '_' and '-', starting with a letter", param_hint="--site")
+    if output and os.path.exists(output) and not force:
+        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    result = import_profile(profile, site)
+    emit_diagnostics(result.report.sorted(), fmt)
+    if not result.text:
+        sys.exit(EXIT_FINDINGS)
+    if output:
+        from dvhpc.writer import write_file_atomically
+
+        write_file_atomically(output, result.text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(result.text, nl=False)
+    sys.exit(EXIT_FINDINGS if result.report.has_errors else EXIT_OK)
+
+
 @cli.command()
 @click.argument("old")
 @click.argument("new")

@@ -109,6 +109,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV353": (Severity.ERROR, "the workflow cannot be read"),
     "DV360": (Severity.ERROR, "generated script fails shellcheck"),
     "DV361": (Severity.INFO, "shellcheck not available; generated scripts not checked"),
+    # DV5xx: import of a hand-written profile
+    "DV501": (Severity.ERROR, "import: a profile value could not be mapped"),
+    "DV502": (Severity.WARNING, "import: a decision to review (comment disagrees, placeholder, approximation)"),
+    "DV503": (Severity.INFO, "import: what was changed and why"),
     # DV4xx: compile / write
     "DV401": (Severity.ERROR, "generated file was edited by hand (use --force to overwrite)"),
     "DV402": (Severity.ERROR, "output folder cannot be written"),

@@ -153,6 +153,20 @@ def _cleanup(out_root: Path, name: str) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def write_file_atomically(path: str, text: str) -> None:
+    """Write one file beside its target, then rename it into place."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}{_TMP}{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class WriteError(Exception):
     pass
 
