@@ -69,6 +69,7 @@ class Importer:
         self.gpu_flag: str | None = None
         self.executor = "slurm"
         self.restart_times = 0
+        self.aliases: dict[str, str] = {}  # template resource name -> profile resource it stands for
 
     # ------------------------------------------------------------------ helpers
 
@@ -148,6 +149,8 @@ class Importer:
         for name, raw in raw_rules.items():
             rules[name] = self.resources(raw, ("set-resources", name))
         threads = data.get("set-threads") or {}
+        if isinstance(threads, list):  # ["rule=8", ...]
+            threads = dict(str(item).partition("=")[::2] for item in threads)
         for name, raw in (threads.items() if isinstance(threads, dict) else []):
             value = self.literal(raw)
             rule = rules.setdefault(name, _Rule(line=self.loc("set-threads", name).line))
@@ -206,6 +209,7 @@ class Importer:
         return rule
 
     def resource(self, rule: _Rule, key: str, raw, path: tuple) -> None:
+        key = self.aliases.get(key, key)
         value = self.literal(raw)
         text = str(value)
         if key == "slurm_extra" and PLACEHOLDER.search(text):
@@ -393,7 +397,13 @@ class Importer:
                 values[known[flag]] = self.literal(value) if known[flag] in ("cpus", "nodes") else value
                 self.say(Severity.INFO, f"fixed sbatch flag '{word}' became {known[flag]} in resources.defaults", key)
             elif flag in known:
-                continue  # {resources.x} / {threads}: the value comes from the resources themselves
+                # {resources.x}: x carries this flag's value (named as the template author liked)
+                placeholder = re.fullmatch(r"\{resources\.([A-Za-z_][A-Za-z0-9_]*)\}", value)
+                if placeholder:
+                    standard = {"partition": "slurm_partition", "account": "slurm_account", "time": "runtime",
+                                "mem": "mem_mb", "cpus": "cpus_per_task", "qos": "qos", "constraint": "constraint",
+                                "nodes": "nodes", "gres": "gres"}[known[flag]]
+                    self.aliases[placeholder.group(1)] = standard
             else:
                 kept.append(word)
         if kept:
