@@ -382,7 +382,11 @@ def test_run_foreground_passes_arguments_verbatim_and_returns_the_exit_code(tmp_
     args = ["--config", "model name=x y", "--forcerun", 'a"b', "$HOME", "*", "", "it's", "x/y/z", "é"]
     proc = env.run([str(out / "run.sh"), "--foreground", *args], cwd=work)
     assert proc.returncode == 7, proc.stderr
-    assert env.calls("snakemake")[-1] == ["snakemake", "--profile", str(out / "profile"), *args]
+    call = env.calls("snakemake")[-1]
+    assert call[:3] == ["snakemake", "--profile", str(out / "profile")]
+    # the run id names every job of this run (slurm plugin: --slurm-jobname-prefix)
+    assert call[3] == "--slurm-jobname-prefix" and re.fullmatch(r"full-\d{8}T\d{6}Z-\d+", call[4]), call
+    assert call[5:] == list(args)
     assert "stub snakemake arg: model name=x y" in proc.stdout  # shown on the terminal
     logs = list((work / "logs" / "slurm").glob("snakecharm_*.log"))
     assert len(logs) == 1
@@ -390,7 +394,7 @@ def test_run_foreground_passes_arguments_verbatim_and_returns_the_exit_code(tmp_
     content = logs[0].read_text()
     assert content.startswith("# dvhpc run.sh, site full")
     assert "stub snakemake: on stderr" in content and "stub snakemake: done" in content
-    assert f"dvhpc run: log: {logs[0]}" in proc.stderr
+    assert f"dvhpc run: run {call[4]}, log: {logs[0]}" in proc.stderr
 
 
 def test_run_background_prints_pid_and_log(tmp_path, sysbin):

@@ -14,27 +14,6 @@ from dvhpc.resolve import DEFAULTS_NAME
 
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
-# Profile keys dvhpc writes itself, with the aliases Snakemake accepts for them.
-GENERATED_OPTIONS = {
-    "executor": "snakemake.executor", "e": "snakemake.executor",
-    "jobs": "snakemake.jobs", "j": "snakemake.jobs", "cores": "snakemake.jobs",
-    "restart-times": "snakemake.restart_times", "retries": "snakemake.restart_times",
-    "latency-wait": "snakemake.latency_wait", "output-wait": "snakemake.latency_wait", "w": "snakemake.latency_wait",
-    "keep-going": "snakemake.keep_going", "k": "snakemake.keep_going",
-    "rerun-incomplete": "snakemake.rerun_incomplete", "ri": "snakemake.rerun_incomplete",
-    "printshellcmds": "snakemake.printshellcmds", "p": "snakemake.printshellcmds",
-    "slurm-logdir": "snakemake.logdir", "slurm-keep-successful-logs": "snakemake.keep_successful_logs",
-    "slurm-delete-logfiles-older-than": "snakemake.delete_logs_older_than",
-    "resources": "snakemake.resources", "res": "snakemake.resources",
-    "default-resources": "resources.defaults", "default-res": "resources.defaults",
-    "set-resources": "resources.rules", "set-threads": "resources.rules (cpus)",
-    "slurm-status-command": "slurm.accounting",
-    "cluster-generic-submit-cmd": "snakemake.executor: cluster-generic",
-    "cluster-generic-status-cmd": "snakemake.executor: cluster-generic",
-    "cluster-generic-cancel-cmd": "snakemake.executor: cluster-generic",
-}
-
-
 def _mib(value: int) -> str:
     return f"{value} MiB ({value // 1024}G)" if value % 1024 == 0 else f"{value} MiB"
 
@@ -194,28 +173,6 @@ class Checker:
                             self.where("detect") if "detect" in self.layers.data else self.where(),
                             hint="add detect.env (e.g. SLURM_CLUSTER_NAME) or detect.hostnames")
 
-    def options(self) -> None:
-        from dvhpc.snakemake_options import lookup
-
-        executor = self.site.snakemake.executor
-        for name in self.site.snakemake.options:
-            where = self.layers.where(("snakemake", "options", name), key=True)
-            if name in GENERATED_OPTIONS:
-                self.report.add("DV341", f"snakemake option '{name}' is written by dvhpc from {GENERATED_OPTIONS[name]}",
-                                where, hint=f"set {GENERATED_OPTIONS[name]} instead")
-                continue
-            found = lookup(name)
-            if found.status == "exact":
-                plugin = found.info.plugin if found.info else None
-                if plugin in ("slurm", "cluster-generic") and plugin != executor:
-                    self.report.add("DV342", f"snakemake option '{name}' belongs to the {plugin} executor plugin, "
-                                    f"but this site uses executor '{executor}'", where,
-                                    hint="Snakemake refuses options of plugins that are not installed")
-                continue
-            hint = f"write '{found.option}'" if found.status == "abbreviation" else (
-                f"write '{found.suggestion}'" if found.suggestion else "options are Snakemake's long option names, with dashes")
-            self.report.add("DV340", f"snakemake option {found.message()}", where, hint=hint)
-
     def run(self) -> None:
         for res in [self.site.defaults, *self.site.rules.values()]:
             self.fit(res)
@@ -225,7 +182,6 @@ class Checker:
         self.account()
         self.unused_sets()
         self.paths()
-        self.options()
 
 
 def _strings(data, path):

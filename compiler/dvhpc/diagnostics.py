@@ -83,6 +83,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV221": (Severity.ERROR, "unknown `{name}` reference in a path"),
     "DV222": (Severity.ERROR, "cycle in path references"),
     "DV230": (Severity.ERROR, "more than one default partition"),
+    "DV231": (Severity.ERROR, "environment variable a spec may not set (it would make shells run code)"),
     "DV232": (Severity.ERROR, "`slurm_extra` flag that the SLURM executor plugin manages itself"),
     "DV233": (Severity.ERROR, "`slurm_extra` item with quotes or spaces (one flag per item, no quoting)"),
     # DV3xx: lint (semantic checks)
@@ -116,7 +117,6 @@ CODES: dict[str, tuple[Severity, str]] = {
     # DV4xx: compile / write
     "DV401": (Severity.ERROR, "generated file was edited by hand (use --force to overwrite)"),
     "DV402": (Severity.ERROR, "output folder cannot be written"),
-    "DV403": (Severity.ERROR, "generated output is out of date"),
 }
 
 

@@ -339,6 +339,7 @@ EXAMPLES: dict[str, str] = {
     "DV221": "paths.models: unknown path '{dta}' (did you mean '{data}'?)",
     "DV222": "paths refer to each other in a cycle: a -> b -> a",
     "DV230": "partitions 'cpu' and 'gpu' are both marked default",
+    "DV231": "environment.variables.BASH_ENV is refused: it makes later shells or interpreters run code",
     "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
     "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
              "write one flag per list item",
@@ -373,7 +374,9 @@ EXAMPLES: dict[str, str] = {
     # DV4xx
     "DV401": "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
     "DV402": "cannot write generated/example: Permission denied",
-    "DV403": "generated/example: out of date",
+    "DV501": "runtime 'max(1, 2)' cannot be read as a duration; not imported",
+    "DV502": "comment says 30min, value means 1d6h (Snakemake reads runtime: 1800 as minutes); kept 1d6h",
+    "DV503": "account 'lab42' was repeated in every rule; lifted into slurm.account",
 }
 
 _GROUPS = (

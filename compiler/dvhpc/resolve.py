@@ -34,6 +34,32 @@ MANAGED_FLAGS: dict[str, str] = {
     "--gpus": "gpus + gpu_type",
 }
 
+# Profile keys dvhpc writes itself, with the aliases Snakemake accepts for them.
+GENERATED_OPTIONS = {
+    "executor": "snakemake.executor", "e": "snakemake.executor",
+    "jobs": "snakemake.jobs", "j": "snakemake.jobs", "cores": "snakemake.jobs",
+    "restart-times": "snakemake.restart_times", "retries": "snakemake.restart_times",
+    "latency-wait": "snakemake.latency_wait", "output-wait": "snakemake.latency_wait", "w": "snakemake.latency_wait",
+    "keep-going": "snakemake.keep_going", "k": "snakemake.keep_going",
+    "rerun-incomplete": "snakemake.rerun_incomplete", "ri": "snakemake.rerun_incomplete",
+    "printshellcmds": "snakemake.printshellcmds", "p": "snakemake.printshellcmds",
+    "slurm-logdir": "snakemake.logdir", "slurm-keep-successful-logs": "snakemake.keep_successful_logs",
+    "slurm-delete-logfiles-older-than": "snakemake.delete_logs_older_than",
+    "resources": "snakemake.resources", "res": "snakemake.resources",
+    "default-resources": "resources.defaults", "default-res": "resources.defaults",
+    "set-resources": "resources.rules", "set-threads": "resources.rules (cpus)",
+    "slurm-status-command": "slurm.accounting",
+    "cluster-generic-submit-cmd": "snakemake.executor: cluster-generic",
+    "cluster-generic-status-cmd": "snakemake.executor: cluster-generic",
+    "cluster-generic-cancel-cmd": "snakemake.executor: cluster-generic",
+}
+
+
+# Names a spec may not export: they make later shells or interpreters run code.
+RESERVED_VARIABLES = {"BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "SHELLOPTS", "BASHOPTS", "IFS", "LD_PRELOAD",
+                      "LD_AUDIT", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "RUBYOPT", "NODE_OPTIONS"}
+
+_SHELL_META = re.compile(r"[;&|`<>\\\n]|\$\(")
 _VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
 _TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
 
@@ -291,6 +317,7 @@ class Resolver:
                     global_resources[key] = parsed
             else:
                 global_resources[key] = value
+        self.check_options(raw.get("options") or {}, raw.get("executor", "slurm"))
         return SnakemakeSettings(
             executor=raw.get("executor", "slurm"),
             jobs=raw.get("jobs", 100),
@@ -306,6 +333,35 @@ class Resolver:
             resources=global_resources,
             options=dict(sorted((raw.get("options") or {}).items())),
         )
+
+    def check_options(self, options: dict, executor: str) -> None:
+        """Options go to Snakemake's command line: only real, full names, none that dvhpc writes
+        (some of those are evaluated as Python, e.g. default-resources)."""
+        from dvhpc.snakemake_options import lookup
+
+        for name, value in options.items():
+            where = self.layers.where(("snakemake", "options", name), key=True)
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(item, str) and _SHELL_META.search(item):
+                    at = ("snakemake", "options", name) + ((index,) if isinstance(value, list) else ())
+                    self.report.add("DV231", f"snakemake.options.{name}: {item!r} holds shell syntax; some options "
+                                    "reach a shell command line unquoted", self.layers.where(at),
+                                    hint="use plain values (${VAR} references are fine)")
+            if name in GENERATED_OPTIONS:
+                self.report.add("DV341", f"snakemake option '{name}' is written by dvhpc from {GENERATED_OPTIONS[name]}",
+                                where, hint=f"set {GENERATED_OPTIONS[name]} instead")
+                continue
+            found = lookup(name)
+            if found.status == "exact":
+                plugin = found.info.plugin if found.info else None
+                if plugin in ("slurm", "cluster-generic") and plugin != executor:
+                    self.report.add("DV342", f"snakemake option '{name}' belongs to the {plugin} executor plugin, "
+                                    f"but this site uses executor '{executor}'", where,
+                                    hint="Snakemake refuses options of plugins that are not installed")
+                continue
+            hint = f"write '{found.option}'" if found.status == "abbreviation" else (
+                f"write '{found.suggestion}'" if found.suggestion else "options are Snakemake's long option names, with dashes")
+            self.report.add("DV340", f"snakemake option {found.message()}", where, hint=hint)
 
     def environment(self) -> Environment:
         raw = self.get("environment") or {}
@@ -332,12 +388,21 @@ class Resolver:
             conda=self.text(path + ("conda",)),
             venv=self.text(path + ("venv",)),
             workdir=self.text(path + ("workdir",)),
-            variables={k: self.text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})},
+            variables={k: self.text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})
+                       if self.allowed_variable(k)},
             require_python=require.get("python"),
             require_snakemake=require.get("snakemake"),
             require_plugins=tuple(require.get("plugins", [])),
             container=container,
         )
+
+    def allowed_variable(self, name: str) -> bool:
+        if name in RESERVED_VARIABLES:
+            self.report.add("DV231", f"environment.variables.{name} is refused: it makes later shells or interpreters "
+                            "run code", self.layers.where(("environment", "variables", name), key=True),
+                            hint="set it outside dvhpc if you really need it")
+            return False
+        return True
 
     def paths(self, names: set[str]) -> dict[str, PathEntry]:
         raw = self.get("paths") or {}

@@ -82,21 +82,26 @@ while [[ -e "$log" ]]; do
   n=$((n + 1))
 done
 
-cmd=(snakemake --profile "$here/profile" "$@")
+# One id per run, in every job's name, so `jobs.sh status` and people can tell runs apart.
+if [[ -z "${DVHPC_RUN_ID:-}" ]]; then
+  DVHPC_RUN_ID="$(printf '%s' example | tr -c 'A-Za-z0-9_-' '_')-$stamp-$$"
+fi
+export DVHPC_RUN_ID
+cmd=(snakemake --profile "$here/profile" --slurm-jobname-prefix "$DVHPC_RUN_ID" "$@")
 {
-  printf '# dvhpc run.sh, site %s, %s, in %s:\n#' example "$stamp" "$PWD"
+  printf '# dvhpc run.sh, site %s, run %s, %s, in %s:\n#' example "$DVHPC_RUN_ID" "$stamp" "$PWD"
   printf ' %q' "${cmd[@]}"
   printf '\n'
 } >"$log"
 
 if (( foreground )); then
-  echo "dvhpc run: log: $log" >&2
+  echo "dvhpc run: run $DVHPC_RUN_ID, log: $log" >&2
   "${cmd[@]}" 2>&1 | tee -i -a -- "$log"
   exit "${PIPESTATUS[0]}"
 fi
 
 nohup "${cmd[@]}" >>"$log" 2>&1 </dev/null &
 pid=$!
-echo "dvhpc run: snakemake started in the background, PID $pid"
+echo "dvhpc run: snakemake started in the background, PID $pid, run $DVHPC_RUN_ID"
 echo "dvhpc run: log: $log"
 printf 'dvhpc run: follow it with: tail -f %q\n' "$log"

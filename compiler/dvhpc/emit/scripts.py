@@ -443,6 +443,8 @@ def _logdir(site: Site, helper: str) -> str:
 
 
 def run(site: Site) -> str:
+    # the slurm plugin names jobs <prefix>_<uuid>; cluster-generic's submit command reads DVHPC_RUN_ID
+    jobname = ' --slurm-jobname-prefix "$DVHPC_RUN_ID"' if site.snakemake.executor == "slurm" else ""
     script = (
         _start(site)
         + f"""#
@@ -526,22 +528,27 @@ while [[ -e "$log" ]]; do
   n=$((n + 1))
 done
 
-cmd=(snakemake --profile "$here/profile" "$@")
+# One id per run, in every job's name, so `jobs.sh status` and people can tell runs apart.
+if [[ -z "${{DVHPC_RUN_ID:-}}" ]]; then
+  DVHPC_RUN_ID="$(printf '%s' {sh(site.name[:24])} | tr -c 'A-Za-z0-9_-' '_')-$stamp-$$"
+fi
+export DVHPC_RUN_ID
+cmd=(snakemake --profile "$here/profile"{jobname} "$@")
 {{
-  printf '# dvhpc run.sh, site %s, %s, in %s:\\n#' {sh(site.name)} "$stamp" "$PWD"
+  printf '# dvhpc run.sh, site %s, run %s, %s, in %s:\\n#' {sh(site.name)} "$DVHPC_RUN_ID" "$stamp" "$PWD"
   printf ' %q' "${{cmd[@]}}"
   printf '\\n'
 }} >"$log"
 
 if (( foreground )); then
-  echo "dvhpc run: log: $log" >&2
+  echo "dvhpc run: run $DVHPC_RUN_ID, log: $log" >&2
   "${{cmd[@]}}" 2>&1 | tee -i -a -- "$log"
   exit "${{PIPESTATUS[0]}}"
 fi
 
 nohup "${{cmd[@]}}" >>"$log" 2>&1 </dev/null &
 pid=$!
-echo "dvhpc run: snakemake started in the background, PID $pid"
+echo "dvhpc run: snakemake started in the background, PID $pid, run $DVHPC_RUN_ID"
 echo "dvhpc run: log: $log"
 printf 'dvhpc run: follow it with: tail -f %q\\n' "$log"
 """
