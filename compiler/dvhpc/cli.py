@@ -125,7 +125,7 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 
                 stale = True
                 click.echo(f"{where}: out of date")
-                for line in drift(where, generate(result.checked, Path(out))):
+                for line in drift(where, generate(result.checked, Path(out)), result.checked.site):
                     click.echo(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:

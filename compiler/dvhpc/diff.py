@@ -11,12 +11,14 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvhpc.diagnostics import Report
 from dvhpc.model import Site
+from dvhpc.resolve import DEFAULTS_NAME
 
 AREAS = ("profile", "rules", "partitions", "environment", "paths", "datasets", "detect", "settings", "files")
 # rule fields compared, in the order they are shown; (key in resources.yaml, raw sub-key or None)
@@ -52,6 +54,7 @@ class FieldChange:
     old: str | None
     new: str | None
     via: str | None = None
+    units: str | None = None  # "81920 → 122880 MiB": text output only
 
 
 @dataclass
@@ -110,7 +113,15 @@ def view_of(side: str, report: Report) -> View:
 
 def _is_rev_spec(side: str) -> bool:
     head, sep, _ = side.partition(":")
-    return bool(sep) and bool(head) and not os.path.exists(side) and "/" not in head.rstrip("~^0123456789")
+    if not sep or not head or os.path.exists(side):
+        return False
+    if "/" not in head.rstrip("~^0123456789"):
+        return True
+    try:  # `release/v1:sites/x.yaml`: a revision only if git knows it
+        return subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}"],
+                              capture_output=True, timeout=60).returncode == 0
+    except FileNotFoundError:
+        return False
 
 
 def _require_git_revision(rev: str) -> None:
@@ -144,7 +155,7 @@ def _raw(key: str, sub: str | None, value):
 def _via(site: Site | None, rule: str, key: str) -> str | None:
     if site is None:
         return None
-    res = site.rules.get(rule) if rule != "defaults" else site.defaults
+    res = site.defaults if rule == DEFAULTS_NAME else site.rules.get(rule)
     if res is None:
         return None
     sourced = res.values.get(key)
@@ -157,27 +168,35 @@ def _via(site: Site | None, rule: str, key: str) -> str | None:
 
 
 def _compare_rule(name: str, old: dict, new: dict, new_site: Site | None, old_site: Site | None) -> Change | None:
-    change = Change("rules", name, "changed")
+    change = Change("rules", _item(name), "changed")
     for key, sub in RULE_FIELDS:
         a, b = old.get(key), new.get(key)
         if _raw(key, sub, a) == _raw(key, sub, b) and _human(key, a) == _human(key, b):
             continue
         old_text, new_text = _human(key, a), _human(key, b)
-        raw = f" ({_raw(key, sub, a)} → {_raw(key, sub, b)} {UNIT[key]})" if sub and a is not None and b is not None else ""
+        raw = f"{_raw(key, sub, a)} → {_raw(key, sub, b)} {UNIT[key]}" if sub and a is not None and b is not None else None
         via = _via(new_site, name, key) or _via(old_site, name, key)
-        change.fields.append(FieldChange(key, old_text, new_text + raw, via))
+        change.fields.append(FieldChange(key, old_text, new_text, via, raw))
     if not change.fields:
-        old_attempts, new_attempts = old.get("attempts"), new.get("attempts")
-        if old_attempts != new_attempts and (old_attempts or new_attempts):
-            change.fields.append(FieldChange("attempts", _attempts_text(old_attempts), _attempts_text(new_attempts),
+        old_attempts, new_attempts = _attempts_text(old.get("attempts")), _attempts_text(new.get("attempts"))
+        if old_attempts != new_attempts:
+            change.fields.append(FieldChange("attempts", old_attempts, new_attempts,
                                              "via partition limits or restart_times"))
-        elif old.get("sbatch") != new.get("sbatch"):
-            change.fields.append(FieldChange("sbatch", old.get("sbatch"), new.get("sbatch"), "via the site's settings"))
+        elif _sbatch_text(old) != _sbatch_text(new):
+            change.fields.append(FieldChange("sbatch", _sbatch_text(old), _sbatch_text(new), "via the site's settings"))
     if not change.fields:
         return None
     if "partition" not in [f.key for f in change.fields] and new.get("partition"):
         change.unchanged.append(("partition", str(new.get("partition"))))
     return change
+
+
+def _item(name: str) -> str:
+    return "defaults" if name == DEFAULTS_NAME else name
+
+
+def _sbatch_text(rule: dict) -> str | None:
+    return rule.get("sbatch") or " | ".join(a["sbatch"] for a in rule.get("attempts") or ())
 
 
 def _attempts_text(attempts) -> str:
@@ -196,6 +215,17 @@ def _mapping_changes(area: str, old: dict, new: dict) -> list[Change]:
             changes.append(Change(area, key, "added", [FieldChange(key, None, _text(new[key]))]))
         elif old[key] != new[key]:
             changes.append(Change(area, key, "changed", [FieldChange(key, _text(old[key]), _text(new[key]))]))
+    return changes
+
+
+def _partition_changes(old: dict, new: dict) -> list[Change]:
+    changes = []
+    for change in _mapping_changes("partitions", old, new):
+        if change.kind == "changed":
+            a, b = old[change.item], new[change.item]
+            change.fields = [FieldChange(k, _human(k, a.get(k)), _human(k, b.get(k))) for k in sorted(set(a) | set(b))
+                             if a.get(k) != b.get(k)]
+        changes.append(change)
     return changes
 
 
@@ -238,13 +268,13 @@ def compare(old: View, new: View) -> list[Change]:
                    if k not in ("default-resources", "set-resources", "set-threads")}
     changes += _mapping_changes("profile", old_profile, new_profile)
     old_res, new_res = old.yaml("resources.yaml"), new.yaml("resources.yaml")
-    old_rules = {"defaults": old_res.get("defaults", {}), **old_res.get("rules", {})}
-    new_rules = {"defaults": new_res.get("defaults", {}), **new_res.get("rules", {})}
-    for name in sorted(set(old_rules) | set(new_rules), key=lambda n: (n != "defaults", n)):
+    old_rules = {DEFAULTS_NAME: old_res.get("defaults", {}), **old_res.get("rules", {})}
+    new_rules = {DEFAULTS_NAME: new_res.get("defaults", {}), **new_res.get("rules", {})}
+    for name in sorted(set(old_rules) | set(new_rules), key=lambda n: (n != DEFAULTS_NAME, n)):
         if name not in new_rules:
-            changes.append(Change("rules", name, "removed"))
+            changes.append(Change("rules", _item(name), "removed"))
         elif name not in old_rules:
-            changes.append(Change("rules", name, "added", unchanged=[(k, _human(k, new_rules[name].get(k)))
+            changes.append(Change("rules", _item(name), "added", unchanged=[(k, _human(k, new_rules[name].get(k)))
                                                                      for k, _ in RULE_FIELDS[:8] if k in new_rules[name]]))
         else:
             change = _compare_rule(name, old_rules[name], new_rules[name], new.site, old.site)
@@ -252,23 +282,32 @@ def compare(old: View, new: View) -> list[Change]:
                 changes.append(change)
     if old.site is not None and new.site is not None:
         old_sections, new_sections = _model_sections(old.site), _model_sections(new.site)
-        for area in ("partitions", "environment", "paths", "datasets", "detect", "settings"):
+        changes += _partition_changes(old_sections["partitions"], new_sections["partitions"])
+        for area in ("environment", "paths", "datasets", "detect", "settings"):
             changes += _mapping_changes(area, old_sections[area], new_sections[area])
     else:  # a generated folder on one side: what the model would say, the other files say
         for name in sorted(set(old.files) | set(new.files)):
             if name in ("resources.yaml", "profile/config.v9+.yaml", "MANIFEST.json"):
                 continue
             a, b = old.files.get(name), new.files.get(name)
-            if a != b:
+            if _without_header(a) != _without_header(b):
                 kind = "added" if a is None else "removed" if b is None else "changed"
                 changes.append(Change("files", name, kind))
     return changes
 
 
+_HEADER = re.compile(r"^\W*(Generated by dvhpc from |change the spec and run `dvhpc compile ).*\n", re.M)
+
+
+def _without_header(text: str | None) -> str | None:
+    """Generated files name the spec they came from: not part of what the site means."""
+    return None if text is None else _HEADER.sub("", text, count=2)
+
+
 # ------------------------------------------------------------------------------------ rendering
 
 def _field_text(f: FieldChange) -> str:
-    via = f" ({f.via})" if f.via else ""
+    via = (f" ({f.units})" if f.units else "") + (f" ({f.via})" if f.via else "")
     if f.old is None:
         return f"{f.key} {f.new}{via}"
     if f.new is None:
@@ -286,6 +325,8 @@ def change_line(change: Change) -> str:
         return f"{change.item}: " + "; ".join(parts)
     if change.area == "files":
         return f"{change.item}: {change.kind}"
+    if change.area == "partitions" and change.kind == "changed":
+        return f"{change.item}: " + "; ".join(_field_text(f) for f in change.fields)
     f = change.fields[0]
     if change.kind == "added":
         return f"{change.item}: added ({f.new})"
@@ -340,11 +381,11 @@ def diff_sides(old: str, new: str, report: Report) -> tuple[View, View, list[Cha
     return old_view, new_view, compare(old_view, new_view)
 
 
-def drift(site_dir: Path, files: dict) -> list[str]:
+def drift(site_dir: Path, files: dict, site: Site | None = None) -> list[str]:
     """For `compile --check`: what the stale folder means differently from the new output."""
     if not (site_dir / "resources.yaml").is_file():
         return []
     old = view_of(str(site_dir), Report())
-    new = View("new", {name: f.content for name, f in files.items()})
+    new = View("new", {name: f.content for name, f in files.items()}, site)
     return [f"{c.area}: {change_line(c)}" for c in compare(old, new)]
 

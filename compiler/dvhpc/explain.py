@@ -45,7 +45,7 @@ def _origin(origin: Origin) -> dict:
 
 def explain_resources(site: Site, res: Resources) -> dict:
     emitted = snakemake_resources(site, res)
-    if res.name != DEFAULTS_NAME and site.snakemake.executor == "slurm":
+    if res.name in site.rules and site.snakemake.executor == "slurm":  # set-threads lists only these
         emitted["threads"] = res.cpus
     values = []
     for key, sourced in res.values.items():
@@ -99,6 +99,12 @@ def explain_settings(site: Site, layers: Layers) -> list[dict]:
         rows.append({"key": key, "profile": value, "spec": ".".join(path),
                      "from": loc.file if loc else "built-in default",
                      **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})})
+    for name, setting in site.settings.items():
+        loc = layers.where(("settings", name)) if _defined(layers, ("settings", name)) else None
+        for context in ("cluster", "local"):
+            rows.append({"key": f"settings.{name}.{context}", "profile": getattr(setting, context),
+                         "spec": f"settings.{name}", "from": loc.file if loc else "spec",
+                         **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})})
     for name, entry in site.paths.items():
         for context in ("cluster", "local"):
             text = getattr(entry, context)
