@@ -12,7 +12,7 @@ from dvhpc.layers import Layers
 from dvhpc.model import Partition, Resources, Site
 from dvhpc.resolve import DEFAULTS_NAME
 
-PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
+PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
 def _mib(value: int) -> str:
     return f"{value} MiB ({value // 1024}G)" if value % 1024 == 0 else f"{value} MiB"
@@ -97,7 +97,8 @@ class Checker:
                         label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
                         self.finding("DV304", res, "gpus",
                                      f"gpus {res.gpus} exceeds the {available} {label} per node of partition '{part.name}'",
-                                     notes=(self.limit_note(part, "gpus", f"has {part.gpus}"),))
+                                     notes=(self.limit_note(part, "gpus", "has " + ", ".join(
+                                         f"{n} {t} GPUs" for t, n in part.gpus.items()) + " per node"),))
         elif res.get("gpu_type") and res.name != DEFAULTS_NAME:
             self.finding("DV306", res, "gpu_type", f"gpu_type '{res.get('gpu_type')}' without gpus requests no GPU",
                          hint="set `gpus: 1` (or more)")
@@ -126,11 +127,12 @@ class Checker:
 
     def placeholders(self) -> None:
         for doc in self.layers.docs:
-            for path, value in _strings(doc.data, ()):
+            for path, value, is_key in _strings(doc.data, ()):
                 match = PLACEHOLDER.search(value)
                 if match:
                     self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {dotted(path)}",
-                                    doc.where(path), hint="replace it with the real value (or a ${VARIABLE} set at run time)")
+                                    doc.where(path, key=is_key),
+                                    hint="replace it with the real value (or a ${VARIABLE} set at run time)")
 
     def account(self) -> None:
         site = self.site
@@ -163,11 +165,14 @@ class Checker:
             self.report.add("DV331", "datasets are mounted but datasets.root is not set: a dataset that is not "
                             "mounted (and every dataset off the cluster) has no path", self.where("datasets"),
                             hint="set datasets.root, e.g. \"{data}/raw\"")
-        for entry in site.paths.values():
-            text = entry.cluster.text
-            if not text.startswith(("/", "~", "$", "{")):
-                self.report.add("DV332", f"path '{entry.name}' is relative on the cluster ('{text}'): it depends on "
-                                "the folder jobs start in", entry.cluster.location, hint="make it absolute, e.g. ${HOME}/...")
+        cluster_texts = [(f"path '{e.name}'", e.cluster) for e in site.paths.values()]
+        if site.datasets_root:
+            cluster_texts.append(("datasets.root", site.datasets_root))
+        cluster_texts += [(f"datasets.mounted.{d.name}", d.path) for d in site.datasets.values()]
+        for label, text in cluster_texts:
+            if not text.text.startswith(("/", "~", "$", "{")):
+                self.report.add("DV332", f"{label} is relative on the cluster ('{text.text}'): it depends on "
+                                "the folder jobs start in", text.location, hint="make it absolute, e.g. ${HOME}/...")
         if not site.detect.env and not site.detect.hostnames:
             self.report.add("DV333", "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
                             self.where("detect") if "detect" in self.layers.data else self.where(),
@@ -185,14 +190,16 @@ class Checker:
 
 
 def _strings(data, path):
+    """(path, text, is_key) for every string and every mapping key."""
     if isinstance(data, dict):
         for key, value in data.items():
+            yield path + (key,), key, True
             yield from _strings(value, path + (key,))
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from _strings(value, path + (index,))
     elif isinstance(data, str):
-        yield path, data
+        yield path, data, False
 
 
 def check_site(layers: Layers, site: Site, report: Report) -> None:
@@ -204,7 +211,10 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
     from dvhpc.diagnostics import closest
 
     if info.error:
-        report.add("DV353", f"cannot read the workflow: {info.error}", Location(snakefile, 1, 1))
+        # errors come as "FILE:LINE: ..." when Snakemake knows the place
+        match = re.match(r"(?P<file>[^:]+):(?P<line>\d+):", info.error)
+        where = Location(_shown(match.group("file")), int(match.group("line")), 1) if match else Location(snakefile, 1, 1)
+        report.add("DV353", f"cannot read the workflow: {info.error}", where)
         return
     known = set(info.rules)
     for name, res in site.rules.items():
@@ -231,20 +241,33 @@ def check_workflow_alone(info, snakefile: str, report: Report) -> None:
     """Findings about the workflow itself, reported once however many specs are linted."""
     for name in sorted(info.localrules):
         if {"gpu", "gpus", "gres", "gpu_model"} & set(info.rule_resources.get(name, ())):
+            file, line = info.rule_locations.get(name, (snakefile, 1))
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs "
-                       "in its resources", Location(snakefile, 1, 1), hint="drop the GPUs or remove it from localrules")
+                       "in its resources", Location(_shown(file), line, 1), hint="drop the GPUs or remove it from localrules")
+
+
+def _shown(path: str) -> str:
+    """A workflow file as people refer to it: relative to the current folder when that is shorter."""
+    import os
+
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return relative if len(relative) < len(path) else path
 
 
 _SUPPRESS = re.compile(r"#\s*dvhpc:\s*ignore\[([A-Z0-9,\s]+)\]")
 
 
-def apply_suppressions(report: Report, layers: Layers | None, ignore: tuple[str, ...]) -> None:
-    """Mark diagnostics silenced by `# dvhpc: ignore[CODE]` on their line or by `lint.ignore`."""
+def apply_suppressions(report: Report, layers: Layers | None) -> None:
+    """Mark diagnostics silenced by `# dvhpc: ignore[CODE]` on their line or by the `lint.ignore`
+    of the file they are in (a base layer's list does not silence the sites that extend it)."""
     from dataclasses import replace
 
-    lines = {doc.file: doc.lines for doc in (layers.docs if layers else [])}
+    docs = layers.docs if layers else []
+    lines = {doc.file: doc.lines for doc in docs}
+    ignored = {doc.file: set((doc.data.get("lint") or {}).get("ignore") or []) if isinstance(doc.data, dict) else set()
+               for doc in docs}
     for index, diag in enumerate(report.items):
-        codes: set[str] = set(ignore)
+        codes: set[str] = set(ignored.get(diag.location.file, ()))
         source = lines.get(diag.location.file)
         if source and 1 <= diag.location.line <= len(source):
             for match in _SUPPRESS.finditer(source[diag.location.line - 1]):

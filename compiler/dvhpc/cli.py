@@ -74,12 +74,14 @@ def cli() -> None:
 @format_option
 def validate(specs: tuple[str, ...], fmt: str) -> None:
     """Check site specs against the schema and resolve them; report every problem."""
+    from dvhpc.diagnostics import Report
     from dvhpc.layers import SpecLoader
     from dvhpc.pipeline import check
 
     loader = SpecLoader()
     results = [check(spec, loader) for spec in expand_specs(specs)]
-    diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
+    # a base layer shared by several specs is reported once
+    diags = Report([d for r in results for d in r.report.items]).sorted()
     emit_diagnostics(diags, fmt)
     if fmt == "text":
         for result in results:
@@ -160,10 +162,11 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
         sys.exit(EXIT_OK)
     if not specs:
         raise click.UsageError("give at least one spec file (or --list-codes)")
+    from dvhpc.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
 
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck)
-    diags = sorted((d for r in results for d in r.report.sorted()), key=lambda d: d.sort_key())
+    diags = Report([d for r in results for d in r.report.items]).sorted()
     shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
     emit_diagnostics(shown, fmt)
     bad = failed(results, strict)

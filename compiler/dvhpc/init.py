@@ -312,6 +312,9 @@ def parse_partitions(text: str, source: str = "scontrol show partition") -> Pars
         if not name:
             problems.append(Problem(source, number, "PartitionName without a value, skipped"))
             continue
+        if any(p.name == name for p in items):
+            problems.append(Problem(source, number, f"partition {name} listed again; the first record is used"))
+            continue
         part = PartitionRecord(name=name, line=number, default=kv.get("Default", "NO").upper() == "YES",
                                nodes=kv.get("Nodes"), state=kv.get("State"))
 
@@ -330,7 +333,8 @@ def parse_partitions(text: str, source: str = "scontrol show partition") -> Pars
                 part.max_time = parse_slurm_time(kv["MaxTime"])
                 part.unlimited = part.max_time is None
             except ValueError:
-                problems.append(Problem(source, number, f"partition {name}: cannot read MaxTime={kv['MaxTime']!r}, ignored"))
+                problems.append(Problem(source, number,
+                                        f"partition {name}: cannot read MaxTime={kv['MaxTime']!r}, ignored"))
         part.total_nodes = take("TotalNodes", int)  # type: ignore[assignment]
         part.total_cpus = take("TotalCPUs", int)  # type: ignore[assignment]
         part.max_cpus_per_node = take("MaxCPUsPerNode", int)  # type: ignore[assignment]
@@ -376,6 +380,7 @@ _SINFO_COLUMNS = {
     "PARTITION": "partition", "TIMELIMIT": "time", "CPUS": "cpus", "MEMORY": "mem", "GRES": "gres",
     "NODES": "nodes", "NODES(A/I/O/T)": "nodes_aiot", "NODELIST": "nodelist", "AVAIL": "avail",
 }
+_SINFO_MAYBE_EMPTY = {"RESERVATION", "REASON", "AVAIL_FEATURES", "ACTIVE_FEATURES", "AVAIL_FE"}
 _SINFO_STATES = {"up", "down", "drain", "inact", "inactive", "up*", "down*"}
 
 
@@ -417,8 +422,13 @@ def parse_sinfo(text: str, source: str = "sinfo") -> Parsed:
             continue
         cells = [c.strip() for c in line.split("|")] if sep else line.split(None, len(header) - 1)
         if len(cells) < len(header):
-            problems.append(Problem(source, number, f"expected {len(header)} columns, found {len(cells)}, skipped"))
-            continue
+            # an empty column (sinfo -l's RESERVATION) shifts the words: columns before it are
+            # read from the left, columns after it from the right
+            gap = next((i for i, h in enumerate(header) if h in _SINFO_MAYBE_EMPTY), None)
+            if sep or gap is None or len(cells) < gap:
+                problems.append(Problem(source, number, f"expected {len(header)} columns, found {len(cells)}, skipped"))
+                continue
+            cells = cells[:gap] + [""] * (len(header) - len(cells)) + cells[gap:]
         values = {col: cell for col, cell in zip(columns, cells) if col}
         name = values["partition"]
         row = SinfoRow(partition=name.rstrip("*"), default=name.endswith("*"), nodelist=values.get("nodelist"),
@@ -503,6 +513,10 @@ def parse_accounts(text: str, source: str = "sacctmgr", user: str | None = None)
             if not line.strip():
                 continue
             rows.append((number, line.split("|")[0].strip(), None))
+    users = sorted({u for _, _, u in rows if u})
+    if user is None and len(users) > 1:
+        problems.append(Problem(source, 0, f"associations of several users ({', '.join(users)}): the accounts of all "
+                                "are listed; record it with `-u $USER` (sshare) or `user=$USER` (sacctmgr)"))
     for number, account, row_user in rows:
         if row_user is not None and (not row_user or (user and row_user != user)):
             continue  # sshare: an account's own line, or someone else's association
@@ -592,11 +606,11 @@ def aggregate(partitions: Iterable[PartitionRecord] = (), nodes: Iterable[NodeRe
             part.max_time, part.unlimited = rec.max_time, rec.unlimited
             if rec.state and rec.state.upper() != "UP":
                 notes.append(f"State={rec.state}")
-        elif rows:
+        else:
             part.default = any(r.default for r in rows)
-            timed = [r for r in rows if r.max_time is not None or r.unlimited]
-            if timed:
-                part.max_time, part.unlimited = timed[0].max_time, timed[0].unlimited
+        timed = [r for r in rows if r.max_time is not None or r.unlimited]
+        if timed and part.max_time is None and not part.unlimited:
+            part.max_time, part.unlimited = timed[0].max_time, timed[0].unlimited
         # node count
         if rec is not None and rec.total_nodes is not None:
             part.nodes = rec.total_nodes
@@ -618,17 +632,17 @@ def aggregate(partitions: Iterable[PartitionRecord] = (), nodes: Iterable[NodeRe
             mems = [r.mem for r in rows if r.mem and r.mem > 1]
             gpu_maps = [r.gpus or {} for r in rows]
             source = "sinfo"
-            for key, label in (("cpus", "CPUs"), ("mem", "memory")):
-                if any(key in r.varies for r in rows):
-                    notes.append(f"sinfo shows {label} as 'N+' (nodes differ): the smallest is used")
-        if cpus:
-            part.cpus = min(cpus)
-            if len(set(cpus)) > 1:
-                notes.append(f"CPUs per node range {_range(cpus)}: the smallest is used, so every node fits")
-        if mems:
-            part.mem = min(mems)
-            if len(set(mems)) > 1:
-                notes.append(f"memory per node ranges {_range(mems, format_memory)}: the smallest is used")
+        varied = []
+        for key, values, label, fmt in (("cpus", cpus, "CPUs", str), ("mem", mems, "memory", format_memory)):
+            if not values:
+                continue
+            setattr(part, key, min(values))
+            plus = source == "sinfo" and any(key in r.varies for r in rows)  # sinfo's `48+`
+            if len(set(values)) > 1 or plus:
+                shown = _range(values, fmt) if len(set(values)) > 1 else fmt(min(values))
+                varied.append(f"{shown}{'+' if plus else ''} {label}")
+        if varied:
+            notes.append(f"nodes differ ({', '.join(varied)}): the smallest is used, so every node fits")
         if group and len(mems) < len(group) and source == "nodes":
             notes.append(f"{len(group) - len(mems)} node(s) report no RealMemory; left out of the minimum")
         gpus: dict[str, int] = {}
@@ -639,7 +653,7 @@ def aggregate(partitions: Iterable[PartitionRecord] = (), nodes: Iterable[NodeRe
             counts = [g.get(gtype, 0) for g in gpu_maps if g.get(gtype)]
             if len(set(counts)) > 1:
                 notes.append(f"{gtype} GPUs per node range {_range(counts)}: the largest is used")
-        if gpus and len(gpus) > 0 and any(not g for g in gpu_maps):
+        if gpus and any(not g for g in gpu_maps):
             notes.append("some nodes have no GPUs")
         if "gpu" in gpus:
             notes.append("GPUs without a type (gpu:N): leave gpu_type unset for this partition")
@@ -686,10 +700,11 @@ def _scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text) and text.lower() not in _RESERVED \
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_./-]*", text) and text.lower() not in _RESERVED \
             and not re.fullmatch(r"[-+]?(\.inf|\.nan)", text, re.I):
         return text
-    if re.fullmatch(r"\d+(\.\d+)?[a-zA-Z]+", text) and not re.fullmatch(r"\d+e\d+", text, re.I):
+    if re.fullmatch(r"\d+(\.\d+)?[a-zA-Z][a-zA-Z0-9.]*", text) and \
+            not re.fullmatch(r"\d+(\.\d*)?e[-+]?\d+|0[xob][0-9a-f_]+", text, re.I):
         return text  # 2d, 180G, 1d12h
     return json.dumps(text)
 
@@ -715,13 +730,13 @@ def _fit_time(want: int, limit: int | None, factor: float = 1.0) -> int:
 
 
 def _fit_mem(want: int, limit: int | None, factor: int = 1) -> int:
-    """`want` MiB, or less so that `factor` times it fits `limit` (whole GiB when above 1G)."""
+    """`want` MiB, or less so that `factor` times it fits `limit` (whole GiB from 8G up)."""
     if limit is None:
         return want
     room = limit // factor
     if room >= want:
         return want
-    return max(1, room // KIB * KIB if room >= KIB else room)
+    return max(1, room // KIB * KIB if room >= 8 * KIB else room)
 
 
 def hostname_globs(names: Iterable[str], limit: int = 4) -> list[str]:
@@ -748,8 +763,16 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
     add = out.append
     sources = list(sources)
     add(f"# yaml-language-server: $schema={schema_ref}")
-    add(f"# Site spec for '{site}', scaffolded by `dvhpc init`"
-        + (f" from {', '.join(sources)}." if sources else "."))
+    add(f"# Site spec for '{site}', scaffolded by `dvhpc init`" + (" from:" if sources else "."))
+    line = "#  "
+    for index, source in enumerate(sources):
+        piece = f" {source}" + ("," if index < len(sources) - 1 else "")
+        if len(line) + len(piece) > 100 and line != "#  ":
+            add(line)
+            line = "#  "
+        line += piece
+    if sources:
+        add(line)
     add("# Check every value (limits are per node: the smallest node of each partition, so a request")
     add(f"# that fits fits every node), then: dvhpc validate {site}.yaml && dvhpc lint {site}.yaml")
     for note in notes:
@@ -766,7 +789,8 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
               "set inside jobs" + ("" if cluster_name else "; the ClusterName was not known, check it")))
     globs = list(hostnames)
     if globs:
-        add(_line(f"  hostnames: [{', '.join(json.dumps(g) for g in globs)}]", "shell-style globs: add the login nodes"))
+        add(_line(f"  hostnames: [{', '.join(json.dumps(g) for g in globs)}]",
+                  "shell-style globs: add the login nodes"))
     else:
         add('  # hostnames: ["login*.example.org"]  # shell-style globs for the login nodes')
     add("")
@@ -780,12 +804,12 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
         add(_line(f"  account: {_scalar(accounts[0])}",
                   f"yours too: {', '.join(others)}" if others else "sent with every job unless a rule overrides it"))
     elif accounting_value:
-        add("  # account: <your account>         # sacctmgr listed no account for you; ask your admins")
+        add(_line("  # account: <your account>", "no account of yours was listed; ask your admins"))
     if not known_accounting:
         add(_line("  accounting: false", "not known from the input: true if `sacct` works (then set account)"))
     else:
         add(_line(f"  accounting: {_scalar(accounting_value)}",
-                  "sacct works (slurmdbd)" if accounting_value else "no slurmdbd: job status via squeue"))
+                  "slurmdbd accounting: sacct works" if accounting_value else "no slurmdbd: job status via squeue"))
     add(_line("  gpu_flag: gpus", "how GPUs are requested: gpus | gres | gpus-per-node"))
     valid = [p for p in partitions if NAME_RE.match(p.name)]
     for bad in partitions:
@@ -848,7 +872,9 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
               "every rule without its own values" if default else "no default partition found: SLURM picks one"))
     add("  # Examples (uncomment and adapt): named sets that rules `use`, and per-rule resources.")
     base = default or (valid[0] if valid else None)
-    gpu_part = next((p for p in valid if p.gpus), None)
+    with_gpus = [p for p in valid if p.gpus]
+    gpu_part = next((p for p in with_gpus if "gpu" in p.name.lower()), None) or \
+        next((p for p in with_gpus if not p.default), None) or next(iter(with_gpus), None)
     sets: list[tuple[str, dict]] = []
     big: dict[str, object] = {}
     if base:
@@ -875,7 +901,8 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
         add("  #   train_model: {use: gpu_job, retry: {mem: 2x, time: 1.5x}}")
     else:
         add("  #   train_model: {use: bigger, retry: {mem: 2x, time: 1.5x}}")
-    add(f"  #   plot_results: {_flow({'cpus': 1, 'mem': format_memory(_fit_mem(2 * KIB, limit_mem)), 'time': format_duration(_fit_time(900, limit_time))})}")
+    small = {"cpus": 1, "mem": format_memory(_fit_mem(2 * KIB, limit_mem)), "time": format_duration(_fit_time(900, limit_time))}
+    add(f"  #   plot_results: {_flow(small)}")
     add("")
     add("# environment:                      # how the runner and the jobs get their software, e.g.")
     add("#   modules: {purge: true, load: [anaconda3]}")
@@ -901,6 +928,8 @@ def facts_from_texts(texts: Iterable[tuple[str, str]], user: str | None = None) 
     for source, text in texts:
         kind = detect_kind(text)
         facts.sources.append(source)
+        if kind is None and not text.strip():
+            raise InitError(f"{source}: the file is empty")
         if kind is None:
             raise InitError(
                 f"{source}: cannot tell which command wrote this file; init reads the output of "
@@ -933,24 +962,27 @@ def facts_from_texts(texts: Iterable[tuple[str, str]], user: str | None = None) 
     elif accounts_seen:
         facts.accounting = True  # sacctmgr/sshare answer only with slurmdbd
     facts.hostnames = hostname_globs(n.name for n in node_records)
+    facts.problems.sort(key=lambda p: (facts.sources.index(p.source) if p.source in facts.sources else 0, p.line))
     return facts
 
 
 def from_files(paths: Iterable[str | Path], user: str | None = None) -> ClusterFacts:
+    """ClusterFacts from saved command outputs. `user` picks that user's rows of an `sshare` or
+    `sacctmgr ... format=account,user` table (the files are usually recorded by someone else)."""
     texts = []
     for path in paths:
         try:
             texts.append((str(path), Path(path).read_text(encoding="utf-8", errors="replace")))
         except OSError as exc:
             raise InitError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return facts_from_texts(texts, user or current_user())
+    return facts_from_texts(texts, user)
 
 
 def current_user() -> str:
     return os.environ.get("USER") or getpass.getuser()
 
 
-Runner = Callable[[list[str], float], "tuple[int, str, str]"]
+Runner = Callable[[list[str], float], "tuple[int, str, str]"]  # (args, timeout) -> (exit code, stdout, stderr)
 
 
 def run_command(args: list[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, str]:

@@ -80,7 +80,7 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
                 for name, generated in files.items():
                     if name.endswith(".sh"):
                         scripts[f"{spec}:{name}"] = (f"generated/{checked.site.name}/{name}", generated.content)
-        apply_suppressions(report, checked.layers, checked.site.lint_ignore if checked.site else ())
+        apply_suppressions(report, checked.layers)
         results.append(LintResult(spec, checked, report))
     # findings that belong to no single spec (the workflow, the generated scripts) go to the last
     shared = Report()

@@ -193,7 +193,6 @@ class Site:
     datasets_root: RuntimeText | None
     datasets: dict[str, MountedDataset]
     settings: dict[str, Setting]
-    lint_ignore: tuple[str, ...] = ()
 
     @property
     def default_partition(self) -> Partition | None:

@@ -59,6 +59,19 @@ GENERATED_OPTIONS = {
 RESERVED_VARIABLES = {"BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "SHELLOPTS", "BASHOPTS", "IFS", "LD_PRELOAD",
                       "LD_AUDIT", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "RUBYOPT", "NODE_OPTIONS"}
 
+def managed_flag(flag: str) -> str | None:
+    """The plugin-managed sbatch flag `flag` stands for, if any: sbatch also reads `-c4` as
+    `-c 4` and any unambiguous prefix of a long option (`--part=gpu`)."""
+    name = flag.split("=", 1)[0]
+    if not name.startswith("--"):
+        name = name[:2]
+        return name if name in MANAGED_FLAGS else None
+    if name in MANAGED_FLAGS:
+        return name
+    matches = [full for full in MANAGED_FLAGS if full.startswith("--") and full.startswith(name) and len(name) > 3]
+    return matches[0] if matches else None
+
+
 _SHELL_META = re.compile(r"[;&|`<>\\\n]|\$\(")
 _VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
 _TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
@@ -180,8 +193,8 @@ class Resolver:
 
     def check_extra(self, flags: list, path: tuple) -> None:
         for index, flag in enumerate(flags):
-            name = flag.split("=", 1)[0]
-            if name in MANAGED_FLAGS:
+            name = managed_flag(flag)
+            if name:
                 use = MANAGED_FLAGS[name]
                 hint = f"use the spec key '{use}' instead" if not use.startswith("(") else f"remove it {use}"
                 self.report.add("DV232", f"slurm_extra flag '{name}' is set by the SLURM executor plugin itself; "
@@ -293,7 +306,6 @@ class Resolver:
             datasets_root=self.text(("datasets", "root"), refs_allowed=path_names),
             datasets={name: self.mounted(name, path_names) for name in sorted(self.get("datasets", "mounted") or {})},
             settings={name: self.setting(name) for name in sorted(self.get("settings") or {})},
-            lint_ignore=tuple(self.get("lint", "ignore") or ()),
         )
 
     def resources_shorthand(self, rule, path, defaults, partitions, sets, attempts) -> Resources:
@@ -352,6 +364,11 @@ class Resolver:
                                 where, hint=f"set {GENERATED_OPTIONS[name]} instead")
                 continue
             found = lookup(name)
+            if found.status == "abbreviation" and found.option in GENERATED_OPTIONS:
+                key = GENERATED_OPTIONS[found.option]
+                self.report.add("DV341", f"snakemake option '{name}' abbreviates '{found.option}', which dvhpc writes "
+                                f"from {key}", where, hint=f"set {key} instead")
+                continue
             if found.status == "exact":
                 plugin = found.info.plugin if found.info else None
                 if plugin in ("slurm", "cluster-generic") and plugin != executor:

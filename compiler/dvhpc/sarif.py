@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from dvhpc import __version__
 from dvhpc.diagnostics import CODES, Diagnostic, Severity
@@ -34,12 +35,12 @@ def sarif(diags: list[Diagnostic]) -> str:
             "ruleIndex": used.index(diag.code),
             "level": _LEVELS[diag.severity],
             "message": {"text": diag.message + (f" ({diag.hint})" if diag.hint else "")},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": loc.file}, "region": region}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(loc.file)}, "region": region}}],
         }
         if diag.notes:
             result["relatedLocations"] = [
                 {"id": index, "message": {"text": note.message},
-                 "physicalLocation": {"artifactLocation": {"uri": note.location.file},
+                 "physicalLocation": {"artifactLocation": {"uri": quote(note.location.file)},
                                       "region": {"startLine": note.location.line, "startColumn": note.location.column}}}
                 for index, note in enumerate(diag.notes) if note.location
             ]

@@ -31,6 +31,7 @@ class WorkflowInfo:
     # resources each rule sets in its own `resources:` block, as Snakemake names them after
     # normalising (mem="4G" → mem_mb, disk → disk_mb); defaults and threads are not included
     rule_resources: dict[str, set[str]] = field(default_factory=dict)
+    rule_locations: dict[str, tuple[str, int]] = field(default_factory=dict)  # rule -> (file, line)
     error: str | None = None
 
     @property
@@ -83,6 +84,7 @@ def read_workflow(snakefile: Path, *, workdir: Path | None = None,
         rules=tuple(data["rules"]),
         localrules=frozenset(data["localrules"]),
         rule_resources={rule: set(names) for rule, names in data["rule_resources"].items()},
+        rule_locations={rule: (file, line) for rule, (file, line) in data.get("rule_locations", {}).items()},
     )
 
 
@@ -164,7 +166,15 @@ def _child(snakefile: str) -> dict:
                     names = set(mapping)
             rule_resources[rule.name] = sorted(n for n in names if not n.startswith("_"))
         localrules = sorted(set(wf._localrules) & set(rules))
-        return {"rules": rules, "localrules": localrules, "rule_resources": rule_resources, "error": None}
+        # where each rule is written: Snakemake keeps the line of its generated Python; map it back
+        linemaps = getattr(wapi._workflow_store, "linemaps", {}) or {}
+        locations = {}
+        for rule in wf.rules:
+            file, line = str(getattr(rule, "snakefile", "") or ""), getattr(rule, "lineno", None)
+            if file and isinstance(line, int):
+                locations[rule.name] = [file, linemaps.get(file, {}).get(line, line)]
+        return {"rules": rules, "localrules": localrules, "rule_resources": rule_resources,
+                "rule_locations": locations, "error": None}
 
 
 def _main(argv: list[str]) -> int:
