@@ -179,6 +179,39 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
 
 
+@cli.command(name="init")
+@click.option("--site", required=True, help="Name of the new site (lowercase letters, digits, _ and -).")
+@click.option("--from", "from_files", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Saved output of `scontrol show partition -o`, `scontrol show node -o`, `sinfo`, "
+                   "`scontrol show config`, `sacctmgr ... format=account` or `sshare`, recognised by content "
+                   "(repeatable). Without it, init asks the cluster it runs on.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool) -> None:
+    """Scaffold a commented site spec from what the cluster says (partitions, nodes, accounts)."""
+    from dvhpc.init import InitError, init_site
+
+    if output and os.path.exists(output) and not force:
+        raise click.UsageError(f"'{output}' exists; pass --force to overwrite it")
+    try:
+        result = init_site(site, from_files)
+    except InitError as exc:
+        click.echo(f"dvhpc init: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for problem in result.facts.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if output:
+        from dvhpc.writer import write_file_atomically
+
+        write_file_atomically(output, result.text)
+        parts = len(result.facts.partitions)
+        click.echo(f"{output}: wrote site '{site}' ({parts} partition{'s' if parts != 1 else ''}); "
+                   f"review it, then run: dvhpc lint {output}", err=True)
+    else:
+        click.echo(result.text, nl=False)
+    sys.exit(EXIT_OK)
+
+
 @cli.command(name="import")
 @click.argument("profile", type=click.Path(exists=True))
 @click.option("--site", required=True, help="Site name for the new spec ([a-z][a-z0-9_-]*).")

@@ -955,6 +955,10 @@ def facts_from_texts(texts: Iterable[tuple[str, str]], user: str | None = None) 
     facts.partitions = aggregate(part_records, node_records, sinfo_rows)
     if not facts.partitions:
         facts.problems.append(Problem(", ".join(facts.sources) or "input", 0, "no partitions found"))
+    unknown = [p.name for p in facts.partitions if p.cpus is None or p.mem is None]
+    if unknown:
+        facts.notes.append(f"CPUs or memory per node unknown for {', '.join(unknown)}: add the output of "
+                           "`scontrol show node -o` (or `sinfo -o \"%P %l %c %m %G %D\"`)")
     facts.cluster_name = config.get("ClusterName") or None
     storage = config.get("AccountingStorageType", "")
     if storage:
