@@ -314,7 +314,7 @@ def spec_markdown(schema: dict | None = None) -> str:
 EXAMPLES: dict[str, str] = {
     "DV001": "cannot read 'missing.yaml': it does not exist",
     "DV002": "file is not valid UTF-8 text",
-    "DV003": "YAML syntax error: found character '\\t' that cannot start any token",
+    "DV003": "YAML syntax error: a tab character here",
     "DV004": "duplicate key 'train'",
     "DV005": "document expands to more than 200000 nodes or 64 levels (alias bomb or runaway nesting?)",
     "DV006": "YAML tag '!custom' is not supported",
