@@ -675,3 +675,26 @@ def test_payloads_in_restricted_fields_are_refused_by_the_schema(tmp_path, spec)
     (tmp_path / "spec.yaml").write_text(text)
     checked = check(str(tmp_path / "spec.yaml"))
     assert not checked.ok and any(d.code.startswith("DV1") for d in checked.report.items)
+
+
+def test_script_variables_cannot_be_overridden_by_the_spec():
+    """Every variable the generated scripts set is one a spec may not export (or is _dvhpc_-prefixed):
+    otherwise `environment.variables` could change what the scripts do (bash even evaluates some
+    of them arithmetically)."""
+    from dvhpc.resolve import RESERVED_PREFIXES, RESERVED_VARIABLES
+
+    site = check(str(ROOT / "sites" / "example.yaml")).site
+    assigned = set()
+    statement = re.compile(r"^\s*(?:local\s+|export\s+)?([A-Za-z_]\w*)=|^\s*for\s+([A-Za-z_]\w*)\s+in\b")
+    for generated in scripts.files(site).values():
+        for line in generated.content.splitlines():
+            match = statement.match(line)
+            if match:
+                assigned.add(match.group(1) or match.group(2))
+            if line.lstrip().startswith("local "):  # `local a=1 b c`
+                assigned.update(re.findall(r"\b([A-Za-z_]\w*)(?==|\s|$)", line.lstrip()[6:].split("#")[0]))
+    on_purpose = {"PATH"}  # a spec may set PATH: that is what environments do
+    spec_exported = set(site.environment.variables)
+    unprotected = sorted(v for v in assigned - spec_exported - on_purpose
+                         if v not in RESERVED_VARIABLES and not v.startswith(RESERVED_PREFIXES))
+    assert not unprotected, f"add these to resolve.RESERVED_VARIABLES or prefix them with _dvhpc_: {unprotected}"

@@ -339,7 +339,8 @@ EXAMPLES: dict[str, str] = {
     "DV221": "paths.models: unknown path '{dta}' (did you mean '{data}'?)",
     "DV222": "paths refer to each other in a cycle: a -> b -> a",
     "DV230": "partitions 'cpu' and 'gpu' are both marked default",
-    "DV231": "environment.variables.BASH_ENV is refused: it makes later shells or interpreters run code",
+    "DV231": "environment.variables.BASH_ENV is refused: it makes later shells or interpreters run code, "
+             "or it is a variable of the generated scripts",
     "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
     "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
              "write one flag per list item",

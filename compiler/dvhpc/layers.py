@@ -78,7 +78,7 @@ class SpecLoader:
         if doc is None:
             return None
         docs: list[Document] = []
-        if not self._collect(doc, path, [os.path.normpath(str(path))], docs, report):
+        if not self._collect(doc, path, [os.path.normpath(str(path))], docs, report, set()):
             return None
         merged: dict = {}
         for layer in docs:
@@ -91,8 +91,9 @@ class SpecLoader:
             return Layers(root=doc, docs=docs, data=doc.data)  # type: ignore[arg-type]
         return Layers(root=doc, docs=docs, data=merged)
 
-    def _collect(self, doc: Document, path: Path, stack: list[str], out: list[Document], report: Report) -> bool:
-        """Depth-first: bases before the file that extends them. False if anything failed."""
+    def _collect(self, doc: Document, path: Path, stack: list[str], out: list[Document], report: Report,
+                 done: set[str]) -> bool:
+        """Depth-first: bases before the file that extends them, each once. False if anything failed."""
         extends = doc.data.get("extends") if isinstance(doc.data, dict) else None
         entries = [extends] if isinstance(extends, str) else extends if isinstance(extends, list) else []
         ok = True
@@ -113,6 +114,8 @@ class SpecLoader:
                            hint="a file cannot extend itself, directly or through other files")
                 ok = False
                 continue
+            if normal in done:  # a diamond: this base is already merged
+                continue
             base, own = self._load(base_path, display, where)
             report.extend(own)
             if base is None:
@@ -123,6 +126,7 @@ class SpecLoader:
                            notes=(Note("extended from here", where),))
                 ok = False
                 continue
-            ok = self._collect(base, base_path, [*stack, normal], out, report) and ok
+            ok = self._collect(base, base_path, [*stack, normal], out, report, done) and ok
+            done.add(normal)
         out.append(doc)
         return ok

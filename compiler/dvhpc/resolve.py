@@ -55,9 +55,20 @@ GENERATED_OPTIONS = {
 }
 
 
-# Names a spec may not export: they make later shells or interpreters run code.
-RESERVED_VARIABLES = {"BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "SHELLOPTS", "BASHOPTS", "IFS", "LD_PRELOAD",
-                      "LD_AUDIT", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "RUBYOPT", "NODE_OPTIONS"}
+# Names a spec may not export: they make later shells or interpreters run code, or they are the
+# generated scripts' own variables (bash evaluates some of those arithmetically).
+RESERVED_VARIABLES = {
+    "BASH_ENV", "ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "SHELLOPTS", "BASHOPTS", "IFS",
+    "CDPATH", "GLOBIGNORE", "MAILPATH", "LD_PRELOAD", "LD_AUDIT", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT",
+    "RUBYOPT", "NODE_OPTIONS",
+    "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
+    "options", "inner", "pass_env", "name", "sub", "state", "jobid", "rule", "lines", "newest", "want", "have",
+    "dir", "file", "id", "status", "dvhpc_env", "a",
+}
+RESERVED_PREFIXES = ("_dvhpc", "DVHPC_", "BASH_")
+# Options whose value Snakemake runs as a command or loads as code.
+COMMAND_OPTIONS = {"precommand", "cluster-generic-sidecar-cmd", "jobscript", "js", "snakefile", "s",
+                   "wrapper-prefix", "scheduler-solver-path", "conda-base-path", "workflow-profile", "profile"}
 
 def managed_flag(flag: str) -> str | None:
     """The plugin-managed sbatch flag `flag` stands for, if any: sbatch also reads `-c4` as
@@ -98,6 +109,7 @@ class Resolver:
         self.data = layers.data
         self.report = report
         self.cycles: set[frozenset] = set()
+        self.chains: dict[str, list] = {}  # set name -> its flattened chain (sets using sets)
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))
@@ -219,9 +231,13 @@ class Resolver:
                                     self.where(*use_path))
                 continue
             set_path = ("resources", "sets", name)
-            chain += self.set_chain(sets[name].get("use"), set_path, sets, (*seen, name))
+            if name not in self.chains:
+                self.chains[name] = self.set_chain(sets[name].get("use"), set_path, sets, (*seen, name))
+            chain += self.chains[name]
             chain.append((name, sets[name], set_path))
-        return chain
+        # a set applied twice counts once, at its last place: each key keeps its last writer's value
+        last = {entry[0]: index for index, entry in enumerate(chain)}
+        return [entry for index, entry in enumerate(chain) if last[entry[0]] == index]
 
     def resources(self, name: str, raw: dict, path: tuple, base: dict[str, Sourced], partitions, sets, attempts) -> Resources:
         values = dict(base)
@@ -353,6 +369,10 @@ class Resolver:
 
         for name, value in options.items():
             where = self.layers.where(("snakemake", "options", name), key=True)
+            if name in COMMAND_OPTIONS:
+                self.report.add("DV231", f"snakemake option '{name}' runs its value as a command or code; a spec "
+                                "cannot set it", where, hint=f"pass it at run time: run.sh -- --{name} ...")
+                continue
             for index, item in enumerate(value if isinstance(value, list) else [value]):
                 if isinstance(item, str) and _SHELL_META.search(item):
                     at = ("snakemake", "options", name) + ((index,) if isinstance(value, list) else ())
@@ -414,9 +434,9 @@ class Resolver:
         )
 
     def allowed_variable(self, name: str) -> bool:
-        if name in RESERVED_VARIABLES:
+        if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES):
             self.report.add("DV231", f"environment.variables.{name} is refused: it makes later shells or interpreters "
-                            "run code", self.layers.where(("environment", "variables", name), key=True),
+                            "run code, or it is a variable of the generated scripts", self.layers.where(("environment", "variables", name), key=True),
                             hint="set it outside dvhpc if you really need it")
             return False
         return True

@@ -30,12 +30,20 @@ def schema() -> dict:
 
 @lru_cache(maxsize=1)
 def _validator():
+    import re
+
     from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator, regex, instance, _schema):
+        # JSON Schema's `$` ends the input; Python's also matches before a final newline
+        if validator.is_type(instance, "string") and not re.search(re.sub(r"\$$", r"\\Z", regex), instance):
+            yield ValidationError(f"{instance!r} does not match {regex!r}")
 
     # JSON Schema counts 1.0 as an integer; a spec that says `cpus: 16.0` is a typo, not 16
     checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
-    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    strict = validators.extend(Draft202012Validator, {"pattern": pattern}, type_checker=checker)
     return strict(schema())
 
 
@@ -192,10 +200,17 @@ def _describe_pattern(subschema: dict) -> str:
     return subschema.get("description", f"must match {subschema.get('pattern')}").rstrip(".")
 
 
+MAX_SCHEMA_ERRORS = 200
+
+
 def validate(layers: Layers, report: Report) -> bool:
-    """Report every schema violation; True when the merged spec is valid."""
+    """Report every schema violation (up to a limit); True when the merged spec is valid."""
     before = len(report.items)
     translator = _Translator(layers, report)
     for error in _validator().iter_errors(layers.data):
+        if len(report.items) - before >= MAX_SCHEMA_ERRORS:
+            del report.items[before + MAX_SCHEMA_ERRORS:]  # one error can expand to many (oneOf)
+            report.add("DV005", f"more than {MAX_SCHEMA_ERRORS} problems; the rest are not shown", layers.where(()))
+            break
         translator.translate(error)
     return len(report.items) == before

@@ -107,6 +107,7 @@ def load(
 # --------------------------------------------------------------------------- YAML
 
 _SCALAR_TAG = "tag:yaml.org,2002:"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _TooBig(Exception):
@@ -173,6 +174,9 @@ class _YamlConverter:
                 continue
             key = str(key_node.value)
             key_loc = self.loc(key_node)
+            if _SURROGATE.search(key):
+                self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", key_loc)
+                continue
             if key in first_seen:
                 self.report.add(
                     "DV004", f"duplicate key '{key}'", key_loc,
@@ -197,6 +201,10 @@ class _YamlConverter:
 
     def scalar(self, node):
         tag, text = node.tag, node.value
+        if _SURROGATE.search(text):
+            self.report.add("DV002", "text holds a lone UTF-16 surrogate (an escape like \\ud800), not a character",
+                            self.loc(node))
+            return None
         kind = "str" if tag == "!" else tag[len(_SCALAR_TAG):] if tag.startswith(_SCALAR_TAG) else None
         if kind not in ("str", "int", "float", "bool", "null", "timestamp"):
             self.report.add("DV006", f"YAML tag '{tag}' is not supported", self.loc(node),
