@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import os
 import platform
@@ -234,6 +233,13 @@ def machine() -> dict[str, str]:
             info["commit"] = head.stdout.strip() + (" (compiler/ has uncommitted changes)" if dirty.stdout.strip() else "")
     except OSError:
         pass
+    import hashlib
+
+    tree = hashlib.sha256()
+    for path in sorted((REPO / "compiler").rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".json"):
+            tree.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    info["compiler/ content hash"] = tree.hexdigest()[:12] + " (sha256 of compiler/**/*.py and *.json: tells runs of the same code apart)"
     info["load average (1/5/15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg()) + " at the end"
     return info
 
@@ -269,6 +275,7 @@ def incremental_exponent(sizes: list[int], times: list[float]) -> float | None:
 def generate_inputs(work: Path, size: dict) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     corpus = work / "corpus"
+    shutil.rmtree(corpus, ignore_errors=True)  # a reused --workdir must not keep specs of another size
     specgen.write_corpus(corpus, size["lint"])
     paths["corpus"] = corpus
     flat = work / "example-flat.yaml"
@@ -358,10 +365,12 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
         m("diff", f"dvhpc diff ({size['diff']} rules each)",
           [*dvhpc, "diff", str(paths["diff_old"]), str(paths["diff_new"])], ok=(1,))
 
-        for n in size["growth"]:
-            m(f"gv{n}", f"dvhpc validate ({n} rules)", [*dvhpc, "validate", str(paths[f"growth_{n}"])])
-            m(f"gc{n}", f"dvhpc compile ({n} rules)",
-              lambda i, n=n: [*dvhpc, "compile", str(paths[f"growth_{n}"]), "--out", str(out_root / f"g{n}-{i + 10}")])
+        # round-robin over the sizes, so a change of load does not bend the growth curve
+        together([(f"gv{n}", f"dvhpc validate ({n} rules)", [*dvhpc, "validate", str(paths[f"growth_{n}"])], (0,))
+                  for n in size["growth"]])
+        together([(f"gc{n}", f"dvhpc compile ({n} rules)",
+                   lambda i, n=n: [*dvhpc, "compile", str(paths[f"growth_{n}"]), "--out", str(out_root / f"g{n}-{i + 10}")],
+                   (0,)) for n in size["growth"]])
         return size, runner, paths, extra
     finally:
         if not args.workdir and not args.generate_only:

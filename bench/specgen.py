@@ -321,9 +321,8 @@ def write_corpus(folder: Path, count: int, seed: int = SEED) -> list[Path]:
     return written
 
 
-def mutate(data: dict, seed: int = SEED) -> dict:
+def mutate(data: dict) -> dict:
     """A changed copy for `dvhpc diff`: ~10 % of rules changed, some removed and added, a limit and a setting."""
-    rng = random.Random(f"{seed}:mutate")
     new = copy.deepcopy(data)
     rules = new["resources"]["rules"]
     names = list(rules)
