@@ -1,3 +1,3 @@
-from dvhpc.cli import main
+from dvhpc._entry import main
 
 main()

@@ -44,8 +44,15 @@ class View:
     def yaml(self, name: str) -> dict:
         from ruamel.yaml import YAML
 
+        from dvhpc.source import MAX_DEPTH, nesting_depth
+
         text = self.files.get(name)
-        return (YAML(typ="safe", pure=True).load(text) or {}) if text else {}
+        if not text:
+            return {}
+        if nesting_depth(text) > MAX_DEPTH:  # a folder side is anybody's files; the C parser must not see a bomb
+            raise DiffError(f"{self.label}/{name}: nests deeper than {MAX_DEPTH} levels")
+        data = YAML(typ="safe", pure=False).load(text)
+        return data if isinstance(data, dict) else {}
 
 
 @dataclass
