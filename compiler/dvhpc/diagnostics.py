@@ -132,11 +132,6 @@ def closest(word: str, candidates, cutoff: float = 0.6) -> str | None:
     return matches[0] if matches else None
 
 
-def did_you_mean(word: str, candidates) -> str:
-    match = closest(word, candidates)
-    return f" (did you mean '{match}'?)" if match else ""
-
-
 @dataclass
 class Report:
     """Collects diagnostics from every stage of one run."""

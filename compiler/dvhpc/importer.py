@@ -128,8 +128,6 @@ class Importer:
                 self.setting(SETTINGS[key], value, key)
             elif key in DROPPED:
                 self.say(Severity.INFO, f"'{key}' is not imported: {DROPPED[key]}", key)
-            elif key == "slurm-status-command":
-                pass
             elif key in ("cluster-config", "cluster-sync", "drmaa"):
                 self.say(Severity.ERROR, f"'{key}' has no Snakemake 9 equivalent and is not imported", key,
                          hint="move its values into resources")

@@ -195,9 +195,5 @@ class Site:
     settings: dict[str, Setting]
 
     @property
-    def default_partition(self) -> Partition | None:
-        return next((p for p in self.partitions.values() if p.default), None)
-
-    @property
     def attempts(self) -> int:
         return self.snakemake.restart_times + 1
