@@ -349,9 +349,12 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
         count = size["lint"]
         m("lint_nosc", f"dvhpc lint --no-shellcheck ({count} specs)",
           [*dvhpc, "lint", "--no-shellcheck", str(paths["corpus"])], ok=(0, 1))
-        m("lint", f"dvhpc lint ({count} specs, with shellcheck)", [*dvhpc, "lint", str(paths["corpus"])], ok=(0, 1),
-          max_runs=args.slow_runs)
-        for key in ("lint_nosc", "lint"):
+        lint_keys = ["lint_nosc"]
+        if args.slow_runs > 0:  # --slow-runs 0 skips the minutes-long shellcheck run
+            m("lint", f"dvhpc lint ({count} specs, with shellcheck)", [*dvhpc, "lint", str(paths["corpus"])],
+              ok=(0, 1), max_runs=args.slow_runs)
+            lint_keys.append("lint")
+        for key in lint_keys:
             summary = [ln for ln in runner.outputs[key].splitlines() if "linted:" in ln]
             runner.samples[key].note = summary[-1].strip() if summary else ""
             if "error" in runner.samples[key].note:
@@ -432,9 +435,9 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     row("2", "cj")
     row("2", "validate_flat", f"{ratios['validate_flat']:.2f}× check-jsonschema" if "validate_flat" in ratios else "")
     row("2", "cj_flat")
-    per_spec = {k: s[k].median / size["lint"] * 1000 for k in ("lint_nosc", "lint")}
-    row("3", "lint_nosc", f"{per_spec['lint_nosc']:.1f} ms/spec")
-    row("3", "lint", f"{per_spec['lint']:.1f} ms/spec")
+    per_spec = {k: s[k].median / size["lint"] * 1000 for k in ("lint_nosc", "lint") if k in s}
+    for key in per_spec:
+        row("3", key, f"{per_spec[key]:.1f} ms/spec")
     compile_beyond = s["compile"].median - floor
     row("4", "compile", f"{compile_beyond:.3f} s beyond start-up")
     row("5", "diff", f"{s['diff'].median - floor:.3f} s beyond start-up")
@@ -505,6 +508,9 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     add(f"| `--version`/`--help` import no jsonschema, ruamel, snakemake | "
         f"{'none imported' if lazy_ok else 'imports ' + ', '.join(found)} | {verdict(lazy_ok)} |")
     for key, what in (("lint", "`dvhpc lint`"), ("lint_nosc", "`dvhpc lint --no-shellcheck`")):
+        if key not in s:
+            add(f"| {what} of {size['lint']} specs ≤ {T_LINT_SECONDS:g} s | not run (--slow-runs 0) | - |")
+            continue
         add(f"| {what} of {size['lint']} specs ≤ {T_LINT_SECONDS:g} s | {s[key].median:.2f} s | "
             f"{size_dependent(s[key].median <= T_LINT_SECONDS)} |")
     rules, partitions = size["compile"]
