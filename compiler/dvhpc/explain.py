@@ -94,13 +94,13 @@ def explain_settings(site: Site, layers: Layers) -> list[dict]:
             path = ("snakemake", "executor")
         else:
             path = ("snakemake", "options", key)
-        defined = _defined(layers, path)
+        defined = layers.defines(path)
         loc = layers.where(path) if defined else None
         rows.append({"key": key, "profile": value, "spec": ".".join(path),
                      "from": loc.file if loc else "built-in default",
                      **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})})
     for name, setting in site.settings.items():
-        loc = layers.where(("settings", name)) if _defined(layers, ("settings", name)) else None
+        loc = layers.where(("settings", name)) if layers.defines(("settings", name)) else None
         for context in ("cluster", "local"):
             rows.append({"key": f"settings.{name}.{context}", "profile": getattr(setting, context),
                          "spec": f"settings.{name}", "from": loc.file if loc else "spec",
@@ -113,15 +113,6 @@ def explain_settings(site: Site, layers: Layers) -> list[dict]:
                          "from": loc.file if loc else "spec",
                          **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})})
     return rows
-
-
-def _defined(layers: Layers, path) -> bool:
-    node = layers.data
-    for part in path:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 def explain(site: Site, layers: Layers, rules: list[str] | None) -> dict:

@@ -31,6 +31,10 @@ class Layers:
                 return doc
         return self.root
 
+    def defines(self, path: PathT) -> bool:
+        """Whether the merged spec writes a value at `path` (else a built-in default applies)."""
+        return _has_path(self.data, path)
+
     def where(self, path: PathT, *, key: bool = False) -> Location:
         return self.origin(path).where(path, key=key)
 

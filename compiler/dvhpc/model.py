@@ -18,9 +18,6 @@ class Origin:
     label: str  # "defaults", "set gpu_train", "rule train_model", "partition default", "built-in default"
     location: Location | None = None
 
-    def __str__(self) -> str:
-        return f"{self.label} at {self.location}" if self.location else self.label
-
 
 @dataclass(frozen=True)
 class Sourced(Generic[T]):

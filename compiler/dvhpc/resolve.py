@@ -296,7 +296,6 @@ class Resolver:
         for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
             path = ("resources", "rules", rule)
             if isinstance(raw, str):  # `rule: set_name` is `rule: {use: set_name}`
-                raw, path = {"use": raw}, path[:-1] + (rule,)
                 rules[rule] = self.resources_shorthand(rule, path, defaults, partitions, sets, attempts)
                 continue
             rules[rule] = self.resources(rule, raw, path, defaults.values, partitions, sets, attempts)

@@ -74,8 +74,6 @@ def _type_of(value) -> str:
 
 def _accepts_type(subschema: dict, value) -> bool:
     declared = subschema.get("type")
-    if "$ref" in subschema:
-        declared = _resolve(subschema)["type"] if "type" in _resolve(subschema) else None
     if "const" in subschema:
         return subschema["const"] == value
     if "enum" in subschema:
@@ -87,15 +85,7 @@ def _accepts_type(subschema: dict, value) -> bool:
     return actual in declared or (actual == "integer" and "number" in declared)
 
 
-def _resolve(subschema: dict) -> dict:
-    ref = subschema.get("$ref")
-    if ref and ref.startswith("#/$defs/"):
-        return {**schema()["$defs"][ref.split("/")[-1]], **{k: v for k, v in subschema.items() if k != "$ref"}}
-    return subschema
-
-
 def _describe(subschema: dict) -> str:
-    subschema = _resolve(subschema)
     if "const" in subschema:
         return repr(subschema["const"])
     if "enum" in subschema:
@@ -118,7 +108,7 @@ class _Translator:
     def translate(self, error) -> None:
         path = tuple(error.absolute_path)
         kind = error.validator
-        sub = _resolve(error.schema) if isinstance(error.schema, dict) else {}
+        sub = error.schema if isinstance(error.schema, dict) else {}
         where = dotted(path)
         if "propertyNames" in error.schema_path and isinstance(error.instance, str):
             self.add("DV103", f"invalid name '{error.instance}' in {where}: {_describe_pattern(error.schema)}",
@@ -196,8 +186,8 @@ class _Translator:
                 for sub_error in chosen:
                     self.translate(sub_error)
                 return
-        if len(fitting) == 1 and _resolve(alternatives[fitting[0]]).get("x-dvhpc-unit"):
-            self.unit(_resolve(alternatives[fitting[0]])["x-dvhpc-unit"], error.instance, path)
+        if len(fitting) == 1 and alternatives[fitting[0]].get("x-dvhpc-unit"):
+            self.unit(alternatives[fitting[0]]["x-dvhpc-unit"], error.instance, path)
             return
         expected = " or ".join(dict.fromkeys(_describe(alt) for alt in alternatives))
         self.add("DV104", f"{dotted(path)} must be {expected}, not {_TYPE_NAMES.get(_type_of(error.instance), 'this')}", path)
@@ -209,7 +199,6 @@ def _short(value) -> str:
 
 
 def _describe_pattern(subschema: dict) -> str:
-    subschema = _resolve(subschema)
     return subschema.get("description", f"must match {subschema.get('pattern')}").rstrip(".")
 
 
