@@ -68,12 +68,18 @@ class SpecLoader:
         self.cache: dict[tuple[str, str], tuple[Document | None, Report]] = {}
 
     def _load(self, path: Path, display: str, origin: Location | None) -> tuple[Document | None, Report]:
+        """Read a file; a base (`origin` is where it is extended from) is kept for the next spec.
+
+        Top-level specs are not kept: a lint of a thousand files would otherwise hold every
+        document alive, and the garbage collector would walk them all, again and again."""
         key = (os.path.normpath(str(path)), display)
-        if key not in self.cache:
-            report = Report()
-            doc = load(path, display, report, origin=origin, reader=self.reader)
-            self.cache[key] = (doc, report)
-        return self.cache[key]
+        if key in self.cache:
+            return self.cache[key]
+        report = Report()
+        loaded = load(path, display, report, origin=origin, reader=self.reader), report
+        if origin is not None:
+            self.cache[key] = loaded
+        return loaded
 
     def load(self, path: Path, report: Report, display: str | None = None) -> Layers | None:
         display = display or str(path)

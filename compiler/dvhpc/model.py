@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Callable, Generic, TypeVar
 
 from dvhpc.diagnostics import Location
 from dvhpc.units import Duration, Factor, Memory
@@ -13,10 +13,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a resolved value came from: a layer label and, when it was written, its place."""
+    """Where a resolved value came from: a layer label and, when it was written, its place.
+
+    The place may be given as a function that finds it: most values are never reported or
+    explained, and finding the layer and line of each of them was most of the resolve stage."""
 
     label: str  # "defaults", "set gpu_train", "rule train_model", "partition default", "built-in default"
-    location: Location | None = None
+    place: Location | Callable[[], Location] | None = None
+
+    @property
+    def location(self) -> Location | None:
+        return self.place() if callable(self.place) else self.place
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ rule's own keys), every value keeps its origin, and references (sets, partitions
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from dvhpc.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.layers import Layers
@@ -110,6 +111,7 @@ class Resolver:
         self.report = report
         self.cycles: set[frozenset] = set()
         self.chains: dict[str, list] = {}  # set name -> its flattened chain (sets using sets)
+        self.set_layers: dict[str, dict[str, Sourced]] = {}  # set name -> its own keys, parsed once
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))
@@ -183,8 +185,7 @@ class Resolver:
         for key, value in raw.items():
             if key == "use":
                 continue
-            where = self.where(*path, key)
-            origin = Origin(label, where)
+            origin = Origin(label, partial(self.layers.where, path + (key,)))
             if key in parsers:
                 parsed = self.unit(parsers[key], value, path + (key,))
                 if parsed is not None:
@@ -194,7 +195,7 @@ class Resolver:
                 for scaled, text in value.items():
                     factor = self.unit(Factor.parse, text, path + (key, scaled))
                     if factor is not None:
-                        factors[scaled] = Sourced(factor, Origin(label, self.where(*path, key, scaled)))
+                        factors[scaled] = Sourced(factor, Origin(label, partial(self.layers.where, path + (key, scaled))))
                 values[key] = Sourced(factors, origin)
             elif key == "slurm_extra":
                 values[key] = Sourced(tuple(value), origin)
@@ -243,7 +244,9 @@ class Resolver:
         values = dict(base)
         applied = []
         for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
-            values = self.overlay(values, self.layer(set_raw, set_path, f"set {set_name}"))
+            if set_name not in self.set_layers:
+                self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
+            values = self.overlay(values, self.set_layers[set_name])
             applied.append(set_name)
         label = "defaults" if name == DEFAULTS_NAME else f"rule {name}"
         values = self.overlay(values, self.layer(raw, path, label))

@@ -20,16 +20,18 @@ MAX_DEPTH = 64
 
 Key = str | int
 PathT = tuple[Key, ...]
+Span = tuple[int, ...]  # (line, column) or (line, column, end line, end column), 1-based
 
 
 @dataclass
 class Document:
-    """One loaded file: its data and where every key and value sits."""
+    """One loaded file: its data and where every key and value sits, as spans (line, column, end
+    line, end column) or composed YAML nodes, turned into Locations only when asked for (most never are)."""
 
     file: str  # as the user named it (relative paths stay relative: deterministic output)
     data: object
-    values: dict[PathT, Location] = field(default_factory=dict)
-    keys: dict[PathT, Location] = field(default_factory=dict)
+    values: dict[PathT, Span | _Node] = field(default_factory=dict)
+    keys: dict[PathT, Span | _Node] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     sha256: str = ""  # of the file's bytes, for MANIFEST.json
 
@@ -38,12 +40,22 @@ class Document:
         table = self.keys if key else self.values
         probe = tuple(path)
         while probe:
-            if probe in table:
-                return table[probe]
-            if probe in self.values:
-                return self.values[probe]
+            span = table.get(probe) or self.values.get(probe)
+            if span:
+                return self.location(span)
             probe = probe[:-1]
-        return self.values.get((), Location(self.file, 1, 1))
+        return self.location(self.values.get((), (1, 1)))
+
+    def location(self, span: Span | _Node) -> Location:
+        if isinstance(span, tuple):
+            return Location(self.file, *span)
+        (line, column), (end_line, end_col) = span.start, span.end
+        # the end points one past the node; make it inclusive and on the same line when it wraps
+        if end_line > line and end_col == 0:
+            end_col = len(self.lines[end_line - 1]) if end_line - 1 < len(self.lines) else 1
+        else:
+            end_line += 1
+        return Location(self.file, line + 1, column + 1, end_line, max(end_col, column + 1))
 
 
 def read_file(path: Path) -> bytes:
@@ -107,18 +119,132 @@ def load(
 # --------------------------------------------------------------------------- YAML
 
 _SCALAR_TAG = "tag:yaml.org,2002:"
+_SEQ_TAG = _SCALAR_TAG + "seq"
+_MAP_TAG = _SCALAR_TAG + "map"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# How a plain scalar resolves under YAML 1.2 (the core schema, as ruamel.yaml resolves it), tried in
+# this order and only for the first characters each applies to.
+_IMPLICIT_TAGS = [
+    ("bool", "tTfF", r"(?:true|True|TRUE|false|False|FALSE)$"),
+    ("float", "-+0123456789.", r"""(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                                   |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+                                   |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+                                   |[-+]?\.(?:inf|Inf|INF)
+                                   |\.(?:nan|NaN|NAN))$"""),
+    ("int", "-+0123456789", r"(?:[-+]?0b[0-1_]+ |[-+]?0o?[0-7_]+ |[-+]?[0-9_]+ |[-+]?0x[0-9a-fA-F_]+)$"),
+    ("merge", "<", r"<<$"),
+    ("null", "~nN", r"(?:~|null|Null|NULL)$"),
+    ("timestamp", "0123456789", r"""(?:[0-9]{4}-[0-9]{2}-[0-9]{2}
+                                     |[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[\ \t]+)[0-9][0-9]?:[0-9]{2}:[0-9]{2}
+                                      (?:\.[0-9]*)?(?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9]{2})?))?)$"""),
+    ("value", "=", r"=$"),
+]
+_IMPLICIT_BY_FIRST: dict[str, list[tuple[str, re.Pattern]]] = {}
+for _kind, _firsts, _pattern in _IMPLICIT_TAGS:
+    for _first in _firsts:
+        _IMPLICIT_BY_FIRST.setdefault(_first, []).append((_SCALAR_TAG + _kind, re.compile(_pattern, re.X)))
+
+
+def _implicit_tag(value: str) -> str:
+    if not value:
+        return _SCALAR_TAG + "null"
+    for tag, pattern in _IMPLICIT_BY_FIRST.get(value[0], ()):
+        if pattern.match(value):
+            return tag
+    return _SCALAR_TAG + "str"
 
 
 class _TooBig(Exception):
     pass
 
 
-class _YamlConverter:
-    """Turns a composed ruamel node graph into plain data, recording positions.
+class _ComposeError(Exception):
+    def __init__(self, message: str, mark, note: tuple[str, object] | None = None):
+        super().__init__(message)
+        self.message, self.mark, self.note = message, mark, note
 
-    We compose (not construct) so we see every node's position, can count alias expansion
-    and can report duplicate keys with both places.
+
+class _Node:
+    """A composed YAML node: kind ("scalar", "seq" or "map"), resolved tag, value and span
+    (0-based start, end one past the node). An alias is the very node its anchor names."""
+
+    __slots__ = ("kind", "tag", "value", "start", "end")
+
+    def __init__(self, kind: str, tag: str, value, start, end):
+        self.kind, self.tag, self.value, self.start, self.end = kind, tag, value, start, end
+
+
+def _compose(text: str) -> list[_Node]:
+    """Compose every document of `text` from the C parser's events.
+
+    Our own composer: ruamel's runs its Python resolver and tag objects per scalar, most of the
+    time spent loading a spec. Raises ruamel's MarkedYAMLError for syntax errors, _ComposeError
+    for anchors and aliases that do not resolve."""
+    import _ruamel_yaml as c
+
+    parser = c.CParser(text)
+    next_event = parser.get_event
+    scalar_event, alias_event = c.ScalarEvent, c.AliasEvent
+    sequence_start, mapping_start = c.SequenceStartEvent, c.MappingStartEvent
+    sequence_end, mapping_end = c.SequenceEndEvent, c.MappingEndEvent
+    anchors: dict[str, _Node] = {}
+
+    def remember(anchor, node: _Node, mark) -> None:
+        if anchor is not None:
+            if anchor in anchors:
+                raise _ComposeError(f"anchor '&{anchor}' is defined twice", mark,
+                                    ("first defined here", anchors[anchor].start))
+            anchors[anchor] = node
+
+    def compose(event) -> _Node:
+        kind = type(event)
+        start = event.start_mark
+        if kind is scalar_event:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = _implicit_tag(event.value) if event.implicit[0] else _SCALAR_TAG + "str"
+            node = _Node("scalar", tag, event.value, (start.line, start.column),
+                         (event.end_mark.line, event.end_mark.column))
+            remember(event.anchor, node, start)
+            return node
+        if kind is alias_event:
+            if event.anchor not in anchors:
+                raise _ComposeError(f"alias '*{event.anchor}' names no anchor defined before it", start)
+            return anchors[event.anchor]
+        mapping = kind is mapping_start
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _MAP_TAG if mapping else _SEQ_TAG
+        items: list = []
+        node = _Node("map" if mapping else "seq", tag, items, (start.line, start.column), None)
+        remember(event.anchor, node, start)
+        end_kind = mapping_end if mapping else sequence_end
+        event = next_event()
+        while type(event) is not end_kind:
+            if mapping:
+                key = compose(event)
+                items.append((key, compose(next_event())))
+            else:
+                items.append(compose(event))
+            event = next_event()
+        node.end = (event.end_mark.line, event.end_mark.column)
+        return node
+
+    documents = []
+    next_event()  # stream start
+    while type(event := next_event()) is not c.StreamEndEvent:  # a document start
+        anchors.clear()
+        documents.append(compose(next_event()))
+        next_event()  # document end
+    return documents
+
+
+class _YamlConverter:
+    """Turns composed nodes into plain data, recording positions.
+
+    We compose ourselves (not construct) so we see every node's position, can count alias
+    expansion and can report duplicate keys with both places.
     """
 
     def __init__(self, doc: Document, report: Report):
@@ -127,69 +253,61 @@ class _YamlConverter:
         self.count = 0
         self.active: set[int] = set()
 
-    def loc(self, node) -> Location:
-        start, end = node.start_mark, node.end_mark
-        # end_mark points one past the node; make it inclusive and on the same line when it wraps
-        end_line, end_col = end.line + 1, end.column
-        if end.line > start.line and end.column == 0:
-            end_line, end_col = end.line, len(self.doc.lines[end.line - 1]) if end.line - 1 < len(self.doc.lines) else 1
-        return Location(self.doc.file, start.line + 1, start.column + 1, end_line, max(end_col, start.column + 1))
+    def loc(self, node: _Node) -> Location:
+        return self.doc.location(node)
 
-    def convert(self, node, path: PathT, depth: int = 0):
+    def convert(self, node: _Node, path: PathT, depth: int = 0):
         self.count += 1
-        if self.count > MAX_NODES:
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
             raise _TooBig(node)
-        if depth > MAX_DEPTH:
-            raise _TooBig(node)
-        self.doc.values.setdefault(path, self.loc(node))
-        kind = type(node).__name__
-        if kind == "ScalarNode":
+        if path not in self.doc.values:
+            self.doc.values[path] = node
+        kind = node.kind
+        if kind == "scalar":
             return self.scalar(node)
         if id(node) in self.active:
             self.report.add("DV006", "recursive alias (a node that contains itself)", self.loc(node))
             return None
-        expected = _SCALAR_TAG + ("seq" if kind == "SequenceNode" else "map")
-        if node.tag != expected:
+        if node.tag != (_SEQ_TAG if kind == "seq" else _MAP_TAG):
             self.report.add("DV006", f"YAML tag '{node.tag}' is not supported", self.loc(node),
                             hint="a spec holds plain mappings, lists and scalars")
             return None
         self.active.add(id(node))
         try:
-            if kind == "SequenceNode":
+            if kind == "seq":
                 return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
             return self.mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
 
-    def mapping(self, node, path: PathT, depth: int) -> dict:
+    def mapping(self, node: _Node, path: PathT, depth: int) -> dict:
         result: dict = {}
-        first_seen: dict[str, Location] = {}
+        first_seen: dict[str, _Node] = {}
         merged: list = []
         for key_node, value_node in node.value:
             if key_node.tag == _SCALAR_TAG + "merge":
                 merged.append(value_node)
                 continue
-            if type(key_node).__name__ != "ScalarNode":
+            if key_node.kind != "scalar":
                 self.report.add("DV006", "mapping keys must be plain strings", self.loc(key_node))
                 continue
             key = str(key_node.value)
-            key_loc = self.loc(key_node)
-            if _SURROGATE.search(key):
-                self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", key_loc)
+            if not key.isascii() and _SURROGATE.search(key):
+                self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", self.loc(key_node))
                 continue
             if key in first_seen:
                 self.report.add(
-                    "DV004", f"duplicate key '{key}'", key_loc,
-                    notes=(Note("first defined here", first_seen[key]),),
+                    "DV004", f"duplicate key '{key}'", self.loc(key_node),
+                    notes=(Note("first defined here", self.loc(first_seen[key])),),
                     hint="YAML keeps only one of them; remove or rename the other",
                 )
                 continue
-            first_seen[key] = key_loc
-            self.doc.keys[path + (key,)] = key_loc
+            first_seen[key] = key_node
+            self.doc.keys[path + (key,)] = key_node
             result[key] = self.convert(value_node, path + (key,), depth + 1)
         # `<<: *anchor` merge keys: explicit keys win over merged ones
         for source in merged:
-            sources = source.value if type(source).__name__ == "SequenceNode" else [source]
+            sources = source.value if source.kind == "seq" else [source]
             for item in sources:
                 value = self.convert(item, path, depth + 1)
                 if not isinstance(value, dict):
@@ -199,14 +317,16 @@ class _YamlConverter:
                     result.setdefault(key, val)
         return result
 
-    def scalar(self, node):
+    def scalar(self, node: _Node):
         tag, text = node.tag, node.value
-        if _SURROGATE.search(text):
+        if not text.isascii() and _SURROGATE.search(text):
             self.report.add("DV002", "text holds a lone UTF-16 surrogate (an escape like \\ud800), not a character",
                             self.loc(node))
             return None
-        kind = "str" if tag == "!" else tag[len(_SCALAR_TAG):] if tag.startswith(_SCALAR_TAG) else None
-        if kind not in ("str", "int", "float", "bool", "null", "timestamp"):
+        kind = tag[len(_SCALAR_TAG):] if tag.startswith(_SCALAR_TAG) else None
+        if kind == "str":
+            return text
+        if kind not in ("int", "float", "bool", "null", "timestamp"):
             self.report.add("DV006", f"YAML tag '{tag}' is not supported", self.loc(node),
                             hint="a spec holds plain strings, numbers, true/false and null")
             return None
@@ -238,25 +358,7 @@ class _YamlConverter:
             return lowered in ("true", "yes", "on", "y")
         if kind == "null":
             return None
-        return str(text)
-
-
-def _yaml_parser():
-    from ruamel.yaml import YAML
-    from ruamel.yaml.resolver import VersionedResolver
-
-    class Yaml12Resolver(VersionedResolver):
-        """Specs are YAML 1.2; ruamel otherwise looks the version up (and catches an exception)
-        for every scalar, a third of the time spent loading."""
-
-        @property
-        def processing_version(self):
-            return (1, 2)
-
-    # the C parser (ruamel.yaml.clib) composes ~10x faster; marks and tags are the same
-    yaml = YAML(typ="safe", pure=False)
-    yaml.Resolver = Yaml12Resolver
-    return yaml
+        return text  # a timestamp stays the text it was written as
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
@@ -290,7 +392,13 @@ def load_yaml(text: str, display: str, report: Report) -> Document | None:
                    hint="a site spec needs a handful of levels")
         return None
     try:
-        nodes = list(_yaml_parser().compose_all(text))
+        nodes = _compose(text)
+    except _ComposeError as exc:
+        note = exc.note
+        notes = (Note(note[0], Location(display, note[1][0] + 1, note[1][1] + 1)),) if note else ()
+        report.add("DV003", f"YAML syntax error: {exc.message}",
+                   Location(display, exc.mark.line + 1, exc.mark.column + 1), notes=notes)
+        return None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display, 1, 1)
@@ -304,13 +412,12 @@ def load_yaml(text: str, display: str, report: Report) -> Document | None:
         report.add("DV003", f"YAML syntax error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                    Location(display, 1, 1))
         return None
-    nodes = [node for node in nodes if node is not None]
     if len(nodes) > 1:
-        report.add("DV003", "more than one YAML document in the file", Location(display, nodes[1].start_mark.line + 1, 1))
+        report.add("DV003", "more than one YAML document in the file", Location(display, nodes[1].start[0] + 1, 1))
         return None
     if not nodes:
         doc.data = None
-        doc.values[()] = Location(display, 1, 1)
+        doc.values[()] = (1, 1)
         return doc
     converter = _YamlConverter(doc, report)
     errors_before = len(report.items)
@@ -345,26 +452,26 @@ def _toml_positions(doc: Document) -> None:
         if header and not _TOML_KEY.match(line):
             table = tuple(_toml_key_parts(header.group(2)))
             column = line.index(header.group(2)) + 1
-            loc = Location(doc.file, number, column, number, column + len(header.group(2)) - 1)
-            doc.keys.setdefault(table, loc)
-            doc.values.setdefault(table, loc)
+            span = (number, column, number, column + len(header.group(2)) - 1)
+            doc.keys.setdefault(table, span)
+            doc.values.setdefault(table, span)
             continue
         assignment = _TOML_KEY.match(line)
         if not assignment:
             continue
         path = table + tuple(_toml_key_parts(assignment.group(1)))
         column = assignment.start(1) + 1
-        doc.keys.setdefault(path, Location(doc.file, number, column, number, assignment.end(1)))
+        doc.keys.setdefault(path, (number, column, number, assignment.end(1)))
         value_col = assignment.end() + 1 + (len(line[assignment.end():]) - len(line[assignment.end():].lstrip()))
-        doc.values.setdefault(path, Location(doc.file, number, value_col, number, max(value_col, len(line.rstrip()))))
+        doc.values.setdefault(path, (number, value_col, number, max(value_col, len(line.rstrip()))))
         rest = line[assignment.end():]
         if rest.lstrip().startswith("{"):
             for inner in _TOML_INLINE_KEY.finditer(rest):
                 key = inner.group(1).strip('"')
                 col = assignment.end() + inner.start(1) + 1
-                loc = Location(doc.file, number, col, number, col + len(inner.group(1)) - 1)
-                doc.keys.setdefault(path + (key,), loc)
-                doc.values.setdefault(path + (key,), loc)
+                span = (number, col, number, col + len(inner.group(1)) - 1)
+                doc.keys.setdefault(path + (key,), span)
+                doc.values.setdefault(path + (key,), span)
 
 
 def load_toml(text: str, display: str, report: Report) -> Document | None:
@@ -382,6 +489,6 @@ def load_toml(text: str, display: str, report: Report) -> Document | None:
     except RecursionError:
         report.add("DV005", "TOML document is nested too deeply", Location(display, 1, 1))
         return None
-    doc.values[()] = Location(display, 1, 1)
+    doc.values[()] = (1, 1)
     _toml_positions(doc)
     return doc

@@ -8,6 +8,7 @@ exist to prevent.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +36,25 @@ _MEMORY_UNITS: dict[str, int] = {
 }
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
+def _memo_text(parse):
+    """Cache a parser's results for text: a lint run meets the same few values ('16G', '2h')
+    thousands of times. Errors are raised, never cached; the results are immutable."""
+    cache: dict[str, object] = {}
+
+    @functools.wraps(parse)
+    def parse_text(cls, text):
+        if type(text) is not str:
+            return parse(cls, text)
+        result = cache.get(text)
+        if result is None:
+            result = parse(cls, text)
+            if len(cache) < 10_000:
+                cache[text] = result
+        return result
+
+    return parse_text
+
+
 MAX_MIB = 2**40  # a petabyte of RAM per job is certainly a typo
 
 
@@ -45,6 +65,7 @@ class Memory:
     mib: int
 
     @classmethod
+    @_memo_text
     def parse(cls, text: object) -> "Memory":
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise UnitError("DV201", f"memory must be a string like '16G', not {type(text).__name__}")
@@ -100,6 +121,7 @@ class Duration:
     seconds: int
 
     @classmethod
+    @_memo_text
     def parse(cls, text: object) -> "Duration":
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise UnitError("DV202", f"duration must be a string like '2h', not {type(text).__name__}")
@@ -205,6 +227,7 @@ class Factor:
     value: Fraction
 
     @classmethod
+    @_memo_text
     def parse(cls, text: object) -> "Factor":
         if isinstance(text, str):
             match = _FACTOR_RE.match(text)
