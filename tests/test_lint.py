@@ -677,3 +677,28 @@ def _regenerate(names: list[str]) -> None:
 
 if __name__ == "__main__":
     _regenerate(sys.argv[1:])
+
+
+def test_many_specs_in_parallel_give_the_same_report_as_one_process(fixtures, tmp_path):
+    """Enough specs to fork workers: every failing and passing fixture, a missing file, a file that
+    extends a shared base; -j 1 and -j 2 print byte-identical JSON, in the same order, same exit."""
+    specs = sorted(p for p in fixtures.glob("*.yaml")) + sorted(p for p in (fixtures / "ok").glob("*.yaml"))
+    assert len(specs) >= 64  # above PARALLEL_MIN_SPECS: workers are used
+    names = [str(p.relative_to(fixtures)) for p in specs] + ["missing.yaml"]
+    one = run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "1", *names, cwd=fixtures)
+    two = run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "2", *names, cwd=fixtures)
+    assert one == two
+    status, out, _ = two
+    found = json.loads(out)
+    assert status == 1 and {d["file"] for d in found} >= {"missing.yaml", "dv301_time.yaml"}
+    assert len({d["file"] for d in found}) > 30
+
+
+def test_lint_specs_keeps_the_order_of_its_input(fixtures):
+    from dvhpc.lint import lint_specs
+
+    specs = [str(p) for p in sorted(fixtures.glob("*.yaml"), reverse=True)] * 2
+    results = lint_specs(specs, shellcheck=False, jobs=2)
+    assert [r.spec for r in results] == specs
+    assert [[d.code for d in r.report.items] for r in results] == \
+        [[d.code for d in r.report.items] for r in lint_specs(specs, shellcheck=False, jobs=1)]

@@ -151,8 +151,11 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--shellcheck/--no-shellcheck", default=True, show_default=True,
               help="Run shellcheck over the scripts each spec generates.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes to lint many specs with  [default: the CPUs this process may use]")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
-def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, shellcheck: bool, list_codes: bool) -> None:
+def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, shellcheck: bool, jobs: int | None,
+         list_codes: bool) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes:
         from dvhpc.diagnostics import CODES
@@ -165,7 +168,7 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
     from dvhpc.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
 
-    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck)
+    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs)
     diags = Report([d for r in results for d in r.report.items]).sorted()
     shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
     emit_diagnostics(shown, fmt)
