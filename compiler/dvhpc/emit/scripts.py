@@ -66,14 +66,17 @@ def _with_helpers(script: str, helpers: dict[str, str]) -> str:
 
     Unused functions are left out: shellcheck reports them as unreachable code.
     """
+    # a name made of word characters is used where a whole word equals it (what `\bname\b` finds)
+    assert all(re.fullmatch(r"\w+", name) for name in helpers)
     needed: set[str] = set()
-    text = script
+    words = set(re.findall(r"\w+", script))
     while True:
-        new = {name for name in helpers if name not in needed and re.search(rf"\b{name}\b", text)}
+        new = {name for name in helpers if name not in needed and name in words}
         if not new:
             break
         needed |= new
-        text += "".join(helpers[name] for name in new)
+        for name in new:
+            words.update(re.findall(r"\w+", helpers[name]))
     block = "".join(helpers[name] + "\n" for name in helpers if name in needed)
     return script.replace("@@HELPERS@@\n", block).replace("@@UNSET@@", " ".join(
         name for name in helpers if name in needed))

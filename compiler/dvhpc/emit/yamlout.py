@@ -6,6 +6,7 @@ so no value can turn into another type (`0123`, `no`, `None`) on the way to Snak
 
 from __future__ import annotations
 
+import functools
 import json
 
 
@@ -49,6 +50,7 @@ def dump(data: dict, indent: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.lru_cache(maxsize=4096)  # generated files repeat the same few keys thousands of times
 def _plain_key(key: object) -> bool:
     text = str(key)
     return bool(text) and all(c.isalnum() or c in "_-.+" for c in text) and not text[0].isdigit() \

@@ -1,0 +1,122 @@
+"""shellcheck over the scripts a spec would generate, as `dvhpc lint` runs it.
+
+shellcheck takes ~0.1 s per script, so each distinct script is checked once, the work is split
+over parallel shellcheck processes, and findings are cached by content (and by the shellcheck
+binary): a pre-commit run re-checks only scripts whose text changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ARGS = ("-f", "json1", "-S", "warning")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: int
+    message: str
+    line: int
+    column: int
+
+
+class ShellcheckFailed(Exception):
+    """shellcheck ran but gave no report (crashed, or not shellcheck at all)."""
+
+
+def binary() -> str | None:
+    beside = Path(sys.executable).parent / "shellcheck"
+    return str(beside) if beside.is_file() else shutil.which("shellcheck")
+
+
+def cache_dir() -> Path:
+    """$DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc, else ~/.cache/dvhpc."""
+    if os.environ.get("DVHPC_CACHE_DIR"):
+        return Path(os.environ["DVHPC_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dvhpc"
+
+
+def check_scripts(contents: list[str], program: str, *, jobs: int = 1, cache: Path | None = None
+                  ) -> dict[str, list[Finding]]:
+    """Findings for each distinct script text; raises ShellcheckFailed."""
+    stat = os.stat(program)
+    identity = f"{os.path.realpath(program)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{' '.join(ARGS)}\0"
+    keys = {text: hashlib.sha256((identity + text).encode("utf-8", "surrogatepass")).hexdigest()
+            for text in dict.fromkeys(contents)}
+    found: dict[str, list[Finding]] = {}
+    for text, key in keys.items():
+        cached = _read_cache(cache, key) if cache else None
+        if cached is not None:
+            found[text] = cached
+    todo = [text for text in keys if text not in found]
+    for text, findings in _run(todo, program, jobs).items():
+        found[text] = findings
+        if cache:
+            _write_cache(cache, keys[text], findings)
+    return found
+
+
+def _run(texts: list[str], program: str, jobs: int) -> dict[str, list[Finding]]:
+    if not texts:
+        return {}
+    groups = [texts[i::jobs] for i in range(min(jobs, len(texts)))]
+    with tempfile.TemporaryDirectory(prefix="dvhpc-shellcheck-") as tmp:
+        files: dict[str, str] = {}
+        procs = []
+        for number, group in enumerate(groups):
+            paths = []
+            for index, text in enumerate(group):
+                path = os.path.join(tmp, f"{number}-{index}.sh")
+                with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
+                    handle.write(text)
+                files[path] = text
+                paths.append(path)
+            procs.append(subprocess.Popen([program, *ARGS, *paths], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+        outputs = [proc.communicate() for proc in procs]
+    result: dict[str, list[Finding]] = {text: [] for text in texts}
+    for stdout, stderr in outputs:
+        try:
+            comments = json.loads(stdout or "")["comments"]
+        except (ValueError, KeyError, TypeError):
+            raise ShellcheckFailed(stderr.strip()[:200] or "no report") from None
+        for item in comments:
+            result[files[item["file"]]].append(Finding(item["code"], item["message"], item["line"], item["column"]))
+    return result
+
+
+def _entry(cache: Path, key: str) -> Path:
+    return cache / "shellcheck" / key[:2] / f"{key}.json"
+
+
+def _read_cache(cache: Path, key: str) -> list[Finding] | None:
+    try:
+        return [Finding(**item) for item in json.loads(_entry(cache, key).read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return None  # absent, unreadable or damaged: check again
+
+
+def _write_cache(cache: Path, key: str, findings: list[Finding]) -> None:
+    """Atomically (a reader sees the whole entry or none); a cache that cannot be written is skipped."""
+    path = _entry(cache, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump([asdict(f) for f in findings], handle)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
