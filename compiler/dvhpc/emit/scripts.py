@@ -66,17 +66,16 @@ def _with_helpers(script: str, helpers: dict[str, str]) -> str:
 
     Unused functions are left out: shellcheck reports them as unreachable code.
     """
-    # a name made of word characters is used where a whole word equals it (what `\bname\b` finds)
-    assert all(re.fullmatch(r"\w+", name) for name in helpers)
     needed: set[str] = set()
-    words = set(re.findall(r"\w+", script))
+    text = script
     while True:
-        new = {name for name in helpers if name not in needed and name in words}
+        # the substring test first: a regex per helper over the whole script was most of emitting it
+        new = {name for name in helpers
+               if name not in needed and name in text and re.search(rf"\b{re.escape(name)}\b", text)}
         if not new:
             break
         needed |= new
-        for name in new:
-            words.update(re.findall(r"\w+", helpers[name]))
+        text += "".join(helpers[name] for name in new)
     block = "".join(helpers[name] + "\n" for name in helpers if name in needed)
     return script.replace("@@HELPERS@@\n", block).replace("@@UNSET@@", " ".join(
         name for name in helpers if name in needed))
