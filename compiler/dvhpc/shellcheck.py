@@ -45,18 +45,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dvhpc"
 
 
+def _keys(contents: list[str], program: str) -> dict[str, str]:
+    """A cache key per distinct text: the text, the shellcheck binary (path, size, mtime) and ARGS."""
+    stat = os.stat(program)
+    identity = f"{os.path.realpath(program)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{' '.join(ARGS)}\0"
+    return {text: hashlib.sha256((identity + text).encode("utf-8", "surrogatepass")).hexdigest()
+            for text in dict.fromkeys(contents)}
+
+
+def cached(contents: list[str], program: str, cache: Path) -> dict[str, list[Finding]]:
+    """The findings the cache already holds, by text (scripts not in it are left out)."""
+    found = {}
+    for text, key in _keys(contents, program).items():
+        findings = _read_cache(cache, key)
+        if findings is not None:
+            found[text] = findings
+    return found
+
+
 def check_scripts(contents: list[str], program: str, *, jobs: int = 1, cache: Path | None = None
                   ) -> dict[str, list[Finding]]:
     """Findings for each distinct script text; raises ShellcheckFailed."""
-    stat = os.stat(program)
-    identity = f"{os.path.realpath(program)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{' '.join(ARGS)}\0"
-    keys = {text: hashlib.sha256((identity + text).encode("utf-8", "surrogatepass")).hexdigest()
-            for text in dict.fromkeys(contents)}
-    found: dict[str, list[Finding]] = {}
-    for text, key in keys.items():
-        cached = _read_cache(cache, key) if cache else None
-        if cached is not None:
-            found[text] = cached
+    keys = _keys(contents, program)
+    found = cached(list(keys), program, cache) if cache else {}
     todo = [text for text in keys if text not in found]
     for text, findings in _run(todo, program, jobs).items():
         found[text] = findings
