@@ -127,12 +127,12 @@ class Checker:
 
     def placeholders(self) -> None:
         for doc in self.layers.docs:
-            for path, value, is_key in _strings(doc.data, ()):
-                match = PLACEHOLDER.search(value)
-                if match:
-                    self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {dotted(path)}",
-                                    doc.where(path, key=is_key),
-                                    hint="replace it with the real value (or a ${VARIABLE} set at run time)")
+            found: list = []
+            _placeholders(doc.data, (), found)
+            for path, match, is_key in found:
+                self.report.add("DV320", f"leftover placeholder '{match.group(0)}' in {dotted(path)}",
+                                doc.where(path, key=is_key),
+                                hint="replace it with the real value (or a ${VARIABLE} set at run time)")
 
     def account(self) -> None:
         site = self.site
@@ -189,17 +189,34 @@ class Checker:
         self.paths()
 
 
-def _strings(data, path):
-    """(path, text, is_key) for every string and every mapping key."""
+def _placeholders(data, path: tuple, found: list) -> None:
+    """Append (path, match, is_key) for every string and mapping key that holds a placeholder.
+
+    A path is built only for a hit or a container: this walk visits every string of every layer."""
+    search = PLACEHOLDER.search
     if isinstance(data, dict):
         for key, value in data.items():
-            yield path + (key,), key, True
-            yield from _strings(value, path + (key,))
+            match = search(key) if isinstance(key, str) else None
+            if match:
+                found.append((path + (key,), match, True))
+            if isinstance(value, str):
+                match = search(value)
+                if match:
+                    found.append((path + (key,), match, False))
+            elif isinstance(value, (dict, list)):
+                _placeholders(value, path + (key,), found)
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            yield from _strings(value, path + (index,))
+            if isinstance(value, str):
+                match = search(value)
+                if match:
+                    found.append((path + (index,), match, False))
+            elif isinstance(value, (dict, list)):
+                _placeholders(value, path + (index,), found)
     elif isinstance(data, str):
-        yield path, data, False
+        match = search(data)
+        if match:
+            found.append((path, match, False))
 
 
 def check_site(layers: Layers, site: Site, report: Report) -> None:

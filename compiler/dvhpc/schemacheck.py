@@ -98,7 +98,13 @@ def compile_schema(root: dict):
                 return True
             checks.append(obj)
         if "items" in s:
-            checks.append(lambda v, f=build(s["items"]): not isinstance(v, list) or all(f(x) for x in v))
+            def items(v, f=build(s["items"])):
+                if isinstance(v, list):
+                    for x in v:
+                        if not f(x):
+                            return False
+                return True
+            checks.append(items)
         if "oneOf" in s:
             checks.append(lambda v, fs=[build(x) for x in s["oneOf"]]: sum(1 for f in fs if f(v)) == 1)
         if "anyOf" in s:
@@ -114,6 +120,12 @@ def compile_schema(root: dict):
             return lambda v: True
         if len(checks) == 1:
             return checks[0]
-        return lambda v, checks=tuple(checks): all(c(v) for c in checks)
+
+        def every(v, checks=tuple(checks)):  # a loop, not all(genexpr): this runs for every value of a spec
+            for check in checks:
+                if not check(v):
+                    return False
+            return True
+        return every
 
     return build(root)
