@@ -770,3 +770,29 @@ def test_lint_checks_exactly_the_scripts_compile_writes(site, executor, tmp_path
     assert ("profile/status.sh" in scripts) == (executor == "cluster-generic")
     if site == "example":
         assert "wrap.sh" in scripts
+
+
+def test_ctrl_c_stops_a_parallel_lint_without_tracebacks(fixtures, tmp_path):
+    """SIGINT to the process group (a terminal's Ctrl-C) while workers lint: exit 130, no worker traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import dvhpc_env
+
+    text = (fixtures / "ok" / "dv301_time.yaml").read_text(encoding="utf-8")
+    for index in range(1500):
+        write(tmp_path / "many" / f"s{index:04d}.yaml", text)
+    proc = subprocess.Popen([sys.executable, "-m", "dvhpc", "lint", "--no-shellcheck", "-j", "2", "many"],
+                            cwd=tmp_path, env=dvhpc_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 30
+    while len(children.read_text().split()) < 2:  # the workers are forked: they are linting now
+        assert proc.poll() is None and time.monotonic() < deadline, "no workers were started"
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err.decode()

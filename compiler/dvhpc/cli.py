@@ -10,6 +10,7 @@ import click
 from dvhpc import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
@@ -325,9 +326,9 @@ def main() -> None:
     """Entry point: usage errors exit 2, an unexpected failure exits 3 with one line, never 0."""
     try:
         cli.main(prog_name="dvhpc", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # click's name for Ctrl-C
         click.echo("aborted", err=True)
-        sys.exit(EXIT_FINDINGS)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
@@ -339,7 +340,7 @@ def main() -> None:
         if os.environ.get("DVHPC_DEBUG"):
             raise
         if isinstance(exc, KeyboardInterrupt):
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo(
             f"dvhpc: internal error ({type(exc).__name__}: {exc}); this is a bug in dvhpc, please report it "
             "with the command and the spec (DVHPC_DEBUG=1 shows the traceback)",

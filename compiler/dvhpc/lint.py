@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -63,8 +64,19 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
         size = -(-len(specs) // (workers * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
         chunks = [specs[i:i + size] for i in range(0, len(specs), size)]
         context = multiprocessing.get_context("fork")  # workers inherit the imports: no start-up per worker
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            parts = list(pool.map(_lint_chunk, chunks, repeat(options)))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_leave_interrupts) as pool:
+            # Ctrl-C reaches the whole process group: held back while the workers are forked (they
+            # ignore it, the parent stops the run), so none can be hit half-way through starting
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                pending = pool.map(_lint_chunk, chunks, repeat(options))
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            try:
+                parts = list(pending)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)  # workers finish the chunk at hand, start no other
+                raise
     else:
         parts = [_lint_chunk(specs, options)]
     results: list[LintResult] = []
@@ -92,6 +104,12 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     if results:
         results[-1].report.extend(shared)
     return results
+
+
+def _leave_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (a worker would print a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @dataclass(frozen=True)
