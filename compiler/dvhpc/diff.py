@@ -42,17 +42,18 @@ class View:
     site: Site | None = None
 
     def yaml(self, name: str) -> dict:
-        from ruamel.yaml import YAML
-
-        from dvhpc.source import MAX_DEPTH, nesting_depth
+        """A generated YAML file as data; a folder side is anybody's files, so it may be broken."""
+        from dvhpc.source import load_yaml
 
         text = self.files.get(name)
         if not text:
             return {}
-        if nesting_depth(text) > MAX_DEPTH:  # a folder side is anybody's files; the C parser must not see a bomb
-            raise DiffError(f"{self.label}/{name}: nests deeper than {MAX_DEPTH} levels")
-        data = YAML(typ="safe", pure=False).load(text)
-        return data if isinstance(data, dict) else {}
+        report = Report()
+        doc = load_yaml(text, f"{self.label}/{name}", report)
+        if doc is None:
+            first = report.sorted()[0]
+            raise DiffError(f"{first.location}: {first.message}")
+        return doc.data if isinstance(doc.data, dict) else {}
 
 
 @dataclass
