@@ -688,6 +688,12 @@ def test_many_specs_in_parallel_give_the_same_report_as_one_process(fixtures, tm
     one = run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "1", *names, cwd=fixtures)
     two = run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "2", *names, cwd=fixtures)
     assert one == two
+    # the workflow read once in the parent, its rules compared in every worker
+    flow = ("--workflow", "../workflow/Snakefile")
+    with_flow = run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "2", *flow, *names, cwd=fixtures)
+    assert with_flow == run_subprocess("lint", "--no-shellcheck", "--format", "json", "-j", "1", *flow, *names,
+                                       cwd=fixtures, timeout=300)
+    assert {d["code"] for d in json.loads(with_flow[1])} >= {"DV350", "DV351"}
     status, out, _ = two
     found = json.loads(out)
     assert status == 1 and {d["file"] for d in found} >= {"missing.yaml", "dv301_time.yaml"}

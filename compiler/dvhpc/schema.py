@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from dvhpc.diagnostics import Report, closest, dotted
 from dvhpc.layers import Layers
@@ -20,7 +20,7 @@ _TYPE_NAMES = {
 
 
 def schema_text() -> str:
-    return resources.files("dvhpc").joinpath("site.schema.json").read_text(encoding="utf-8")
+    return (Path(__file__).parent / "site.schema.json").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Mapping
 
@@ -78,7 +78,7 @@ class OptionCheck:
 @lru_cache(maxsize=1)
 def load() -> Mapping:
     """The generated table: {"snakemake": version, "plugins": {...}, "options": {...}} (read once)."""
-    text = resources.files("dvhpc").joinpath("data/snakemake_options.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "data" / "snakemake_options.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
