@@ -792,7 +792,10 @@ def test_ctrl_c_stops_a_parallel_lint_without_tracebacks(fixtures, tmp_path):
         write(tmp_path / "many" / f"s{index:04d}.yaml", text)
     proc = subprocess.Popen([sys.executable, "-m", "dvhpc", "lint", "--no-shellcheck", "-j", "2", "many"],
                             cwd=tmp_path, env=dvhpc_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True,
+                            # as from a terminal: a runner that starts the suite in the background
+                            # (`cmd &` in a script) hands every child an ignored SIGINT
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + 30
     while len(children.read_text().split()) < 2:  # the workers are forked: they are linting now
