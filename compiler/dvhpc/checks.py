@@ -195,28 +195,25 @@ def _placeholders(data, path: tuple, found: list) -> None:
     A path is built only for a hit or a container: this walk visits every string of every layer."""
     search = PLACEHOLDER.search
     if isinstance(data, dict):
-        for key, value in data.items():
+        for key in data:
             match = search(key) if isinstance(key, str) else None
             if match:
                 found.append((path + (key,), match, True))
-            if isinstance(value, str):
-                match = search(value)
-                if match:
-                    found.append((path + (key,), match, False))
-            elif isinstance(value, (dict, list)):
-                _placeholders(value, path + (key,), found)
+        items = data.items()
     elif isinstance(data, list):
-        for index, value in enumerate(data):
-            if isinstance(value, str):
-                match = search(value)
-                if match:
-                    found.append((path + (index,), match, False))
-            elif isinstance(value, (dict, list)):
-                _placeholders(value, path + (index,), found)
-    elif isinstance(data, str):
-        match = search(data)
+        items = enumerate(data)
+    else:
+        match = search(data) if isinstance(data, str) else None
         if match:
             found.append((path, match, False))
+        return
+    for key, value in items:
+        if isinstance(value, str):
+            match = search(value)
+            if match:
+                found.append((path + (key,), match, False))
+        elif isinstance(value, (dict, list)):
+            _placeholders(value, path + (key,), found)
 
 
 def check_site(layers: Layers, site: Site, report: Report) -> None:
