@@ -67,12 +67,12 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_leave_interrupts) as pool:
             # Ctrl-C reaches the whole process group: held back while the workers are forked (they
             # ignore it, the parent stops the run), so none can be hit half-way through starting
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                pending = pool.map(_lint_chunk, chunks, repeat(options))
-            finally:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-            try:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    pending = pool.map(_lint_chunk, chunks, repeat(options))
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a held-back Ctrl-C lands here
                 parts = list(pending)
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)  # workers finish the chunk at hand, start no other
