@@ -5,7 +5,6 @@ waited in the queue). Reads the model and, for placeholders, the raw layers; rep
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from dvhpc.diagnostics import Location, Note, Report, Severity, dotted
 from dvhpc.layers import Layers

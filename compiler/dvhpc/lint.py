@@ -58,7 +58,7 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
         info = read_workflow(Path(workflow))
     jobs = jobs or default_jobs()
     program = shellcheck_binary() if shellcheck else None
-    options = _Options(info, workflow, shellcheck, program, cache_dir() if cache and program else None)
+    options = _Options(info, workflow, program, cache_dir() if cache and program else None)
     workers = min(jobs, len(specs) // (PARALLEL_MIN_SPECS // 2) or 1)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         size = -(-len(specs) // (workers * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
@@ -116,7 +116,6 @@ def _leave_interrupts() -> None:
 class _Options:
     info: object  # dvhpc.workflow.WorkflowInfo or None
     workflow: str | None
-    shellcheck: bool
     program: str | None  # the shellcheck binary, None when not installed or not wanted
     cache: Path | None
 

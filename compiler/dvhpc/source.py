@@ -186,8 +186,7 @@ def _compose(text: str) -> list[_Node]:
     parser = c.CParser(text)
     next_event = parser.get_event
     scalar_event, alias_event = c.ScalarEvent, c.AliasEvent
-    sequence_start, mapping_start = c.SequenceStartEvent, c.MappingStartEvent
-    sequence_end, mapping_end = c.SequenceEndEvent, c.MappingEndEvent
+    mapping_start, sequence_end, mapping_end = c.MappingStartEvent, c.SequenceEndEvent, c.MappingEndEvent
     anchors: dict[str, _Node] = {}
 
     def remember(anchor, node: _Node, mark) -> None:
@@ -233,7 +232,7 @@ def _compose(text: str) -> list[_Node]:
 
     documents = []
     next_event()  # stream start
-    while type(event := next_event()) is not c.StreamEndEvent:  # a document start
+    while type(next_event()) is not c.StreamEndEvent:  # a document start
         anchors.clear()
         documents.append(compose(next_event()))
         next_event()  # document end
