@@ -20,8 +20,10 @@ LATER_STAGES = {
     "DV332": _LINT, "DV333": _LINT, "DV340": _LINT, "DV341": _LINT, "DV342": _LINT,
     "DV350": _LINT + " (--workflow)", "DV351": _LINT + " (--workflow)", "DV352": _LINT + " (--workflow)",
     "DV353": _LINT + " (--workflow)", "DV360": _LINT + " (shellcheck)", "DV361": _LINT + " (shellcheck)",
+    "DV354": _LINT + " (--workflow, static reader)",
     "DV401": "compile: a generated file was edited by hand (writer.py); covered by the compile tests",
     "DV402": "compile: output folder cannot be written / two specs share a site name (build.py)",
+    "DV403": "compile --check / diff: a generated folder that is broken or unreadable; covered by the compile and diff tests",
     "DV501": "import: a profile value could not be mapped (importer.py); covered by tests/test_import.py",
     "DV502": "import: a decision to review; covered by tests/test_import.py",
     "DV503": "import: what was changed and why; covered by tests/test_import.py",
@@ -33,6 +35,7 @@ VALIDATE_CODES = [
     "DV100", "DV101", "DV102", "DV103", "DV104", "DV105",
     "DV201", "DV202", "DV203", "DV204", "DV210", "DV211", "DV212", "DV213",
     "DV220", "DV221", "DV222", "DV230", "DV231", "DV232",
+    "DV007", "DV008", "DV234", "DV235", "DV343",
 ]
 
 

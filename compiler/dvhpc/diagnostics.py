@@ -61,6 +61,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV004": (Severity.ERROR, "duplicate key in a mapping"),
     "DV005": (Severity.ERROR, "input too large or too deeply nested (size, alias expansion, depth)"),
     "DV006": (Severity.ERROR, "unsupported YAML feature (non-string key, custom tag, recursive alias)"),
+    "DV007": (Severity.ERROR, "not a regular file, or not a dvhpc spec (FIFO, device, another kind of file)"),
+    "DV008": (Severity.ERROR, "line-break character that YAML 1.1 and YAML 1.2 read differently (U+0085, U+2028, U+2029)"),
     "DV010": (Severity.ERROR, "`extends` target missing or unreadable"),
     "DV011": (Severity.ERROR, "cycle in `extends`"),
     # DV1xx: schema
@@ -86,6 +88,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV231": (Severity.ERROR, "environment variable a spec may not set (it would make shells run code)"),
     "DV232": (Severity.ERROR, "`slurm_extra` flag that the SLURM executor plugin manages itself"),
     "DV233": (Severity.ERROR, "`slurm_extra` item with quotes or spaces (one flag per item, no quoting)"),
+    "DV234": (Severity.ERROR, "value that cannot reach a shell or command line safely (character class, leading '-')"),
+    "DV235": (Severity.WARNING, "environment variable outside the safe set, allowed by `allow_unsafe_variables`"),
     # DV3xx: lint (semantic checks)
     "DV301": (Severity.ERROR, "time exceeds the partition's max_time"),
     "DV302": (Severity.ERROR, "memory exceeds the partition's node memory"),
@@ -104,10 +108,12 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV340": (Severity.ERROR, "not a Snakemake option, or only an abbreviation of one"),
     "DV341": (Severity.ERROR, "Snakemake option that dvhpc writes from another spec key"),
     "DV342": (Severity.ERROR, "Snakemake option of an executor plugin the site does not use"),
+    "DV343": (Severity.ERROR, "Snakemake option value that Snakemake would refuse or read as another option"),
     "DV350": (Severity.ERROR, "spec rule not in the workflow"),
     "DV351": (Severity.INFO, "workflow rule without an entry (gets the defaults)"),
     "DV352": (Severity.WARNING, "GPU resources on a local rule"),
     "DV353": (Severity.ERROR, "the workflow cannot be read"),
+    "DV354": (Severity.WARNING, "workflow part the static reader cannot follow (use --workflow-exec to run Snakemake's parser)"),
     "DV360": (Severity.ERROR, "generated script fails shellcheck"),
     "DV361": (Severity.INFO, "shellcheck not available; generated scripts not checked"),
     # DV5xx: import of a hand-written profile
@@ -117,6 +123,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     # DV4xx: compile / write
     "DV401": (Severity.ERROR, "generated file was edited by hand (use --force to overwrite)"),
     "DV402": (Severity.ERROR, "output folder cannot be written"),
+    "DV403": (Severity.ERROR, "generated folder is broken or unreadable (compile --check, diff)"),
 }
 
 

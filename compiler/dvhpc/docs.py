@@ -318,6 +318,8 @@ EXAMPLES: dict[str, str] = {
     "DV004": "duplicate key 'train'",
     "DV005": "document expands to more than 200000 nodes or 64 levels (alias bomb or runaway nesting?)",
     "DV006": "YAML tag '!custom' is not supported",
+    "DV007": "TODO(helper D) real message",
+    "DV008": "TODO(helper D) real message",
     "DV010": "cannot read 'bsae.yaml': it does not exist",
     "DV011": "cycle in `extends`: dv011_self.yaml -> dv011_self.yaml",
     "DV100": "slurm.accounting must be true or false, not a string",
@@ -344,6 +346,8 @@ EXAMPLES: dict[str, str] = {
     "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
     "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
              "write one flag per list item",
+    "DV234": "TODO(helper B) real message",
+    "DV235": "TODO(helper B) real message",
     # DV3xx: real `dvhpc lint` output
     "DV301": "rule 'long': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
     "DV302": "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",
@@ -366,15 +370,18 @@ EXAMPLES: dict[str, str] = {
     "DV341": "snakemake option 'jobs' is written by dvhpc from snakemake.jobs",
     "DV342": "snakemake option 'slurm-partition-config' belongs to the slurm executor plugin, "
              "but this site uses executor 'cluster-generic'",
+    "DV343": "TODO(helper A) real message",
     "DV350": "rule 'train_modle' is not in the workflow Snakefile (did you mean 'train_model'?)",
     "DV351": "workflow rule 'all' has no entry: it gets resources.defaults",
     "DV352": "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",
     "DV353": "cannot read the workflow: Nope: Snakefile not found",
+    "DV354": "TODO(helper C) real message",
     "DV360": "SC2086: Double quote to prevent globbing and word splitting.",
     "DV361": "shellcheck is not installed: generated scripts were not checked",
     # DV4xx
     "DV401": "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
     "DV402": "cannot write generated/example: Permission denied",
+    "DV403": "TODO(helper E) real message",
     "DV501": "runtime 'max(1, 2)' cannot be read as a duration; not imported",
     "DV502": "comment says 30min, value means 1d6h (Snakemake reads runtime: 1800 as minutes); kept 1d6h",
     "DV503": "account 'lab42' was repeated in every rule; lifted into slurm.account",
