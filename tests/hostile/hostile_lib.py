@@ -98,7 +98,8 @@ def leftovers(out: Path, site: str) -> list[str]:
 # ------------------------------------------------------------------------------ stub environment
 
 SYSTEM_TOOLS = ("bash", "env", "dirname", "date", "tr", "mkdir", "tee", "nohup", "cat", "sleep", "find", "tail",
-                "id", "touch", "rm", "ls", "head", "sort", "chmod", "grep", "printf", "true", "cut", "sed")
+                "id", "touch", "rm", "ls", "head", "sort", "chmod", "grep", "printf", "true", "cut", "sed",
+                "git", "less")
 STUBS = ("module", "conda", "python", "python3", "snakemake", "sbatch", "squeue", "sacct", "sstat", "sinfo",
          "scontrol", "apptainer", "singularity")
 
@@ -122,6 +123,19 @@ class StubEnv:
         (root / "scratch").mkdir(exist_ok=True)
         self.vars = {"PATH": str(self.bin), "HOME": str(root / "home"), "USER": "tester", "LC_ALL": "C",
                      "SCRATCH": str(root / "scratch"), "STUB_LOG": str(root / "calls.log"), "TERM": "dumb"}
+
+    def git_repo(self) -> Path:
+        """A git work tree with one committed and one changed file (git status reads config and
+        runs core.fsmonitor; git diff runs an external diff program)."""
+        repo = self.root / "repo"
+        if not (repo / ".git").exists():
+            repo.mkdir(exist_ok=True)
+            (repo / "f.txt").write_text("one\n")
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+            for args in (["init", "-q"], ["add", "f.txt"], ["commit", "-q", "-m", "one"]):
+                subprocess.run(git + args, check=True, capture_output=True, env={**self.vars, "PATH": os.environ["PATH"]})
+            (repo / "f.txt").write_text("two\n")
+        return repo
 
     def run(self, args, cwd: Path | None = None, timeout: float = 30, stdin: str | None = None,
             **extra: str) -> subprocess.CompletedProcess:

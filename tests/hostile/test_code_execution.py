@@ -100,6 +100,11 @@ FIELDS = {
                                          "--cleanenv"),
     "snakemake.options.<list item>": (lambda s, p: s["snakemake"]["options"].__setitem__("config", ["dv=" + p]),
                                       "1"),
+    # round 2: a whole list element (each became an argv word of its own) and the other container option
+    "snakemake.options.<list element>": (lambda s, p: s["snakemake"]["options"].__setitem__("rerun-triggers",
+                                                                                            ["mtime", p]), "params"),
+    "snakemake.options.<singularity-args>": (lambda s, p: s["snakemake"]["options"].__setitem__("singularity-args", p),
+                                             "--cleanenv"),
     "environment.modules.load[0]": (lambda s, p: s["environment"]["modules"].__setitem__("load", [p]), "gcc"),
     "environment.modules.use[0]": (lambda s, p: s["environment"]["modules"].__setitem__("use", [p]), "/opt/mods"),
     "environment.conda": (lambda s, p: s["environment"].__setitem__("conda", p), "env1"),
@@ -146,6 +151,16 @@ PAYLOADS = {
     "pyimport": "__import__('os').system('touch MARKER')",
     "arith": "a[`touch MARKER`]",
     "var-then-backticks": "${HOME}`touch MARKER`",
+    # round 2 (issue 19): an option word, a quoted command ended by a comment, YAML 1.1 line breaks,
+    # a leading dash, values that run code when a tool reads them from its variable
+    "option-word": "--set-resources=r1:mem_mb=__import__('os').system('touch MARKER')",
+    "generic-submit": "--cluster-generic-submit-cmd=touch MARKER",
+    "quote-hash": "--bind /tmp img.sif sh -c 'touch MARKER' #",
+    "nel": "x\x85touch MARKER #",
+    "u2029": "x\u2029touch MARKER #",
+    "leading-dash": "--help",
+    "lessopen": "|touch MARKER %s",
+    "git-config": "'core.fsmonitor=touch MARKER'",
 }
 
 
@@ -331,8 +346,12 @@ def exercise_scripts(site: Path, env: StubEnv, spec: dict, full: bool = True) ->
         runs += 1
     if not full:
         return runs
-    # sourced into an interactive shell, as a user does: prompts are expanded afterwards
-    env.run(["bash", "--norc", "--noprofile", "-i"], stdin=f"source {q}/bootstrap.sh\ntrue\necho done\nexit\n",
+    # sourced into an interactive shell, as a user does: prompts are expanded afterwards, and the
+    # tools a user runs next read their variables (git: GIT_CONFIG_*, less: LESSOPEN)
+    repo = env.git_repo()
+    env.run(["bash", "--norc", "--noprofile", "-i"],
+            stdin=f"source {q}/bootstrap.sh\ntrue\ngit -C {shlex.quote(str(repo))} status\n"
+                  f"less -F {shlex.quote(str(repo / 'f.txt'))} </dev/null\necho done\nexit\n",
             **extra)
     runs += 1
     proc = env.run([sys.executable, "-c", SITE_PATHS_PROBE, str(site)], **extra)
