@@ -198,25 +198,38 @@ def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool
     """Scaffold a commented site spec from what the cluster says (partitions, nodes, accounts)."""
     from dvhpc.init import InitError, init_site
 
-    if output and os.path.exists(output) and not force:
-        raise click.UsageError(f"'{output}' exists; pass --force to overwrite it")
+    from dvhpc.textsafe import printable
+
+    if output and os.path.lexists(output) and not force:  # a link, even a dangling one, is there too
+        raise click.UsageError(f"'{printable(output)}' exists; pass --force to overwrite it")
     try:
         result = init_site(site, from_files)
     except InitError as exc:
-        click.echo(f"dvhpc init: {exc}", err=True)
+        click.echo(f"dvhpc init: {printable(exc)}", err=True)
         sys.exit(EXIT_USAGE)
     for problem in result.facts.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {printable(problem)}", err=True)
     if output:
-        from dvhpc.writer import write_file_atomically
-
-        write_file_atomically(output, result.text)
+        _write_output("init", output, result.text)
         parts = len(result.facts.partitions)
-        click.echo(f"{output}: wrote site '{site}' ({parts} partition{'s' if parts != 1 else ''}); "
-                   f"review it, then run: dvhpc lint {output}", err=True)
+        click.echo(f"{printable(output)}: wrote site '{site}' ({parts} partition{'s' if parts != 1 else ''}); "
+                   f"review it, then run: dvhpc lint {printable(output)}", err=True)
     else:
         click.echo(result.text, nl=False)
     sys.exit(EXIT_OK)
+
+
+def _write_output(command: str, output: str, text: str) -> None:
+    """`init -o`/`import -o`: the spec replaces OUTPUT atomically (a symlink there is replaced, not
+    followed); a folder that cannot be written is exit 2 with the reason."""
+    from dvhpc.textsafe import printable
+    from dvhpc.writer import write_file_atomically
+
+    try:
+        write_file_atomically(output, text)
+    except OSError as exc:
+        click.echo(f"dvhpc {command}: cannot write {printable(output)}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 @cli.command(name="import")
@@ -233,17 +246,17 @@ def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) 
 
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", site):
         raise click.BadParameter("lowercase letters, digits, '_' and '-', starting with a letter", param_hint="--site")
-    if output and os.path.exists(output) and not force:
-        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    from dvhpc.textsafe import printable
+
+    if output and os.path.lexists(output) and not force:
+        raise click.UsageError(f"{printable(output)} exists; pass --force to overwrite it")
     result = import_profile(profile, site)
     emit_diagnostics(result.report.sorted(), fmt)
     if not result.text:
         sys.exit(EXIT_FINDINGS)
     if output:
-        from dvhpc.writer import write_file_atomically
-
-        write_file_atomically(output, result.text)
-        click.echo(f"wrote {output}", err=True)
+        _write_output("import", output, result.text)
+        click.echo(f"wrote {printable(output)}", err=True)
     else:
         click.echo(result.text, nl=False)
     sys.exit(EXIT_FINDINGS if result.report.has_errors else EXIT_OK)

@@ -424,7 +424,9 @@ class Importer:
     # ------------------------------------------------------------------ output
 
     def render(self, defaults: _Rule, rules: dict[str, _Rule], account: str | None) -> str:
+        from dvhpc.emit.yamlout import key as yaml_key
         from dvhpc.emit.yamlout import scalar
+        from dvhpc.textsafe import printable
 
         lines = [
             "# yaml-language-server: $schema=../schema/site.schema.json",
@@ -445,25 +447,31 @@ class Importer:
         partitions = sorted({r.values["partition"] for r in [defaults, *rules.values()] if r.values.get("partition")})
         if partitions:
             lines.append("  partitions:   # names from the profile; add limits (max_time, cpus, mem, gpus) to check requests")
-            lines += [f"    {name}: {{}}" for name in partitions]
+            lines += [f"    {yaml_key(name)}: {{}}" for name in partitions]
         lines += ["", "snakemake:", f"  executor: {self.executor}"]
         for key, value in self.settings.items():
-            lines.append(f"  {key}: {scalar(value)}")
+            lines.append(f"  {yaml_key(key)}: {scalar(value)}")
         if self.options:
             lines.append("  options:")
             for key, value in self.options.items():
                 rendered = "[" + ", ".join(scalar(v) for v in value) + "]" if isinstance(value, list) else scalar(value)
-                lines.append(f"    {key}: {rendered}")
+                lines.append(f"    {yaml_key(key)}: {rendered}")
         lines += ["", "resources:"]
         lines += self.render_rule("defaults", defaults, 2)
         if rules:
             lines.append("  rules:")
             for name, rule in rules.items():
                 lines += self.render_rule(name, rule, 4)
-        return "\n".join(lines) + "\n"
+        # every entry is one line: names from the profile are quoted keys above, and what reaches a
+        # comment (its file name, notes) has its line breaks and control characters escaped here
+        return "\n".join(printable(line) for line in lines) + "\n"
 
     def render_rule(self, name: str, rule: _Rule, indent: int) -> list[str]:
+        from dvhpc.emit.yamlout import key as yaml_key
         from dvhpc.emit.yamlout import scalar
+
+        def plain_or_quoted(value) -> str:  # 2x, 120G, 1d12h stay plain as a person writes them
+            return value if isinstance(value, str) and re.fullmatch(r"[0-9][0-9A-Za-z.]*", value) else scalar(value)
 
         pad = " " * indent
         out = [f"{pad}# {note}" for note in rule.notes]
@@ -477,12 +485,10 @@ class Importer:
             if isinstance(value, list):
                 items.append(f"{key}: [" + ", ".join(scalar(v) for v in value) + "]")
             elif isinstance(value, dict):
-                items.append(f"{key}: {{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}")
-            elif isinstance(value, str) and re.fullmatch(r"[0-9][0-9A-Za-z.]*", value):
-                items.append(f"{key}: {value}")
+                items.append(f"{key}: {{" + ", ".join(f"{yaml_key(k)}: {plain_or_quoted(v)}" for k, v in value.items()) + "}")
             else:
-                items.append(f"{key}: {scalar(value)}")
-        out.append(f"{pad}{name}: {{{', '.join(items)}}}")
+                items.append(f"{key}: {plain_or_quoted(value)}")
+        out.append(f"{pad}{yaml_key(name)}: {{{', '.join(items)}}}")
         return out
 
 

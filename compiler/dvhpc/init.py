@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from dvhpc.textsafe import printable
 from dvhpc.units import KIB, MAX_SECONDS, Duration, Memory
 
 SITE_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -760,7 +761,13 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
     if not SITE_RE.match(site) or len(site) > 64:
         raise InitError(f"site name {site!r} must be lowercase letters, digits, '_' and '-', starting with a letter")
     out: list[str] = []
-    add = out.append
+
+    def add(line: str) -> None:
+        # Each call is one line of YAML. File names, notes and account names from the input reach
+        # comments: a line break (NEL, U+2028/9 included) or a control character in them is escaped,
+        # so no input can start a line of its own (a key) or hide text from the reader.
+        out.append(printable(line))
+
     sources = list(sources)
     add(f"# yaml-language-server: $schema={schema_ref}")
     add(f"# Site spec for '{site}', scaffolded by `dvhpc init`" + (" from:" if sources else "."))

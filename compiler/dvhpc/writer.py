@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,18 +155,37 @@ def _cleanup(out_root: Path, name: str) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_file_atomically(path: str, text: str) -> None:
-    """Write one file beside its target, then rename it into place."""
+def _create_new(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Write `data` to a file that did not exist: O_EXCL|O_NOFOLLOW, so nothing planted at
+    `path` (a file, a symlink to a victim) is ever opened; flushed to disk before it is used."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_file_atomically(path: str | Path, text: str) -> None:
+    """Replace one file by renaming a new one over it (`init -o`, `import -o`).
+
+    The new file gets an unpredictable name beside the target and is created exclusively, never
+    through a link. A symlink at `path` itself is replaced by the file (the link, not what it
+    points to, is what gets overwritten), like every rename does.
+    """
     target = Path(path)
-    tmp = target.with_name(f".{target.name}{_TMP}{os.getpid()}")
+    while True:
+        tmp = target.with_name(f".{target.name}{_TMP}{secrets.token_hex(8)}")
+        try:
+            _create_new(tmp, text.encode())
+            break
+        except FileExistsError:
+            continue  # someone else's name (64 random bits): draw again
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, target)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
 
 
 class WriteError(Exception):
@@ -223,11 +243,7 @@ def _fill(tmp: Path, site_dir: Path, files: dict[str, GeneratedFile]) -> None:
     for relative, generated in files.items():
         target = tmp / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(generated.content.encode())
-            handle.flush()
-            os.fsync(handle.fileno())
+        _create_new(target, generated.content.encode(), 0o644)
         os.chmod(target, 0o755 if generated.executable else 0o644)
     if not site_dir.is_dir():
         return

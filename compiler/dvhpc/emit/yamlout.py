@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 
 def scalar(value: object) -> str:
@@ -21,7 +22,23 @@ def scalar(value: object) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return json.dumps(str(value))
         return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    text = json.dumps(str(value), ensure_ascii=False)
+    return _UNSAFE_IN_QUOTES.sub(_json_escape, text) if _UNSAFE_IN_QUOTES.search(text) else text
+
+
+# JSON leaves DEL, C1 and the Unicode separators raw; in a double-quoted YAML scalar a raw NEL,
+# U+2028 or U+2029 is a line break to a YAML 1.1 reader (PyYAML in Snakemake) and folds into a
+# space, and DEL/C1 are refused there: written as escapes, the value reads back unchanged.
+_UNSAFE_IN_QUOTES = re.compile("[\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def key(name: object) -> str:
+    """A mapping key: plain when it is a simple name, else a quoted scalar."""
+    return str(name) if _plain_key(name) else scalar(name)
 
 
 def dump(data: dict, indent: int = 0) -> str:

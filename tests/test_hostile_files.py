@@ -1,0 +1,153 @@
+"""Files dvhpc writes and generated folders it reads back, under hostile names and contents.
+
+- `init --from` / `import`: names and values from the input are YAML data (quoted keys, escaped
+  comments), so no file name or profile value can add a key to the written spec;
+- `init -o` / `import -o`: a symlink planted at a temporary name or at the output is never followed;
+- compile keeps every file in `generated/<site>/` that is not its own (FIFO, symlink, folder).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, SITES, run_in_process, run_subprocess
+from dvhpc import init as di
+from dvhpc.diagnostics import Report
+from dvhpc.source import load_yaml
+
+PARTITIONS = FIXTURES / "init" / "hpc-a" / "partitions.txt"
+IMPORT_V7 = FIXTURES / "import" / "v7" / "config.yaml"
+
+# Each would add a key (or hide the rest of a line) if it reached the YAML text unquoted.
+HOSTILE_NAMES = [
+    "x\nsite: injected\n",
+    "x\nenvironment: {variables: {X: injected}}\n",
+    "x\rlint: {ignore: [DV999]}",
+    "x\u0085lint: {ignore: [DV999]}",
+    "x\u2028lint: {ignore: [DV999]}",
+    "x\u2029lint: {ignore: [DV999]}",
+    "x\x1b[2K\x1b[1Ginjected\u202e",
+]
+
+
+def read_both_ways(text: str) -> tuple[dict, dict]:
+    """The spec as dvhpc reads it (YAML 1.2) and as a YAML 1.1 reader (PyYAML) does."""
+    report = Report()
+    doc = load_yaml(text, "spec.yaml", report)
+    assert doc is not None, [d.message for d in report.items]
+    return doc.data, yaml.safe_load(text)
+
+
+# ---------------------------------------------------------------------------- init --from (item 7)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_init_file_name_cannot_add_keys(name, tmp_path):
+    plain = di.init_site("t", [PARTITIONS]).text
+    source = tmp_path / name
+    source.write_bytes(PARTITIONS.read_bytes())
+    text = di.init_site("t", [source]).text
+    ours, pyyaml = read_both_ways(text)
+    assert ours == pyyaml == read_both_ways(plain)[0]  # the name lives in a comment only
+    assert all(len(line) == len(line.strip("\r\x85\u2028\u2029")) for line in text.split("\n"))
+    spec = tmp_path / "t.yaml"
+    spec.write_text(text)
+    code, out, err = run_in_process("validate", str(spec))
+    assert code == 0, out + err
+
+
+def test_init_cli_with_a_hostile_file_name(tmp_path):
+    source = tmp_path / HOSTILE_NAMES[1]
+    source.write_bytes(PARTITIONS.read_bytes())
+    out = tmp_path / "t.yaml"
+    code, _, err = run_subprocess("init", "--site", "t", "--from", str(source), "-o", str(out))
+    assert code == 0, err
+    assert "environment" not in read_both_ways(out.read_text())[0]
+    assert run_subprocess("validate", str(out))[0] == 0
+
+
+# ---------------------------------------------------------------------------- import (names from a profile)
+
+
+def test_import_profile_names_and_values_stay_data(tmp_path):
+    profile = tmp_path / "config.yaml"
+    profile.write_text(
+        'default-resources:\n'
+        '  slurm_partition: "gpu\\nenvironment: {variables: {X: injected}}"\n'
+        '  mem_mb: 1000\n'
+        'set-resources:\n'
+        '  "r\\nsite: injected": {mem_mb: 2000}\n'
+        '  "q\\u2028lint: {}": {runtime: 10}\n'
+        '  "p\\u0085detect: {}": {runtime: 10}\n'
+        '"opt\\nsite: injected2": 3\n'
+    )
+    code, text, err = run_in_process("import", str(profile), "--site", "t")
+    assert code in (0, 1) and text, err
+    ours, pyyaml = read_both_ways(text)
+    assert ours == pyyaml
+    assert set(ours) == {"dvhpc", "site", "description", "slurm", "snakemake", "resources"}
+    assert ours["site"] == "t"
+    assert set(ours["resources"]["rules"]) == {"r\nsite: injected", "q\u2028lint: {}", "p\u0085detect: {}"}
+    assert list(ours["slurm"]["partitions"]) == ["gpu\nenvironment: {variables: {X: injected}}"]
+
+
+def test_import_file_name_stays_in_its_comment(tmp_path):
+    folder = tmp_path / "p\nsite: injected\n"
+    folder.mkdir()
+    (folder / "config.yaml").write_bytes(IMPORT_V7.read_bytes())
+    code, text, err = run_in_process("import", str(folder), "--site", "t")
+    assert code in (0, 1) and text, err
+    ours, pyyaml = read_both_ways(text)
+    assert ours == pyyaml and ours["site"] == "t"
+
+
+# ---------------------------------------------------------------------------- -o and symlinks (item 10)
+
+
+def _plant(tmp_path: Path, output: Path) -> tuple[Path, list[Path]]:
+    """A victim file, and symlinks to it at the output and every temporary name a writer could
+    predict (the old scheme: `.NAME.tmp-PID`, this process's PID and its neighbours)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    links = [output] + [output.with_name(f".{output.name}{suffix}{pid}") for suffix in (".tmp-", ".tmp")
+                        for pid in range(os.getpid() - 2, os.getpid() + 3)]
+    for link in links:
+        link.symlink_to(victim)
+    return victim, links
+
+
+@pytest.mark.parametrize("command", ["init", "import"])
+def test_output_never_follows_a_planted_symlink(command, tmp_path):
+    out = tmp_path / "t.yaml"
+    victim, links = _plant(tmp_path, out)
+    args = ["init", "--site", "t", "--from", str(PARTITIONS)] if command == "init" else \
+        ["import", str(IMPORT_V7), "--site", "t"]
+    code, _, err = run_in_process(*args, "-o", str(out))
+    assert code == 2 and "--force" in err  # a link at the output is an existing output
+    code, _, err = run_in_process(*args, "-o", str(out), "--force")
+    assert code == 0, err
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink() and stat.S_ISREG(out.lstat().st_mode)
+    assert read_both_ways(out.read_text())[0]["site"] == "t"
+    assert all(link.is_symlink() for link in links[1:])  # others' names are left alone
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.is_symlink()) == ["t.yaml", "victim.txt"]
+
+
+def test_output_replaces_a_dangling_symlink_only_with_force(tmp_path):
+    out = tmp_path / "t.yaml"
+    out.symlink_to(tmp_path / "would-be-created")
+    args = ["init", "--site", "t", "--from", str(PARTITIONS), "-o", str(out)]
+    assert run_in_process(*args)[0] == 2
+    assert run_in_process(*args, "--force")[0] == 0
+    assert not (tmp_path / "would-be-created").exists() and not out.is_symlink()
+
+
+def test_output_folder_that_cannot_be_written_is_an_error_not_a_crash(tmp_path):
+    out = tmp_path / "missing" / "t.yaml"
+    code, _, err = run_in_process("init", "--site", "t", "--from", str(PARTITIONS), "-o", str(out))
+    assert code == 2 and "cannot write" in err and "internal error" not in err
