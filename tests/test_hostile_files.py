@@ -151,3 +151,84 @@ def test_output_folder_that_cannot_be_written_is_an_error_not_a_crash(tmp_path):
     out = tmp_path / "missing" / "t.yaml"
     code, _, err = run_in_process("init", "--site", "t", "--from", str(PARTITIONS), "-o", str(out))
     assert code == 2 and "cannot write" in err and "internal error" not in err
+
+
+# ---------------------------------------------------------------------------- foreign files in generated/<site>/ (item 15)
+
+
+def _example_project(tmp_path: Path) -> tuple[Path, Path]:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    for name in ("base.yaml", "example.yaml"):
+        (sites / name).write_bytes((SITES / name).read_bytes())
+    return sites / "example.yaml", tmp_path / "generated"
+
+
+def _compile(spec: Path, out: Path):
+    from dvhpc.build import compile_specs
+
+    report = Report()
+    results = compile_specs([str(spec)], out, report=report)
+    return results[0], report
+
+
+def _plant_foreign(site: Path) -> dict[str, tuple[int, int]]:
+    """A FIFO, a listening socket, a symlink, a foreign folder and a file inside one of ours."""
+    import socket
+
+    os.mkfifo(site / "progress.fifo", 0o600)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(site / "monitor.sock"))
+    server.close()
+    (site / "latest").symlink_to("/nowhere/run-42")
+    (site / "notes" / "deep").mkdir(parents=True)
+    (site / "notes" / "deep" / "todo.txt").write_text("ask admins\n")
+    (site / "profile" / "mine.yaml").write_text("x: 1\n")
+    names = ["progress.fifo", "monitor.sock", "latest", "notes", "notes/deep/todo.txt", "profile/mine.yaml"]
+    return {name: (os.lstat(site / name).st_mode, os.lstat(site / name).st_ino) for name in names}
+
+
+def _change(spec: Path) -> None:
+    spec.write_text(spec.read_text().replace("jobs: ", "jobs: 1", 1))
+
+
+def test_compile_keeps_fifos_sockets_links_and_folders_that_are_not_its_own(tmp_path):
+    spec, out = _example_project(tmp_path)
+    assert _compile(spec, out)[0].written
+    site = out / "example"
+    before = _plant_foreign(site)
+    _change(spec)
+    result, report = _compile(spec, out)
+    assert result.written and not report.items, [d.message for d in report.items]
+    after = {name: (os.lstat(site / name).st_mode, os.lstat(site / name).st_ino) for name in before}
+    for name, (mode, inode) in before.items():
+        assert stat.S_IFMT(after[name][0]) == stat.S_IFMT(mode), name
+        if not stat.S_ISDIR(mode) and not stat.S_ISLNK(mode):
+            assert after[name][1] == inode, f"{name}: the same file, not a copy"
+    assert os.readlink(site / "latest") == "/nowhere/run-42"
+    assert (site / "notes" / "deep" / "todo.txt").read_text() == "ask admins\n"
+
+
+def test_compile_without_hard_links_recreates_a_fifo_and_refuses_to_drop_a_socket(tmp_path, monkeypatch):
+    spec, out = _example_project(tmp_path)
+    _compile(spec, out)
+    site = out / "example"
+    _plant_foreign(site)
+    old_resources = (site / "resources.yaml").read_text()
+
+    def no_links(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    _change(spec)
+    result, report = _compile(spec, out)
+    assert not result.written
+    [diag] = report.items
+    assert diag.code == "DV402" and "monitor.sock (a socket" in diag.message and "move it out" in diag.message
+    assert (site / "resources.yaml").read_text() == old_resources  # the old output is intact
+    assert stat.S_ISSOCK(os.lstat(site / "monitor.sock").st_mode)
+    (site / "monitor.sock").unlink()
+    result, report = _compile(spec, out)
+    assert result.written and not report.items
+    assert stat.S_ISFIFO(os.lstat(site / "progress.fifo").st_mode)
+    assert (site / "notes" / "deep" / "todo.txt").read_text() == "ask admins\n"

@@ -3,7 +3,8 @@
 Guarantees: the folder is built beside the old one and swapped in with one rename (an
 interrupted compile leaves the old output intact); files edited by hand since the last compile
 (their hash differs from MANIFEST.json) are not overwritten without `force`; files that are not
-ours are carried over, never deleted; nothing is written outside `<out>/<site>/`.
+ours (of any kind: FIFOs, sockets, links, folders) are carried over, never deleted, and one that
+cannot be carried stops the write with the reason; nothing is written outside `<out>/<site>/`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,21 +251,50 @@ def _fill(tmp: Path, site_dir: Path, files: dict[str, GeneratedFile]) -> None:
         return
     recorded = set(_read_manifest(site_dir))
     ours = set(files) | {parent.as_posix() for relative in files for parent in Path(relative).parents if parent.parts}
+    kept_folders: list[tuple[Path, Path]] = []
     for path in sorted(site_dir.rglob("*")):
         relative = path.relative_to(site_dir).as_posix()
         if relative in ours or relative in recorded or relative == MANIFEST:
             continue  # ours, or something planted in our place: dropped, never followed
         if any(parent.as_posix() in ours and (site_dir / parent).is_symlink() for parent in Path(relative).parents):
             continue
-        target = tmp / relative
-        if path.is_symlink():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.readlink(path), target)
-        elif path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target, follow_symlinks=False)
+        _keep(path, tmp / relative)
+        if path.is_dir() and not path.is_symlink():
+            kept_folders.append((path, tmp / relative))
+    for path, target in reversed(kept_folders):  # a folder's mode once its contents are in (0o500...)
+        shutil.copymode(path, target)
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device"}
+
+
+def _keep(path: Path, target: Path) -> None:
+    """Carry one entry that is not ours into the new folder as what it is. Files of every kind
+    are hard-linked (the same inode: a FIFO or socket in use stays connected); where the file
+    system refuses a link, a regular file is copied and a FIFO made anew. Anything that cannot be
+    kept stops the write (WriteError): it is never dropped without a word."""
+    info = path.lstat()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(path), target)
+        return
+    if stat.S_ISDIR(info.st_mode):
+        target.mkdir(exist_ok=True)
+        return
+    try:
+        os.link(path, target, follow_symlinks=False)
+        return
+    except OSError as exc:
+        reason = exc
+    if stat.S_ISREG(info.st_mode):
+        shutil.copy2(path, target, follow_symlinks=False)
+    elif stat.S_ISFIFO(info.st_mode):
+        os.mkfifo(target, stat.S_IMODE(info.st_mode))
+    else:
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+        raise WriteError(f"cannot keep {path} ({kind}, not a dvhpc file) in the rewritten folder: "
+                         f"{reason.strerror or reason}; move it out of {path.parent} and compile again")
 
 
 def hand_edit_report(result: Plan, report: Report) -> None:
