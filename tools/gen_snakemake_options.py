@@ -10,11 +10,19 @@ runs: snakemake-executor-plugin-slurm (which pulls in slurm-jobstep) and -cluste
     .venv/bin/python tools/gen_snakemake_options.py           # rewrite the JSON
     .venv/bin/python tools/gen_snakemake_options.py --check   # exit 1 if the committed JSON is stale
 
-Per option: ``takes_value`` is false for flags (argparse ``nargs == 0``: store_true, count,
-help, version) and true otherwise (including ``nargs='?'`` options such as ``--report``);
-``plugin`` names the external plugin whose settings group registered it, or null for options
-of Snakemake itself (built-in plugins such as the html report or the greedy/ilp schedulers are
-part of the snakemake distribution and count as Snakemake's own).
+Per option string (aliases are keys of their own, ``option`` names the action they share):
+``takes_value`` is false for flags (argparse ``nargs == 0``: store_true, count, help, version)
+and true otherwise (including ``nargs='?'`` options such as ``--report``); ``plugin`` names the
+external plugin whose settings group registered it, or null for options of Snakemake itself
+(built-in plugins such as the html report or the greedy/ilp schedulers are part of the
+snakemake distribution and count as Snakemake's own). What argparse knows about the value:
+``action`` (store, flag, append, help, version), ``nargs`` (null: one value), ``type`` (str, int,
+float, or custom: a Snakemake parse function dvhpc does not imitate) and ``choices`` (the strings
+argparse accepts). ``class`` is the *reviewed* use Snakemake makes of the value (REVIEW below):
+data, command (run as a command, loaded as code or executed as a program), shell-word or
+shell-words (spliced unquoted into a shell command line). The generator fails when the
+installed Snakemake has an option nobody reviewed, so a new or renamed option (Snakemake 9
+renamed ``scheduler-solver-path`` to ``scheduler-ilp-solver-path``) cannot slip through.
 """
 
 from __future__ import annotations
@@ -31,6 +39,69 @@ OUT = ROOT / "compiler" / "dvhpc" / "data" / "snakemake_options.json"
 
 # Executor plugins the table must reflect (the compiler emits keys of both).
 REQUIRED_PLUGINS = ("slurm", "cluster-generic")
+
+# Reviewed use of each option's value, by the first long option string of its action (aliases
+# share it). Read in the installed sources of snakemake 9.27.1, slurm 2.8.0, slurm-jobstep 0.6.1
+# and cluster-generic 1.0.9; every option must be in exactly one set.
+REVIEW = {
+    # run as a command, loaded as code, or executed as a program
+    "command": {
+        "cluster-generic-cancel-cmd", "cluster-generic-sidecar-cmd", "cluster-generic-status-cmd",
+        "cluster-generic-submit-cmd",
+        "conda-base-path",  # conda and its activation scripts are run from there
+        "deploy-sources",  # unpacks workflow sources (code) from storage in the job
+        "jobscript", "precommand", "profile", "workflow-profile",  # profiles can set any option
+        "scheduler-ilp-solver-path", "scheduler-solver-path", "slurm-jobstep-array-execs",
+        "snakefile", "wrapper-prefix",  # wrappers are code fetched from there
+    },
+    # spliced unquoted into a shell command line, as one word
+    "shell-word": {
+        "jobname",  # cluster-generic runs '<submit-cmd> "<jobscript named after it>"' in a shell
+        "slurm-exclude-failed-nodes",  # the slurm plugin appends --exclude=<value> to its sbatch shell line
+    },
+    # spliced unquoted into a job's shell command line, as several words (the container engine's options)
+    "shell-words": {"apptainer-args"},
+    # data: Snakemake reads the value (job command lines get it repr-quoted or base64-encoded)
+    "data": {
+        "all-temp", "allow-ambiguity", "allowed-rules", "apptainer-prefix", "archive", "attempt", "batch",
+        "benchmark-extended", "cache", "cleanup-metadata", "cleanup-shadow", "cluster-generic-cancel-nargs",
+        "conda-cleanup-envs", "conda-cleanup-pkgs", "conda-create-envs-only", "conda-frontend",
+        "conda-not-block-search-path-envvars", "conda-prefix", "config", "configfile", "consider-ancient",
+        "container-cleanup-images", "container-image", "containerize", "cores", "d3dag", "dag", "debug",
+        "debug-dag", "default-resources", "default-storage-prefix", "default-storage-provider",
+        "delete-all-output", "delete-temp-output", "detailed-summary", "directory", "draft-notebook",
+        "drop-metadata", "dry-run", "edit-notebook", "envvars", "executor", "export-cwl", "filegraph", "force",
+        "force-use-threads", "forceall", "forcerun", "generate-unit-tests", "group-components", "groups",
+        "help", "ignore-incomplete", "immediate-submit", "job-deploy-sources", "jobs", "keep-going",
+        "keep-incomplete", "keep-storage-local-copies", "latency-wait", "lint", "list-changes",
+        "list-conda-envs", "list-input-changes", "list-params-changes", "list-rules", "list-target-rules",
+        "list-untracked", "local-cores", "local-groupid", "local-storage-prefix", "logger",
+        "max-checksum-file-size", "max-inventory-time", "max-jobs-per-second", "max-jobs-per-timespan",
+        "max-status-checks-per-second", "max-threads", "mode", "no-hooks", "no-subworkflows", "nocolor",
+        "nolock", "not-retrieve-storage", "notebook-listen", "notemp", "omit-flags", "omit-from",
+        "persistence-backend", "persistence-backend-db-url", "preemptible-retries", "preemptible-rules",
+        "print-compilation", "printshellcmds", "prioritize", "queue-input-wait-time", "quiet",
+        "remote-job-local-storage-prefix", "replace-workflow-config", "report", "report-after-run",
+        "report-html-path", "report-html-stylesheet-path", "report-metadata", "report-stylesheet", "reporter",
+        "rerun-incomplete", "rerun-triggers", "resources", "retries", "rulegraph", "runtime-profile",
+        "runtime-source-cache-path", "scheduler", "scheduler-greediness", "scheduler-greedy-greediness",
+        "scheduler-greedy-omit-prioritize-by-temp-and-input", "scheduler-ilp-solver", "scheduler-subsample",
+        "seconds-between-status-checks", "set-resource-scopes", "set-resources", "set-scatter", "set-threads",
+        "shadow-prefix", "shared-fs-usage", "show-failed-logs", "skip-script-cleanup", "slurm-array-jobs",
+        "slurm-array-limit", "slurm-delete-logfiles-older-than", "slurm-disable-memory-fudge",
+        "slurm-efficiency-report", "slurm-efficiency-report-path", "slurm-efficiency-threshold",
+        "slurm-init-seconds-before-status-checks",
+        "slurm-jobname-prefix",  # the plugin itself allows only [A-Za-z0-9_-]{1,50}
+        "slurm-jobstep-pass-command-as-script", "slurm-keep-successful-logs", "slurm-logdir",
+        "slurm-no-account", "slurm-no-requeue", "slurm-partition-config", "slurm-pass-command-as-script",
+        "slurm-qos", "slurm-requeue", "slurm-reservation",  # shlex-quoted by the plugin
+        "slurm-status-attempts", "slurm-status-command", "software-deployment-method",
+        "strict-dag-evaluation", "summary", "target-files-omit-workdir-adjustment", "target-jobs", "touch",
+        "trust-io-cache", "unlock", "unneeded-temp-files", "until", "use-apptainer", "use-conda",
+        "use-envmodules", "verbose", "version", "wait-for-files", "wait-for-files-file",
+        "wait-for-free-local-storage",
+    },
+}
 
 
 def _registries():
@@ -77,6 +148,93 @@ def _help_long_options(parser: argparse.ArgumentParser) -> set[str]:
         invocation = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
         found.update(re.findall(r"(?<![\w-])--([A-Za-z0-9][\w-]*)", invocation))
     return found
+
+
+def _canonical(action: argparse.Action) -> str:
+    return next(s[2:] for s in action.option_strings if s.startswith("--"))
+
+
+def _action_kind(action: argparse.Action) -> str:
+    if isinstance(action, argparse._HelpAction):
+        return "help"
+    if isinstance(action, argparse._VersionAction):
+        return "version"
+    if isinstance(action, argparse._AppendAction):
+        return "append"
+    if action.nargs == 0:
+        return "flag"
+    if isinstance(action, argparse._StoreAction):  # Snakemake's ParserAction is one too
+        return "store"
+    raise SystemExit(f"gen_snakemake_options: unknown action type {type(action).__name__} "
+                     f"of --{_canonical(action)}; teach dvhpc.snakemake_options how profiles set it")
+
+
+def _type_name(action: argparse.Action) -> str:
+    """How argparse converts each value: str, int, float, or custom (a parse function of Snakemake's;
+    a ParserAction parses in its __call__ after argparse has checked the choices)."""
+    if action.nargs == 0:
+        return "none"
+    if type(action).__name__ == "ParserAction":
+        return "custom"
+    if action.type is None or action.type is str or action.type is Path:
+        return "str"
+    if action.type in (int, float):
+        return action.type.__name__
+    return "custom"
+
+
+def _choice_strings(action: argparse.Action) -> list[str] | None:
+    """The strings argparse accepts: choices are compared after ``type`` converted the string, so
+    an enum choice is found by trying its usual spellings through that very conversion."""
+    if action.choices is None:
+        return None
+    convert = action.type or (lambda text: text)
+    found = []
+    for choice in action.choices:
+        if isinstance(choice, str):
+            found.append(choice)
+            continue
+        name = getattr(choice, "name", str(choice))
+        spellings = [getattr(choice, "value", None), name.lower().replace("_", "-"), name.lower(), name]
+        for text in spellings:
+            try:
+                if isinstance(text, str) and convert(text) == choice:
+                    found.append(text)
+                    break
+            except (KeyError, ValueError, TypeError):
+                continue
+        else:
+            raise SystemExit(f"gen_snakemake_options: no string selects choice {choice!r} of --{_canonical(action)}")
+    return sorted(found)  # some choices come from sets: sort for a stable table
+
+
+def _value_facts(action: argparse.Action) -> dict:
+    return {
+        "option": _canonical(action),
+        "action": _action_kind(action),
+        "nargs": action.nargs if action.nargs != 0 else None,
+        "type": _type_name(action),
+        "choices": _choice_strings(action),
+        "class": _reviewed_class(_canonical(action)),
+    }
+
+
+def _reviewed_class(canonical: str) -> str | None:
+    found = [cls for cls, names in REVIEW.items() if canonical in names]
+    return found[0] if len(found) == 1 else None
+
+
+def _check_review(options: dict[str, dict]) -> None:
+    """Every option reviewed exactly once, and no review of an option that no longer exists."""
+    canonical = {entry["option"] for entry in options.values()}
+    unreviewed = sorted(name for name in canonical if sum(name in names for names in REVIEW.values()) != 1)
+    stale = sorted(set().union(*REVIEW.values()) - canonical)
+    if unreviewed or stale:
+        raise SystemExit(
+            "gen_snakemake_options: the option review in tools/gen_snakemake_options.py (REVIEW) is out of "
+            f"date: not reviewed (or in several classes): {unreviewed}; reviewed but gone: {stale}. Read how "
+            "Snakemake and the plugins use each new value (command? shell line? data?) and add it to one class."
+        )
 
 
 def build_table() -> dict:
@@ -128,9 +286,11 @@ def build_table() -> dict:
         options[string[2:]] = {
             "takes_value": action.nargs != 0,
             "plugin": action_plugin.get(id(action)),
+            **_value_facts(action),
         }
         if action.help == argparse.SUPPRESS:
             hidden.append(string[2:])
+    _check_review(options)
 
     shown = _help_long_options(parser)
     not_in_table = shown - set(options)
@@ -148,6 +308,9 @@ def build_table() -> dict:
     }
 
 
+FIELDS = ("option", "class", "action", "nargs", "type", "choices", "takes_value", "plugin")
+
+
 def render(table: dict) -> str:
     """Deterministic JSON: versions first, then one sorted line per option (small diffs)."""
     lines = ["{", f' "snakemake": {json.dumps(table["snakemake"])},',
@@ -155,7 +318,7 @@ def render(table: dict) -> str:
     names = sorted(table["options"])
     for i, name in enumerate(names):
         entry = table["options"][name]
-        body = json.dumps({"takes_value": entry["takes_value"], "plugin": entry["plugin"]})
+        body = json.dumps({key: entry[key] for key in FIELDS})
         lines.append(f"  {json.dumps(name)}: {body}" + ("," if i < len(names) - 1 else ""))
     lines += [" }", "}"]
     return "\n".join(lines) + "\n"

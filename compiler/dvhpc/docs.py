@@ -370,7 +370,8 @@ EXAMPLES: dict[str, str] = {
     "DV341": "snakemake option 'jobs' is written by dvhpc from snakemake.jobs",
     "DV342": "snakemake option 'slurm-partition-config' belongs to the slurm executor plugin, "
              "but this site uses executor 'cluster-generic'",
-    "DV343": "TODO(helper A) real message",
+    "DV343": "snakemake.options.rerun-triggers[1]: '--executor=cluster-generic' begins with '-': Snakemake would "
+             "read it as an option (as a separate word of Snakemake's command line), not as a value",
     "DV350": "rule 'train_modle' is not in the workflow Snakefile (did you mean 'train_model'?)",
     "DV351": "workflow rule 'all' has no entry: it gets resources.defaults",
     "DV352": "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",

@@ -7,15 +7,24 @@ accepts any *unambiguous prefix* of a long option silently (``latency: 7`` sets
 string (aliases count separately) that starts with the key; one match is an abbreviation,
 several are an "ambiguous option" error, none is "unrecognized arguments".
 
+Values are checked the way Snakemake reads a profile (``check_value``): ``snakemake/profiles.py``
+turns a list into separate argv words (``--rerun-triggers a b``), so an element that begins with
+``-`` would be read as an option of its own; a scalar becomes ``--key=value``. Then argparse
+applies the option's nargs, type and choices, and Snakemake uses the value: some options run it
+(refused), some splice it unquoted into a shell line (a character class), the rest are data that
+reach job command lines quoted with ``repr`` (no quotes or shell syntax, so that quoting holds).
+
 The table ``data/snakemake_options.json`` is generated from the pinned Snakemake with both
-executor plugins installed (``tools/gen_snakemake_options.py``). This module only reads JSON;
-it never imports snakemake.
+executor plugins installed (``tools/gen_snakemake_options.py``), with a reviewed class per
+option. This module only reads JSON; it never imports snakemake.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import posixpath
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +42,16 @@ class OptionInfo:
     name: str  # long option without "--"
     takes_value: bool  # False for flags (store_true, count, ...)
     plugin: str | None  # external plugin that defines it ("slurm", "cluster-generic", ...), None: Snakemake
+    option: str = ""  # the first long name of its argparse action (aliases share it)
+    value_class: str = "data"  # reviewed: data, command, shell-word, shell-words
+    action: str = "store"  # store, flag, append, help, version
+    nargs: int | str | None = None  # argparse nargs; None: exactly one value
+    type: str = "str"  # str, int, float, none (flags), custom (a Snakemake parse function)
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def takes_list(self) -> bool:
+        return self.nargs in ("+", "*") or (isinstance(self.nargs, int) and self.nargs > 1) or self.action == "append"
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,10 @@ def load() -> Mapping:
 def options() -> Mapping[str, OptionInfo]:
     table = load()["options"]
     return MappingProxyType({
-        name: OptionInfo(name, bool(entry["takes_value"]), entry.get("plugin"))
+        name: OptionInfo(name, bool(entry["takes_value"]), entry.get("plugin"), option=entry["option"],
+                         value_class=entry["class"], action=entry["action"], nargs=entry["nargs"],
+                         type=entry["type"],
+                         choices=tuple(entry["choices"]) if entry["choices"] is not None else None)
         for name, entry in sorted(table.items())
     })
 
@@ -120,3 +142,134 @@ def _suggest(key: str) -> str | None:
             return matches[0]
     close = difflib.get_close_matches(dashed, list(opts), n=1, cutoff=0.7)
     return close[0] if close else None
+
+
+# Files of the generated profile folder. Snakemake replaces a scalar value by `<profile dir>/value`
+# when that path exists (snakemake/profiles.py), so such a value would silently change meaning.
+PROFILE_FILES = ("config.v9+.yaml", "status.sh")
+
+# Data values reach the job's command line as repr(value) (snakemake_interface_executor_plugins
+# format_cli_value), or raw when they already look quoted: a quote would end that quoting.
+_NOT_DATA = re.compile(r"""[;&|`<>\\\n'"]|\$\(""")
+# A value spliced unquoted into a shell line (reviewed class shell-word): one word of these.
+_SHELL_WORD = re.compile(r"[A-Za-z0-9_./:,@%+{}][A-Za-z0-9_./:,@%+{}~-]*")
+# apptainer-args (shell-words) precede the image and the job's command on the engine's command
+# line: every word must be an option, its value attached with "=", or a word could become the
+# image or the command to run.
+_ENGINE_OPTION = r"--?[A-Za-z0-9][A-Za-z0-9-]*(?:=[A-Za-z0-9_./:=,@%+~{}$-]+)?"
+_SHELL_WORDS = re.compile(rf"{_ENGINE_OPTION}(?: +{_ENGINE_OPTION})*")
+_CONVERT = {"int": int, "float": float}
+
+
+@dataclass(frozen=True)
+class ValueProblem:
+    """A value Snakemake would refuse, misread, run, or hand to a shell unquoted.
+
+    ``index`` is the list element it is about (None: the value as a whole); ``on_key`` places
+    it at the option's key (the option itself is refused)."""
+
+    code: str  # DV231 (the option runs its value) or DV343
+    message: str
+    hint: str
+    index: int | None = None
+    on_key: bool = False
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def check_value(name: str, value: object) -> list[ValueProblem]:
+    """Problems of ``value`` for the real option ``name`` (``lookup(name).status == "exact"``)."""
+    info = options()[name]
+    label = f"snakemake.options.{name}"
+    if info.value_class == "command":
+        return [ValueProblem("DV231", f"snakemake option '{name}' runs its value as a command or code; a spec "
+                             "cannot set it", f"pass it at run time: run.sh -- --{name} ...", on_key=True)]
+    if info.action in ("help", "version"):
+        return [ValueProblem("DV343", f"{label}: --{name} makes Snakemake print its {info.action} and exit "
+                             "instead of running the workflow", "remove it", on_key=True)]
+    if info.action == "flag":
+        if isinstance(value, bool):
+            return []
+        return [ValueProblem("DV343", f"{label} is a flag: it takes true or false, not {_shown(value)}",
+                             f"write {name}: true")]
+    if isinstance(value, list):
+        if not info.takes_list:
+            return [ValueProblem("DV343", f"{label} takes one value, not a list: Snakemake refuses a list here",
+                                 "write a single value")]
+        if isinstance(info.nargs, int) and len(value) != info.nargs:
+            return [ValueProblem("DV343", f"{label} takes exactly {info.nargs} values, not {len(value)}",
+                                 f"write a list of {info.nargs}")]
+        if info.nargs == "+" and not value:
+            return [ValueProblem("DV343", f"{label} takes at least one value, not an empty list",
+                                 "remove the option or give it a value")]
+        items: list[tuple[int | None, object]] = list(enumerate(value))
+    else:
+        if isinstance(info.nargs, int) and info.nargs > 1:
+            return [ValueProblem("DV343", f"{label} takes {info.nargs} values: write them as a list",
+                                 f"write a list of {info.nargs}")]
+        items = [(None, value)]
+    problems = []
+    for index, item in items:
+        problem = _item_problem(info, label if index is None else f"{label}[{index}]", item, index is not None)
+        if problem:
+            problems.append(ValueProblem("DV343", problem[0], problem[1], index))
+    return problems
+
+
+def _item_problem(info: OptionInfo, label: str, item: object, in_list: bool) -> tuple[str, str] | None:
+    """(message, hint) for one value, or None. Mirrors Snakemake: a profile value is str(value)."""
+    if isinstance(item, bool):
+        return (f"{label} takes a value, not {_shown(item)} (it is not a flag)", "write the value itself")
+    if not isinstance(item, (str, int, float)):
+        return (f"{label} must be a string or a number, not {type(item).__name__}", "write a plain value")
+    text = str(item)
+    if text == "":
+        return (f"{label} is empty: Snakemake would skip it or read it as the profile's folder",
+                "remove the option or give it a value")
+    if isinstance(item, str):
+        found = _text_problem(info, label, item, in_list)
+        if found:
+            return found
+    convert = _CONVERT.get(info.type)
+    if convert is not None:
+        try:
+            convert(text)  # exactly what argparse does with the profile's string
+        except ValueError:
+            kind = "an integer" if info.type == "int" else "a number"
+            return (f"{label} takes {kind}, not {_shown(item)}: Snakemake would refuse it", f"write {kind}")
+    if info.choices is not None and text not in info.choices:
+        return (f"{label}: {_shown(item)} is not one of Snakemake's choices ({', '.join(info.choices)})",
+                f"write one of: {', '.join(info.choices)}")
+    return None
+
+
+def _text_problem(info: OptionInfo, label: str, text: str, in_list: bool) -> tuple[str, str] | None:
+    if info.value_class == "shell-words":
+        if not _SHELL_WORDS.fullmatch(text):
+            return (f"{label}: {text!r} is spliced unquoted into each job's shell command: only options "
+                    "of the container engine are allowed, each word beginning with '-', values attached "
+                    "with '=' and made of letters, digits and _ . / : = , @ % + ~ { } $ -",
+                    "write e.g. '--nv --bind=/data:/data'")
+        return None
+    if text.startswith("-"):
+        where = "as a separate word of Snakemake's command line" if in_list else "in the job's command line"
+        return (f"{label}: {text!r} begins with '-': Snakemake would read it as an option ({where}), "
+                "not as a value", "values cannot begin with '-'")
+    if info.value_class == "shell-word":
+        if not _SHELL_WORD.fullmatch(text):
+            return (f"{label}: {text!r} is spliced unquoted into a shell command line: only one word of "
+                    "letters, digits and _ . / : , @ % + { } ~ - is allowed", "write a plain word")
+        return None
+    if _NOT_DATA.search(text):
+        return (f"{label}: {text!r} holds quotes or shell syntax; Snakemake passes option values into job "
+                "command lines, quoted in a way such characters break", "use plain values (${VAR} references are fine)")
+    if not in_list:
+        path = posixpath.normpath(text)
+        if path == "." or path.startswith("../") or path == ".." or path.split("/")[0] in PROFILE_FILES:
+            return (f"{label}: {text!r} names a path beside the generated profile: Snakemake would replace it "
+                    f"by profile/{text} when that exists", "use an absolute path or a path without '..'")
+    return None
