@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 # C0 (tab and newline included: a value never starts a line of ours), DEL, C1 (NEL among them),
-# the Unicode line/paragraph separators and the bidirectional controls (Trojan Source).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# the Unicode line/paragraph separators, the bidirectional controls (Trojan Source) and lone
+# surrogates (a file name's bytes that are not UTF-8, as Python decodes them: unprintable).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -20,6 +21,8 @@ def _escape(match: re.Match) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the undecodable byte itself
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
