@@ -43,7 +43,7 @@ snakemake: {executor: slurm, logdir: logs/slurm}
 environment:
   modules: {purge: true, load: [anaconda3/2025.06, cuda/12.1]}
   conda: snake-env
-  variables: {WANDB_DIR: "${SCRATCH}/wandb", CACHE: "${WANDB_DIR}/cache", PLAIN: "~/x y"}
+  variables: {WANDB_DIR: "${SCRATCH}/wandb", CACHE_DIR: "${WANDB_DIR}/cache", PLAIN_HOME: "~/x y"}
   require: {python: ">=3.11", snakemake: ">=9.19,<10", plugins: [slurm, cluster-generic]}
   container:
     engine: apptainer
@@ -200,7 +200,7 @@ snakemake: {{logdir: {p}}}
 environment:
   conda: {p}
   workdir: {json.dumps(root + "/" + PAYLOAD)}
-  variables: {{INJ_VAR: {p}, INJ_HOME: {json.dumps("~/" + PAYLOAD)}}}
+  variables: {{INJ_DIR: {p}, INJ_HOME: {json.dumps("~/" + PAYLOAD)}}}
   container: {{image: {p}, conda: {p}, pass_env: [INJ_PASS]}}
 paths: {{p1: {p}, p2: {{cluster: {json.dumps("{p1}/" + PAYLOAD)}, local: {json.dumps("~/" + PAYLOAD)}}}}}
 datasets: {{root: "{{p1}}", mounted: {{ds: {{path: {p}, subsets: {{s: x}}}}}}}}
@@ -236,7 +236,7 @@ def test_stub_is_shellcheck_clean():
 
 
 SHOW = ('source "$1/bootstrap.sh"; echo "rc=$?"; '
-        'printf "site=%s|wandb=%s|cache=%s|plain=%s|conda=%s\\n" "$DVHPC_SITE" "$WANDB_DIR" "$CACHE" "$PLAIN" '
+        'printf "site=%s|wandb=%s|cache=%s|plain=%s|conda=%s\\n" "$DVHPC_SITE" "$WANDB_DIR" "$CACHE_DIR" "$PLAIN_HOME" '
         '"${CONDA_DEFAULT_ENV:-}"; '
         'declare -F | grep -c _dvhpc_ || true; case $- in *e*) echo errexit;; esac; echo still-alive')
 
@@ -284,7 +284,7 @@ def test_bootstrap_failures_are_all_reported_and_never_kill_the_caller(tmp_path,
         "the 'module' command is not available",
         "cannot activate the conda environment snake-env (environment.conda)",
         "environment.variables.WANDB_DIR needs ${SCRATCH}, which is not set",
-        "environment.variables.CACHE needs ${WANDB_DIR}, which is not set",
+        "environment.variables.CACHE_DIR needs ${WANDB_DIR}, which is not set",
         "python 3.9.7 does not satisfy >=3.11 (environment.require.python)",
         "snakemake 10.0.1 does not satisfy >=9.19,<10",
         "executor plugin slurm is not installed",
@@ -601,7 +601,7 @@ def test_payloads_in_spec_strings_stay_inert(tmp_path, sysbin):
     work = root / PAYLOAD
     work.mkdir()
 
-    proc = env.bash('source "$1/bootstrap.sh"; echo "rc=$?"; printf "%s\\n%s\\n%s\\n" "$INJ_VAR" "$INJ_HOME" '
+    proc = env.bash('source "$1/bootstrap.sh"; echo "rc=$?"; printf "%s\\n%s\\n%s\\n" "$INJ_DIR" "$INJ_HOME" '
                     '"$CONDA_DEFAULT_ENV"', str(out), cwd=work)
     assert proc.stdout.splitlines() == ["rc=0", PAYLOAD, f"{env.vars['HOME']}/{PAYLOAD}", PAYLOAD], proc.stderr
 
@@ -638,7 +638,7 @@ def test_payloads_in_list_items_stay_inert(tmp_path, sysbin):
 
 SUBST = "$(touch MARKER)"
 RUNTIME_FIELDS = {
-    "environment.variables.X": "environment: {variables: {X: VALUE}}",
+    "environment.variables.X_DIR": "environment: {variables: {X_DIR: VALUE}}",
     "environment.conda": "environment: {conda: VALUE}",
     "environment.venv": "environment: {venv: VALUE}",
     "environment.workdir": "environment: {workdir: VALUE}",

@@ -341,13 +341,15 @@ EXAMPLES: dict[str, str] = {
     "DV221": "paths.models: unknown path '{dta}' (did you mean '{data}'?)",
     "DV222": "paths refer to each other in a cycle: a -> b -> a",
     "DV230": "partitions 'cpu' and 'gpu' are both marked default",
-    "DV231": "environment.variables.BASH_ENV is refused: it makes later shells or interpreters run code, "
-             "or it is a variable of the generated scripts",
+    "DV231": "environment.variables.BASH_ENV is refused: the generated scripts use it themselves or it changes how "
+             "bash runs them",
     "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
     "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
              "write one flag per list item",
-    "DV234": "TODO(helper B) real message",
-    "DV235": "TODO(helper B) real message",
+    "DV234": "environment.container.image: '--contain' begins with '-': apptainer exec would read it as an option",
+    "DV235": "environment.variables.PYTHONPATH is outside the safe set but allowed by "
+             "environment.allow_unsafe_variables: python reads it at start-up and can be made to run or import "
+             "other code",
     # DV3xx: real `dvhpc lint` output
     "DV301": "rule 'long': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
     "DV302": "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",

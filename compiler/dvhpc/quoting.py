@@ -64,3 +64,25 @@ def py(value: object) -> str:
 def format_escape(text: str) -> str:
     """Escape braces for Snakemake's str.format-based submit command templates."""
     return text.replace("{", "{{").replace("}", "}}")
+
+
+# Character classes of the spec values that some program pastes into a shell command unquoted
+# (the slurm executor plugin: slurm_extra, gres, gpu_model) or that must stay one plain word.
+# One definition: the schema's patterns for these keys are these strings (tests/test_shell_values.py
+# proves it), and the emitters check every such value with `in_class` before writing it.
+VALUE_CLASSES: dict[str, str] = {
+    "name": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",  # partition, account, qos, gpu type
+    "constraint": r"^[A-Za-z0-9_.&|!\[\]():*,-]+$",  # sbatch --constraint: features with & | ! [ ] ( ) * ,
+    "sbatch_flag": r"^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:@%+/=-]+)?$",  # one slurm_extra item
+    "module": r"^[A-Za-z0-9_.+/@:-]+$",  # environment.modules.load
+    "envvar": r"^[A-Za-z_][A-Za-z0-9_]*$",  # an environment variable name
+}
+_COMPILED = {kind: re.compile(pattern.removesuffix("$") + r"\Z") for kind, pattern in VALUE_CLASSES.items()}
+
+
+def in_class(kind: str, value: object, key: str) -> str:
+    """`value` as text when it is in the class `kind`; else ValueError (the schema let it through: a bug)."""
+    text = str(value)
+    if not _COMPILED[kind].match(text):
+        raise ValueError(f"dvhpc internal error: {key} value {text!r} is outside the {kind} class the schema checks")
+    return text

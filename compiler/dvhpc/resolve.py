@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
+from dvhpc import safe_variables
 from dvhpc.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.layers import Layers
 from dvhpc.model import (
@@ -56,12 +57,11 @@ GENERATED_OPTIONS = {
 }
 
 
-# Names a spec may not export: they make later shells or interpreters run code, or they are the
-# generated scripts' own variables (bash evaluates some of those arithmetically).
+# Names a spec may never export, not even with allow_unsafe_variables: the generated scripts' own
+# variables (bash evaluates some of those arithmetically) and names that change how bash runs them.
+# Every other name is checked against the safe set (dvhpc.safe_variables).
 RESERVED_VARIABLES = {
-    "BASH_ENV", "ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "SHELLOPTS", "BASHOPTS", "IFS",
-    "CDPATH", "GLOBIGNORE", "MAILPATH", "LD_PRELOAD", "LD_AUDIT", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT",
-    "RUBYOPT", "NODE_OPTIONS",
+    "SHELLOPTS", "BASHOPTS", "IFS", "CDPATH", "GLOBIGNORE", "POSIXLY_CORRECT",
     "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
     "options", "inner", "pass_env", "name", "sub", "state", "jobid", "rule", "lines", "newest", "want", "have",
     "dir", "file", "id", "status", "dvhpc_env", "a",
@@ -405,39 +405,67 @@ class Resolver:
         if "container" in raw:
             c = raw["container"]
             cp = path + ("container",)
+            engine = c.get("engine", "apptainer")
             container = Container(
-                engine=c.get("engine", "apptainer"),
-                image=self.text(cp + ("image",)),
-                overlays=tuple(self.text(cp + ("overlays", i)) for i in range(len(c.get("overlays", [])))),
-                binds=tuple(self.text(cp + ("binds", i)) for i in range(len(c.get("binds", [])))),
+                engine=engine,
+                image=self.argument(cp + ("image",), f"{engine} exec"),
+                overlays=tuple(self.argument(cp + ("overlays", i), f"{engine} exec --overlay")
+                               for i in range(len(c.get("overlays", [])))),
+                binds=tuple(self.argument(cp + ("binds", i), f"{engine} exec --bind")
+                            for i in range(len(c.get("binds", [])))),
                 gpu=bool(c.get("gpu", False)),
-                conda=self.text(cp + ("conda",)),
+                conda=self.argument(cp + ("conda",), "conda activate (inside the container)"),
                 pass_env=tuple(c.get("pass_env", [])),
             )
         modules = raw.get("modules") or {}
         require = raw.get("require") or {}
+        for index, name in enumerate(modules.get("load", [])):
+            self.no_option(path + ("modules", "load", index), name, "module load")
         return Environment(
             module_purge=bool(modules.get("purge", False)),
-            module_use=tuple(self.text(path + ("modules", "use", i)) for i in range(len(modules.get("use", [])))),
+            module_use=tuple(self.argument(path + ("modules", "use", i), "module use")
+                             for i in range(len(modules.get("use", [])))),
             module_load=tuple(modules.get("load", [])),
-            conda=self.text(path + ("conda",)),
+            conda=self.argument(path + ("conda",), "conda activate"),
             venv=self.text(path + ("venv",)),
             workdir=self.text(path + ("workdir",)),
             variables={k: self.text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})
-                       if self.allowed_variable(k)},
+                       if self.allowed_variable(k, raw.get("allow_unsafe_variables") or ())},
             require_python=require.get("python"),
             require_snakemake=require.get("snakemake"),
             require_plugins=tuple(require.get("plugins", [])),
             container=container,
         )
 
-    def allowed_variable(self, name: str) -> bool:
+    def argument(self, path: tuple, program: str) -> RuntimeText | None:
+        """A run-time text that becomes an argument of `program`, which takes no `--`."""
+        text = self.text(path)
+        if text is not None:
+            self.no_option(path, text.text, program)
+        return text
+
+    def no_option(self, path: tuple, value: str, program: str) -> None:
+        if value.startswith("-"):
+            self.report.add("DV234", f"{dotted(path)}: {value!r} begins with '-': {program} would read it as "
+                            "an option", self.where(*path), hint=f"for a file in the current folder, write './{value}'")
+
+    def allowed_variable(self, name: str, allowed_unsafe) -> bool:
+        """Whether the spec may export `name`: a name in the safe set, or one the spec lists in
+        environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
+        where = self.layers.where(("environment", "variables", name), key=True)
         if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES):
-            self.report.add("DV231", f"environment.variables.{name} is refused: it makes later shells or interpreters "
-                            "run code, or it is a variable of the generated scripts", self.layers.where(("environment", "variables", name), key=True),
-                            hint="set it outside dvhpc if you really need it")
+            self.report.add("DV231", f"environment.variables.{name} is refused: the generated scripts use it themselves "
+                            "or it changes how bash runs them", where, hint="choose another name")
             return False
-        return True
+        if safe_variables.is_safe(name):
+            return True
+        if name in allowed_unsafe:
+            self.report.add("DV235", f"environment.variables.{name} is outside the safe set but allowed by "
+                            f"environment.allow_unsafe_variables: {safe_variables.risk(name)}", where)
+            return True
+        self.report.add("DV231", f"environment.variables.{name} is refused: {safe_variables.risk(name)}", where,
+                        hint=f"if the spec really must set it, add it to environment.allow_unsafe_variables: [{name}]")
+        return False
 
     def paths(self, names: set[str]) -> dict[str, PathEntry]:
         raw = self.get("paths") or {}

@@ -11,6 +11,7 @@ folder is replaced by that file's path (how `status.sh` is found).
 from __future__ import annotations
 
 import math
+import shlex
 
 from dvhpc.emit import GeneratedFile, header
 from dvhpc.emit.slurm_args import (
@@ -18,7 +19,7 @@ from dvhpc.emit.slurm_args import (
 )
 from dvhpc.emit.yamlout import dump
 from dvhpc.model import Resources, Site
-from dvhpc.quoting import format_escape, sh_runtime
+from dvhpc.quoting import format_escape, in_class, sh_runtime
 
 PROFILE = "profile/config.v9+.yaml"
 STATUS = "profile/status.sh"
@@ -40,16 +41,28 @@ def _limit(res: Resources, key: str) -> int | None:
     return None
 
 
+# The class (quoting.VALUE_CLASSES) of each string resource: the slurm plugin pastes some of them
+# into its shell command unquoted, so each is checked against what the schema allows.
+_CLASSES = {"partition": "name", "account": "name", "qos": "name", "gpu_type": "name", "constraint": "constraint"}
+
+
+def _checked(res: Resources, key: str) -> str | None:
+    value = res.get(key)
+    return in_class(_CLASSES[key], value, key) if value else None
+
+
 def snakemake_resources(site: Site, res: Resources) -> dict:
     """The resources of one rule (or the defaults) as Snakemake reads them from a profile."""
     retry = {k: v.value for k, v in res.retry.items()}
     generic = site.snakemake.executor == "cluster-generic"
     out: dict = {}
     if res.get("partition"):
-        out["slurm_partition"] = literal(res.get("partition"))
+        out["slurm_partition"] = literal(_checked(res, "partition"))
     account = account_of(site, res)
     if account:
-        out["slurm_account"] = literal(account)
+        out["slurm_account"] = literal(in_class("name", account, "account"))
+    for flag in extra_flags(site, res):
+        in_class("sbatch_flag", flag, "slurm_extra")
     out["runtime"] = scaled_expression(res.get("time").minutes, retry.get("time"), _limit(res, "time"))
     first = res.attempts[0]
     if generic:
@@ -62,12 +75,14 @@ def snakemake_resources(site: Site, res: Resources) -> dict:
     out["cpus_per_task"] = res.cpus
     if res.get("disk") is not None:
         out["disk_mb"] = scaled_expression(res.get("disk").mib, retry.get("disk"), None)
-    if generic:
-        out["dvhpc_sbatch_flags"] = literal(" ".join(generic_flags(site, res)))
-        return out
     for key in ("constraint", "qos"):
-        if res.get(key):
-            out[key] = literal(res.get(key))
+        value = _checked(res, key)
+        if value and not generic:
+            out[key] = literal(value)
+    if generic:
+        # pasted into the submit command, which runs in a shell: one shell-quoted word per flag
+        out["dvhpc_sbatch_flags"] = literal(shlex.join(generic_flags(site, res)))
+        return out
     if res.get("nodes"):
         out["nodes"] = res.get("nodes")
     tasks = plugin_tasks(site, res)
@@ -77,7 +92,7 @@ def snakemake_resources(site: Site, res: Resources) -> dict:
         if site.gpu_flag == "gpus":
             out["gpu"] = res.gpus
             if res.get("gpu_type"):
-                out["gpu_model"] = literal(res.get("gpu_type"))
+                out["gpu_model"] = literal(_checked(res, "gpu_type"))
         else:
             typed = f"gpu:{res.get('gpu_type')}:{res.gpus}" if res.get("gpu_type") else f"gpu:{res.gpus}"
             out["gres"] = literal(typed)
@@ -130,20 +145,28 @@ def _settings(site: Site) -> dict:
 
 
 def _generic_settings(site: Site) -> dict:
-    logdir = format_escape(sh_runtime(site.snakemake.logdir.text.rstrip("/") or "."))
-    rule_dir = logdir[:-1] + '/{rule}"'
+    """The submit command: a str.format template (Snakemake fills in `{...}`) that runs in a shell.
+
+    Every spec value in it is a quoted shell word: the log folder is written double-quoted (its
+    `${VAR}` stay live) with braces escaped; per-rule values come from resources, quoted by the
+    formatter's `:q` or, for the flags, already joined as shell words (`dvhpc_sbatch_flags`).
+    """
+    logdir = site.snakemake.logdir.text.rstrip("/") or "."
+    rule_dir = format_escape(sh_runtime(logdir))[:-1] + '/{rule}"'
+    # sbatch reads %-patterns in --output/--error: a literal % in the folder is %%
+    log_file = format_escape(sh_runtime(logdir.replace("%", "%%")))[1:-1] + "/{rule}/%j"
     defaults = site.defaults
     parts = [
-        f"mkdir -p {rule_dir} &&",
+        f"mkdir -p -- {rule_dir} &&",
         "sbatch --parsable",
-        "--job-name=${{DVHPC_RUN_ID:-dvhpc}}-{rule}",
-        f"--output={rule_dir[:-1]}/%j.out\"",
-        f"--error={rule_dir[:-1]}/%j.err\"",
+        '"--job-name=${{DVHPC_RUN_ID:-dvhpc}}-{rule}"',
+        f'"--output={log_file}.out"',
+        f'"--error={log_file}.err"',
     ]
     if defaults.get("partition"):
-        parts.append("--partition={resources.slurm_partition}")
+        parts.append("--partition={resources.slurm_partition:q}")
     if account_of(site, defaults):
-        parts.append("--account={resources.slurm_account}")
+        parts.append("--account={resources.slurm_account:q}")
     parts += ["--cpus-per-task={threads}", "--mem={resources.mem_mb}", "--time={resources.runtime}",
               "{resources.dvhpc_sbatch_flags}"]
     return {

@@ -249,7 +249,7 @@ def _bootstrap_python_env(env) -> str:
             + "else\n"
             "  # The venv's own activate script: not known when the script is checked.\n"
             "  # shellcheck source=/dev/null\n"
-            f"  if ! source {path}/bin/activate; then\n"
+            f"  if ! source -- {path}/bin/activate; then\n"
             + _indent(_fail(sh("activating the virtual environment ") + path + sh(" failed")), 4)
             + "  fi\n"
             "fi\n"
