@@ -477,10 +477,13 @@ def test_workflow_that_cannot_be_read_is_dv353(tmp_path):
     assert status == 1
     found = heads(err)
     assert [(m["file"], m["severity"], m["code"]) for m in found] == [("wf/Snakefile", "error", "DV353")]
-    message = found[0]["message"]
-    assert message.startswith("cannot read the workflow: ") and "Snakefile:5: SyntaxError" in message
+    assert found[0]["message"] == "cannot read the workflow: expected ':' after 'rule b'"
     # no rule comparison against a workflow that could not be read
     assert "DV350" not in err and "DV351" not in err
+    # Snakemake's own parser (--workflow-exec) refuses it too, with its own message
+    status, out, err = lint("--no-shellcheck", "--workflow", "wf/Snakefile", "--workflow-exec", "site.yaml", cwd=tmp_path)
+    message = heads(err)[0]["message"]
+    assert status == 1 and message.startswith("cannot read the workflow: ") and "Snakefile:5: SyntaxError" in message
     # a Snakefile that does not exist
     status, out, err = lint("--no-shellcheck", "--workflow", "wf/Nope", "site.yaml", cwd=tmp_path)
     assert status == 1

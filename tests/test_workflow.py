@@ -1,4 +1,5 @@
-"""dvhpc.workflow.read_workflow: rules, localrules and rule resources via the real Snakemake."""
+"""dvhpc.workflow.read_workflow (`lint --workflow-exec`): rules, localrules, checkpoints and rule
+resources via the real Snakemake. The static reader is compared with it in test_snakefile_reader.py."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def test_rules_in_definition_order_including_include(info):
 def test_localrules_directive_and_localrule_flag(info):
     result, _ = info
     assert result.localrules == frozenset({"all", "plot", "inspect_gpu"})
+    assert result.checkpoints == frozenset()
 
 
 @pytest.mark.snakemake
@@ -59,7 +61,7 @@ def test_rule_resources_are_the_rules_own(info):
 @pytest.mark.snakemake
 def test_leaves_no_files_behind(info):
     _, listing = info
-    assert listing == ["Snakefile", "rules"]  # no .snakemake/log
+    assert listing == sorted(p.name for p in FIXTURE.iterdir())  # no .snakemake/log
 
 
 def _write(tmp_path: Path, files: dict[str, str]) -> Path:

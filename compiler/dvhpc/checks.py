@@ -224,9 +224,13 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
     from dvhpc.diagnostics import closest
 
     if info.error:
-        # errors come as "FILE:LINE: ..." when Snakemake knows the place
-        match = re.match(r"(?P<file>[^:]+):(?P<line>\d+):", info.error)
-        where = Location(_shown(match.group("file")), int(match.group("line")), 1) if match else Location(snakefile, 1, 1)
+        # the static reader gives the place; Snakemake's errors come as "FILE:LINE: ..." when it knows it
+        if info.error_location:
+            file, line, column = info.error_location
+            where = Location(_shown(file), line, column)
+        else:
+            match = re.match(r"(?P<file>[^:]+):(?P<line>\d+):", info.error)
+            where = Location(_shown(match.group("file")), int(match.group("line")), 1) if match else Location(snakefile, 1, 1)
         report.add("DV353", f"cannot read the workflow: {info.error}", where)
         return
     known = set(info.rules)
@@ -252,6 +256,8 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:
     """Findings about the workflow itself, reported once however many specs are linted."""
+    for file, line, column, message in info.notes:
+        report.add("DV354", message, Location(_shown(file), line, column))
     for name in sorted(info.localrules):
         if {"gpu", "gpus", "gres", "gpu_model"} & set(info.rule_resources.get(name, ())):
             file, line = info.rule_locations.get(name, (snakefile, 1))

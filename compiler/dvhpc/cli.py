@@ -148,7 +148,13 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 @click.argument("specs", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True, help="Diagnostics format.")
-@click.option("--workflow", type=click.Path(dir_okay=False), help="Snakefile to compare the spec's rules with.")
+@click.option("--workflow", type=click.Path(dir_okay=False),
+              help="Snakefile to compare the spec's rules with. It is read as text (includes, modules, "
+                   "use rule, localrules, checkpoints); nothing in it is run.")
+@click.option("--workflow-exec", is_flag=True,
+              help="Read --workflow with Snakemake's own parser instead. This EXECUTES the workflow's code "
+                   "(its top-level Python and every included file) in a subprocess (timeout 120 s): "
+                   "use it only on workflows you trust.")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--shellcheck/--no-shellcheck", default=True, show_default=True,
               help="Run shellcheck over the scripts each spec generates.")
@@ -158,8 +164,8 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
               help="Check every script again instead of reusing shellcheck results cached by content "
                    "(in $DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc or ~/.cache/dvhpc).")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
-def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, shellcheck: bool, jobs: int | None,
-         no_cache: bool, list_codes: bool) -> None:
+def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: bool, strict: bool, shellcheck: bool,
+         jobs: int | None, no_cache: bool, list_codes: bool) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes:
         from dvhpc.diagnostics import CODES
@@ -169,10 +175,13 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, strict: bool, s
         sys.exit(EXIT_OK)
     if not specs:
         raise click.UsageError("give at least one spec file (or --list-codes)")
+    if workflow_exec and not workflow:
+        raise click.UsageError("--workflow-exec reads the Snakefile given with --workflow")
     from dvhpc.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
 
-    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache)
+    results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
+                         workflow_exec=workflow_exec)
     diags = Report([d for r in results for d in r.report.items]).sorted()
     shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
     emit_diagnostics(shown, fmt)

@@ -378,7 +378,8 @@ EXAMPLES: dict[str, str] = {
     "DV351": "workflow rule 'all' has no entry: it gets resources.defaults",
     "DV352": "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",
     "DV353": "cannot read the workflow: Nope: Snakefile not found",
-    "DV354": "TODO(helper C) real message",
+    "DV354": "include: config[\"extra\"] is not a plain string, so the static reader cannot tell which file it "
+             "includes (--workflow-exec would run Snakemake's parser, which executes the workflow's code)",
     "DV360": "SC2086: Double quote to prevent globbing and word splitting.",
     "DV361": "shellcheck is not installed: generated scripts were not checked",
     # DV4xx

@@ -43,7 +43,7 @@ def default_jobs() -> int:
 
 
 def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: bool = True,
-               jobs: int | None = None, cache: bool = True) -> list[LintResult]:
+               jobs: int | None = None, cache: bool = True, workflow_exec: bool = False) -> list[LintResult]:
     """Lint every spec; results come back in the order of `specs` whatever `jobs` is.
 
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
@@ -52,10 +52,14 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     from dvhpc.shellcheck import ShellcheckFailed, cache_dir, check_scripts
 
     info = None
-    if workflow:
+    if workflow and workflow_exec:  # Snakemake's own parser: runs the workflow's code
         from dvhpc.workflow import read_workflow
 
         info = read_workflow(Path(workflow))
+    elif workflow:  # the static reader: runs nothing
+        from dvhpc.snakefile_reader import read_snakefile
+
+        info = read_snakefile(workflow)
     jobs = jobs or default_jobs()
     program = shellcheck_binary() if shellcheck else None
     options = _Options(info, workflow, program, cache_dir() if cache and program else None)

@@ -1,5 +1,9 @@
 """Read a Snakemake workflow's rules with the real Snakemake, in a subprocess.
 
+This EXECUTES the workflow's code (its top-level Python and every included file): it is what
+``dvhpc lint --workflow-exec`` does. ``--workflow`` alone reads the text with
+``dvhpc.snakefile_reader`` and runs nothing.
+
 ``read_workflow(snakefile)`` runs ``python -m dvhpc.workflow`` with the same interpreter. The
 child parses the Snakefile the way ``snakemake --list-rules`` does (Snakemake 9 API:
 ``SnakemakeApi(OutputSettings(...)).workflow(ResourceSettings(cores=1), snakefile=...)``, then
@@ -32,7 +36,11 @@ class WorkflowInfo:
     # normalising (mem="4G" → mem_mb, disk → disk_mb); defaults and threads are not included
     rule_resources: dict[str, set[str]] = field(default_factory=dict)
     rule_locations: dict[str, tuple[str, int]] = field(default_factory=dict)  # rule -> (file, line)
+    checkpoints: frozenset[str] = frozenset()
     error: str | None = None
+    error_location: tuple[str, int, int] | None = None  # (file, line, column) when known
+    # what the static reader could not follow: (file, line, column, message), reported as DV354
+    notes: tuple[tuple[str, int, int, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -85,6 +93,7 @@ def read_workflow(snakefile: Path, *, workdir: Path | None = None,
         localrules=frozenset(data["localrules"]),
         rule_resources={rule: set(names) for rule, names in data["rule_resources"].items()},
         rule_locations={rule: (file, line) for rule, (file, line) in data.get("rule_locations", {}).items()},
+        checkpoints=frozenset(data.get("checkpoints", ())),
     )
 
 
@@ -173,8 +182,9 @@ def _child(snakefile: str) -> dict:
             file, line = str(getattr(rule, "snakefile", "") or ""), getattr(rule, "lineno", None)
             if file and isinstance(line, int):
                 locations[rule.name] = [file, linemaps.get(file, {}).get(line, line)]
+        checkpoints = sorted(rule.name for rule in wf.rules if getattr(rule, "is_checkpoint", False))
         return {"rules": rules, "localrules": localrules, "rule_resources": rule_resources,
-                "rule_locations": locations, "error": None}
+                "rule_locations": locations, "checkpoints": checkpoints, "error": None}
 
 
 def _main(argv: list[str]) -> int:
