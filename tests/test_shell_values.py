@@ -95,6 +95,29 @@ def test_the_emitter_refuses_a_value_outside_its_class(tmp_path):
         profile_data(checked.site)
 
 
+@pytest.mark.parametrize("field, value, key", [
+    ("module_load", ("gcc; touch MARKER",), "environment.modules.load"),
+    ("variables", "X=1;Y", "environment.variables"),
+    ("pass_env", ("a[$(touch MARKER)]",), "environment.container.pass_env"),
+])
+def test_the_script_emitter_refuses_a_name_outside_its_class(tmp_path, field, value, key):
+    """Names the scripts use unquoted (`export NAME=`, `${!name}`) or that Lmod re-reads as shell
+    code are checked against the shared classes too."""
+    import dataclasses
+
+    checked = _check(tmp_path, "dvhpc: 1\nsite: s\nenvironment: {container: {image: /i.sif}, variables: {A_DIR: /a}}\n")
+    env = checked.site.environment
+    if field == "variables":
+        env = dataclasses.replace(env, variables={value: env.variables["A_DIR"]})
+    elif field == "pass_env":
+        env = dataclasses.replace(env, container=dataclasses.replace(env.container, pass_env=value))
+    else:
+        env = dataclasses.replace(env, module_load=value)
+    object.__setattr__(checked.site, "environment", env)
+    with pytest.raises(ValueError, match=re.escape(key)):
+        scripts.files(checked.site)
+
+
 # ---------------------------------------------------------------------------------------- cluster-generic
 
 GENERIC = """\

@@ -3,7 +3,11 @@
 Every spec value reaches the scripts through `quoting.sh` (literal) or `quoting.sh_runtime`
 (run-time text: `${VAR}`, `$VAR` and a leading `~` stay live, everything else is inert). Values
 that need environment variables are guarded: the script checks each variable is set (and not
-empty) and names the spec key that needs it, instead of silently using an empty string.
+empty) and names the spec key that needs it, instead of silently using an empty string. Names
+written bare (`export NAME=`, `${!name}`) and module names (Lmod re-reads them) are checked against
+`quoting.VALUE_CLASSES`, the classes the schema enforces. A value that a program would read as an
+option (leading `-`) follows `--` where the program takes it (cd, mkdir, source, tail); the
+resolver refuses it (DV234) where it does not (module, conda activate, apptainer exec).
 
 The scripts are bash (4.2 or later, as on older clusters): no `set -u` over empty arrays, no
 `${var@Q}`, no namerefs.
@@ -16,7 +20,7 @@ import re
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
 from dvhpc.model import RuntimeText, Site
-from dvhpc.quoting import runtime_vars, sh, sh_runtime
+from dvhpc.quoting import in_class, runtime_vars, sh, sh_runtime
 
 # Executor plugin name -> (python module, pip package).
 PLUGINS = {
@@ -203,6 +207,7 @@ def _bootstrap_modules(env) -> str:
         body += (f"if {guard}; then\n" + _indent(step, 2) + "else\n  _dvhpc_failed=$((_dvhpc_failed + 1))\nfi\n"
                  if guard else step)
     for name in env.module_load:
+        in_class("module", name, "environment.modules.load")  # Lmod re-reads it as shell code it writes
         body += (f"if ! module load {sh(name)}; then\n"
                  + _indent(_fail(sh(f"\"module load {name}\" failed; check the name with: module spider {name}")), 2)
                  + "fi\n")
@@ -267,7 +272,7 @@ def _bootstrap_variables(env) -> str:
     out = "# Environment variables (environment.variables).\n"
     for name in _variable_order(env.variables):
         text = env.variables[name]
-        export = f"export {name}={sh_runtime(text.text)}\n"
+        export = f"export {in_class('envvar', name, 'environment.variables')}={sh_runtime(text.text)}\n"
         guard = _guard("_dvhpc_vars_set", f"environment.variables.{name}", text)
         out += (f"if {guard}; then\n  {export}else\n  _dvhpc_failed=$((_dvhpc_failed + 1))\nfi\n"
                 if guard else export)
@@ -776,10 +781,12 @@ def wrap(site: Site) -> str:
     options += "".join(f"options+=(--bind {sh_runtime(t.text)})\n" for t in binds)
     pass_env = ""
     if c.pass_env:
+        # each name goes through ${!name}, which would evaluate an index such as a[$(cmd)]
+        names = " ".join(sh(in_class("envvar", n, "environment.container.pass_env")) for n in c.pass_env)
         pass_env = (
             f"# environment.container.pass_env: each variable that is set goes in as {prefix}NAME;\n"
             "# unlike --env NAME=value, this keeps values with commas (CUDA_VISIBLE_DEVICES=0,1) intact.\n"
-            f"pass_env=({' '.join(sh(n) for n in c.pass_env)})\n"
+            f"pass_env=({names})\n"
             "for name in \"${pass_env[@]}\"; do\n"
             "  if [[ -n \"${!name+x}\" ]]; then\n"
             f"    export \"{prefix}$name=${{!name}}\"\n"
