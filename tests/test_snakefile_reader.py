@@ -343,7 +343,20 @@ def test_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(snakefile_reader, "MAX_FILE_BYTES", 1000)
     write(tmp_path, {"Snakefile": "# padding\n" * 200})
     info = read_snakefile(tmp_path / "Snakefile")
-    assert "is larger than" in info.error and info.error_location[1:] == (1, 1)
+    assert "is larger than 1,000 bytes" in info.error and info.error_location[1:] == (1, 1)
+    monkeypatch.undo()
+    monkeypatch.setattr(snakefile_reader, "MAX_TOTAL_BYTES", 1500)
+    write(tmp_path, {"Snakefile": 'include: "a.smk"\n' + "# padding\n" * 90, "a.smk": "# padding\n" * 90})
+    info = read_snakefile(tmp_path / "Snakefile")
+    assert info.error == "the workflow's files are larger than 1,500 bytes together"
+    assert (Path(info.error_location[0]).name, info.error_location[1]) == ("Snakefile", 1)
+    monkeypatch.undo()
+    # a module read again for each `use rule` counts each time
+    monkeypatch.setattr(snakefile_reader, "MAX_LINES_READ", 500)
+    uses = "".join(f"use rule * from m as m{i}_*\n" for i in range(100))
+    write(tmp_path, {"Snakefile": 'module m:\n    snakefile: "m.smk"\n' + uses,
+                     "m.smk": "".join(f'rule a{j}:\n    shell: "true"\n' for j in range(10))})
+    assert read_snakefile(tmp_path / "Snakefile").error == "more than 500 lines read (includes and modules)"
     monkeypatch.undo()
     chain = {f"f{i}.smk": f'include: "f{i + 1}.smk"\n' for i in range(40)}
     write(tmp_path, {"Snakefile": 'include: "f0.smk"\n', **chain, "f40.smk": ""})

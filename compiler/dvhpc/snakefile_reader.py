@@ -27,9 +27,12 @@ from pathlib import Path
 
 from dvhpc.workflow import WorkflowInfo
 
-MAX_FILE_BYTES = 5_000_000  # like a spec file
+# Real workflows are far smaller (DynVision's largest file: 30 kB); tokenizing runs at ~0.5 MB/s.
+MAX_FILE_BYTES = 2_000_000
+MAX_TOTAL_BYTES = 8_000_000  # all distinct files together
 MAX_INCLUDE_DEPTH = 32  # like an `extends` chain
 MAX_FILES_READ = 1000  # includes and module reads together (a module is read once per `use rule`)
+MAX_LINES_READ = 1_000_000  # logical lines gone through, counting each read of a module again
 
 EXEC_HINT = "--workflow-exec would run Snakemake's parser, which executes the workflow's code"
 
@@ -282,12 +285,14 @@ class _Reader:
         self.localrules: set[str] = set()
         self.modules: dict[str, tuple[str | None, list[tokenize.TokenInfo], str]] = {}  # name -> (path, value, file)
         self.notes: list[tuple[str, int, int, str]] = []
+        self.noted: set[tuple[str, int, int, str]] = set()
         self.parsed: dict[str, list[_Line]] = {}
-        self.files_read = 0
+        self.files_read = self.bytes_read = self.lines_read = 0
 
     def note(self, file: str, token: tokenize.TokenInfo, message: str) -> None:
         entry = (file, token.start[0], token.start[1] + 1, f"{message} ({EXEC_HINT})")
-        if entry not in self.notes:  # a module read for several `use rule` statements says it once
+        if entry not in self.noted:  # a module read for several `use rule` statements says it once
+            self.noted.add(entry)
             self.notes.append(entry)
 
     def include(self, path: str, place: tuple[str, int, int] | None, modifier: _Modifier, stack: list[str]) -> None:
@@ -303,7 +308,14 @@ class _Reader:
         if self.files_read > MAX_FILES_READ:
             raise _Stop(f"more than {MAX_FILES_READ} workflow files read (includes and modules)", where)
         if key not in self.parsed:
-            self.parsed[key] = _logical_lines(_read_text(path, where), shown)
+            text = _read_text(path, where)
+            self.bytes_read += len(text)
+            if self.bytes_read > MAX_TOTAL_BYTES:
+                raise _Stop(f"the workflow's files are larger than {MAX_TOTAL_BYTES:,} bytes together", where)
+            self.parsed[key] = _logical_lines(text, shown)
+        self.lines_read += len(self.parsed[key])
+        if self.lines_read > MAX_LINES_READ:
+            raise _Stop(f"more than {MAX_LINES_READ:,} lines read (includes and modules)", where)
         self.statements(self.parsed[key], path, shown, modifier, stack + [key])
 
     def statements(self, lines: list[_Line], path: str, file: str, modifier: _Modifier, stack: list[str]) -> None:
