@@ -563,11 +563,11 @@ def test_bug_dv320_version_specifier_is_not_a_placeholder(tmp_path):
 
 @pytest.mark.parametrize("edit, line, column", [
     (("env: {SLURM_CLUSTER_NAME: mini}", "env: {SLURM_CLUSTER_NAME: mini, CHANGEME: \"*\"}"), 4, 35),
-    (("paths:", "environment:\n  variables: {TODO: \"1\"}\npaths:"), 18, 15),
+    (("paths:", "settings:\n  {TODO: \"1\"}\npaths:"), 18, 4),
 ])
 def test_bug_dv320_placeholder_in_a_key(tmp_path, edit, line, column):
     """Issue 4: "Leftover placeholders anywhere" -- a placeholder used as a key (a template's
-    `detect.env: {CHANGEME: "*"}`, `environment.variables: {TODO: ...}`) is not reported, only
+    `detect.env: {CHANGEME: "*"}`, `settings: {TODO: ...}`) is not reported, only
     string values are. Fix: `checks._strings` should also yield every mapping key (as its own
     path, located with `doc.where(path, key=True)`), so `Checker.placeholders` sees keys too."""
     spec_with(tmp_path, edit)

@@ -32,6 +32,8 @@ VECTORS: dict[str, dict[str, str]] = {
     "GIT_CONFIG_COUNT": {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor",
                          "GIT_CONFIG_VALUE_0": "touch MARKER"},
     "GIT_CONFIG_GLOBAL": {"GIT_CONFIG_GLOBAL": "${HOME}/evil.gitconfig"},
+    "XDG_CONFIG_HOME": {"XDG_CONFIG_HOME": "${HOME}/evilxdg"},
+    "HOME": {"HOME": "${HOME}/evilhome"},
     "GIT_EXTERNAL_DIFF": {"GIT_EXTERNAL_DIFF": "${HOME}/evil.sh"},
     "LESSOPEN": {"LESSOPEN": "|touch MARKER %s"},
     "LESSCLOSE": {"LESSOPEN": "|cat %s", "LESSCLOSE": "touch MARKER %s %s"},
@@ -74,6 +76,10 @@ def _plant(home: Path) -> None:
     (home / "evil.sh").write_text("#!/bin/sh\ntouch MARKER\n")
     (home / "evil.sh").chmod(0o755)
     (home / "evil.gitconfig").write_text("[core]\n\tfsmonitor = touch MARKER\n")
+    (home / "evilxdg" / "git").mkdir(parents=True, exist_ok=True)
+    (home / "evilxdg" / "git" / "config").write_text("[core]\n\tfsmonitor = touch MARKER\n")
+    (home / "evilhome").mkdir(exist_ok=True)
+    (home / "evilhome" / ".gitconfig").write_text("[core]\n\tfsmonitor = touch MARKER\n")
     (home / "evilbin").mkdir(exist_ok=True)
     for tool in ("git", "less", "ls", "python3"):
         (home / "evilbin" / tool).write_text("#!/bin/sh\ntouch MARKER\n")
