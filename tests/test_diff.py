@@ -203,8 +203,8 @@ def test_markdown(dvhpc_main):
     lines = out.splitlines()
     assert lines[0] == "**dvhpc diff** `old.yaml` → `new.yaml`"
     assert "### rules" in lines
-    assert ("- `train_model`: mem 80G → 120G (81920 → 122880 MiB) (via set gpu_train); "
-            "time 13h20m → 16h (800 → 960 min) (via set gpu_train); partition gpu (unchanged)") in lines
+    assert ("- `train_model`: mem `80G` → `120G` (81920 → 122880 MiB) (via `set gpu_train`); "
+            "time `13h20m` → `16h` (800 → 960 min) (via `set gpu_train`); partition `gpu` (unchanged)") in lines
     code, out, _ = dvhpc_main("diff", "old.yaml", "old.yaml", "--format", "markdown", cwd=case)
     assert (code, out) == (0, "**dvhpc diff**: no effective change between `old.yaml` and `old.yaml`.\n")
 
@@ -271,14 +271,14 @@ def test_two_generated_folders(tmp_path, run_dvhpc):
 
 
 @pytest.mark.parametrize("damage, message", [
-    ("a: [\n", "out2/mini/resources.yaml:{after}:1: YAML syntax error: did not find expected node content"),
-    ("rules: {}\n", "out2/mini/resources.yaml:{line}:1: duplicate key 'rules'"),
-    ("x: !!python/name:os.system ''\n", "out2/mini/resources.yaml:{line}:4: YAML tag "
-                                        "'tag:yaml.org,2002:python/name:os.system' is not supported"),
+    ("a: [\n", "out2/mini/resources.yaml:{after}:1: error[DV403]: YAML syntax error: did not find expected node content"),
+    ("rules: {}\n", "out2/mini/resources.yaml:{line}:1: error[DV403]: duplicate key 'rules'"),
+    ("x: !!python/name:os.system ''\n", "out2/mini/resources.yaml:{line}:4: error[DV403]: YAML tag "
+                                        "'tag:yaml.org,2002:python/name:os.system'; dvhpc writes none"),
 ])
 def test_a_broken_generated_folder_is_an_error_with_its_place(tmp_path, run_dvhpc, damage, message):
-    """A folder side is anybody's files: a hand-broken resources.yaml is exit 2 with file:line:col
-    (it was an internal error, exit 3)."""
+    """A folder side is anybody's files: a hand-broken resources.yaml is exit 2 with a DV403 at its
+    file:line:col (it was an internal error, exit 3)."""
     case = DIFF / "set_value"
     _compile_as(tmp_path, case / "old.yaml", "out1")
     _compile_as(tmp_path, case / "old.yaml", "out2")
@@ -287,7 +287,8 @@ def test_a_broken_generated_folder_is_an_error_with_its_place(tmp_path, run_dvhp
     resources.write_text(resources.read_text() + damage)
     code, out, err = run_dvhpc("diff", "out1/mini", "out2/mini", cwd=tmp_path)
     assert (code, out) == (2, "")
-    assert err.strip() == "dvhpc diff: " + message.format(line=line, after=line + 1)  # a syntax error: at the end
+    assert err.splitlines()[0] == message.format(line=line, after=line + 1)  # a syntax error: at the end
+    assert "run `dvhpc compile` to write the folder again" in err
 
 
 def test_generated_folders_from_differently_named_specs_of_the_same_site(tmp_path, dvhpc_main):
@@ -465,3 +466,61 @@ def test_a_file_named_like_a_revision_is_a_file(tmp_path, run_dvhpc):
     assert code == 1, err
     assert "train_model: mem 80G → 120G" in out
 
+
+
+# ------------------------------------------------------------------------------ scale (issue 19, item 16)
+
+def test_emitted_data_is_what_the_generated_yaml_reads_back_as(tmp_path):
+    """diff compares a spec side's emitted data without writing it out: that data must be what a
+    folder side reads from the written files."""
+    from dvhpc.build import generate, site_for_output
+    from dvhpc.diff import PROFILE_YAML, RESOURCES_YAML, emitted_data, read_generated_yaml
+    from dvhpc.pipeline import check
+
+    for spec in sorted(SITES.glob("*.yaml")):
+        checked = check(str(spec))
+        if checked.abstract:
+            continue
+        files = generate(checked, Path("generated"))
+        data = emitted_data(site_for_output(checked, Path("generated")))
+        for name in (PROFILE_YAML, RESOURCES_YAML):
+            assert data[name] == read_generated_yaml(files[name].content, name), (spec.name, name)
+
+
+@pytest.mark.slow
+def test_20000_rules_diff_and_check(tmp_path):
+    """What compile can write, diff and --check can read: 20,000 rules made a resources.yaml over
+    the loader's node limit (diff exit 2, a stale --check exit 3)."""
+    import copy
+    import sys
+
+    from conftest import REPO
+    from dvhpc.build import compile_specs
+    from dvhpc.diagnostics import Report
+    from dvhpc.diff import change_line, compare, view_of
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import specgen
+
+    old = specgen.site_data(specgen.SEED, "big", rules=20000, partitions=8, sets=6)
+    new = copy.deepcopy(old)
+    new["snakemake"]["jobs"] = 321
+    gone = sorted(new["resources"]["rules"])[-1]
+    del new["resources"]["rules"][gone]
+    spec = tmp_path / "big.yaml"
+    spec.write_text(specgen.to_yaml(old))
+    report = Report()
+    [result] = compile_specs([str(spec)], tmp_path / "generated", report=report)
+    assert result.written and not report.items
+    (tmp_path / "old.yaml").write_text(spec.read_text())
+    spec.write_text(specgen.to_yaml(new))
+    expected = [f"profile: jobs: {old['snakemake']['jobs']} → 321", f"rules: {gone}: removed"]
+
+    [result] = compile_specs([str(spec)], tmp_path / "generated", check_only=True, report=report)
+    assert not report.items, [d.message for d in report.items]
+    assert result.plan.stale and result.drift == expected
+
+    # (--check read the 20,000-rule folder back; diff of two specs compares the emitted data)
+    old_side, new_side = view_of(str(tmp_path / "old.yaml"), report), view_of(str(spec), report)
+    assert [f"{c.area}: {change_line(c)}" for c in compare(old_side, new_side)] == expected
+    assert not report.items

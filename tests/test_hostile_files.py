@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def test_init_cli_with_a_hostile_file_name(tmp_path):
 
 
 def test_import_profile_names_and_values_stay_data(tmp_path):
+    """(NEL, U+2028/9 in a profile are refused by the loader: DV008.)"""
     profile = tmp_path / "config.yaml"
     profile.write_text(
         'default-resources:\n'
@@ -82,8 +84,8 @@ def test_import_profile_names_and_values_stay_data(tmp_path):
         '  mem_mb: 1000\n'
         'set-resources:\n'
         '  "r\\nsite: injected": {mem_mb: 2000}\n'
-        '  "q\\u2028lint: {}": {runtime: 10}\n'
-        '  "p\\u0085detect: {}": {runtime: 10}\n'
+        '  "q\\tlint: {}": {runtime: 10}\n'
+        '  "p\\rdetect: {}": {runtime: 10}\n'
         '"opt\\nsite: injected2": 3\n'
     )
     code, text, err = run_in_process("import", str(profile), "--site", "t")
@@ -92,7 +94,7 @@ def test_import_profile_names_and_values_stay_data(tmp_path):
     assert ours == pyyaml
     assert set(ours) == {"dvhpc", "site", "description", "slurm", "snakemake", "resources"}
     assert ours["site"] == "t"
-    assert set(ours["resources"]["rules"]) == {"r\nsite: injected", "q\u2028lint: {}", "p\u0085detect: {}"}
+    assert set(ours["resources"]["rules"]) == {"r\nsite: injected", "q\tlint: {}", "p\rdetect: {}"}
     assert list(ours["slurm"]["partitions"]) == ["gpu\nenvironment: {variables: {X: injected}}"]
 
 
@@ -232,3 +234,77 @@ def test_compile_without_hard_links_recreates_a_fifo_and_refuses_to_drop_a_socke
     assert result.written and not report.items
     assert stat.S_ISFIFO(os.lstat(site / "progress.fifo").st_mode)
     assert (site / "notes" / "deep" / "todo.txt").read_text() == "ask admins\n"
+
+
+# ---------------------------------------------------------------------------- what diff and explain print (item 14)
+
+PAYLOADS = ["![x](http://e/x.png)", "<img src=x onerror=alert(1)>", "@someone", "a`b``c", "x | y", "line\nbreak",
+            "\x1b[2J\x1b[31mred", "rtl\u202eevil", "nel\u0085x", "[link](http://e)", "**bold** _it_", "`"]
+_UNSAFE_OUTPUT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
+def _hostile_folders(tmp_path: Path) -> tuple[str, str, int]:
+    """Two generated folders of one site; the second's resources.yaml holds a rule per payload
+    (the payload as its name and its partition) and a changed partition per payload."""
+    from dvhpc.build import compile_specs
+    from dvhpc.diff import read_generated_yaml
+    from dvhpc.emit.yamlout import dump
+
+    spec = FIXTURES / "diff" / "set_value" / "old.yaml"
+    for out in ("out1", "out2"):
+        compile_specs([str(spec)], tmp_path / out, report=Report())
+    resources = tmp_path / "out2" / "mini" / "resources.yaml"
+    data = read_generated_yaml(resources.read_text(), "resources.yaml")
+    for number, payload in enumerate(PAYLOADS):
+        data["rules"][payload] = {**data["rules"]["prep"], "partition": payload}
+        data["rules"][f"rule{number}"] = {**data["rules"]["prep"], "partition": payload}
+    resources.write_text(dump(data))
+    return str(tmp_path / "out1" / "mini"), str(tmp_path / "out2" / "mini"), 2 * len(PAYLOADS)
+
+
+def test_diff_markdown_quotes_every_value(tmp_path):
+    old, new, changes = _hostile_folders(tmp_path)
+    code, out, err = run_in_process("diff", old, new, "--format", "markdown")
+    assert code == 1, err
+    items = [line for line in out.splitlines() if line.startswith("- ")]
+    assert len(items) == changes  # no value started a line of its own
+    outside = _CODE_SPAN.sub("", out)
+    for rendered in ("![", "<img", "@someone", "](", "**bold**", "_it_", "\x1b", "\u202e", "\u0085"):
+        assert rendered not in outside, rendered
+    assert not _UNSAFE_OUTPUT.search(out)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_diff_text_and_json_escape_control_characters(tmp_path, fmt):
+    import json
+
+    old, new, changes = _hostile_folders(tmp_path)
+    code, out, err = run_in_process("diff", old, new, "--format", fmt)
+    assert code == 1, err
+    assert not _UNSAFE_OUTPUT.search(out)
+    if fmt == "json":
+        items = {c["item"] for c in json.loads(out)["changes"]}
+        assert set(PAYLOADS) <= items  # the data itself is intact, only its printing is escaped
+    else:
+        assert sum(line.startswith("  ") for line in out.splitlines()) == changes
+
+
+def test_compile_check_drift_and_explain_escape_control_characters(tmp_path):
+    from dvhpc.diff import read_generated_yaml
+    from dvhpc.emit.yamlout import dump
+
+    spec = tmp_path / "t\x1b]0;owned\x07\u202e.yaml"  # explain names the file of every value
+    spec.write_text("dvhpc: 1\nsite: t\nslurm:\n  partitions:\n    cpu: {default: true}\n"
+                    "resources:\n  defaults: {cpus: 1, mem: 1G, time: 1h}\n  rules:\n    a: {mem: 2G}\n")
+    code, out, err = run_in_process("explain", str(spec), "--all")
+    assert code == 0, err
+    assert not _UNSAFE_OUTPUT.search(out) and "t\\x1b]0;owned\\x07\\u202e.yaml:9:" in out
+    assert run_in_process("compile", str(spec), "--out", str(tmp_path / "g"))[0] == 0
+    resources = tmp_path / "g" / "t" / "resources.yaml"
+    data = read_generated_yaml(resources.read_text(), "resources.yaml")
+    data["rules"]["\x1b[2Jwiped\u202e"] = data["rules"]["a"]
+    resources.write_text(dump(data))
+    code, out, err = run_in_process("compile", str(spec), "--out", str(tmp_path / "g"), "--check")
+    assert code == 1 and "  rules: \\x1b[2Jwiped\\u202e: removed" in out.splitlines(), out + err
+    assert not _UNSAFE_OUTPUT.search(out + err)

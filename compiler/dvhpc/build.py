@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dvhpc.diagnostics import Location, Report
+from dvhpc.diagnostics import Diagnostic, Location, Report
 from dvhpc.emit import GeneratedFile, emit_site
 from dvhpc.layers import SpecLoader
 from dvhpc.model import Site
@@ -21,6 +21,7 @@ class SiteResult:
     plan: Plan | None = None
     skipped: str | None = None  # why nothing was done (abstract layer, errors)
     written: bool = False
+    drift: list[str] = field(default_factory=list)  # --check of a stale folder: what it means differently
 
 
 def _relative(path: str, base: Path) -> str:
@@ -71,6 +72,8 @@ def compile_specs(specs: list[str], out_root: Path, *, check_only: bool = False,
         files = generate(checked, out_root)
         if check_only:
             result.plan = plan(out_root / name, files)
+            if result.plan.stale:
+                result.drift = _drift(out_root / name, files, checked.site, report)
             continue
         try:
             result.plan = write_site(out_root, name, files, force=force)
@@ -85,3 +88,14 @@ def compile_specs(specs: list[str], out_root: Path, *, check_only: bool = False,
         else:
             result.written = result.plan.stale
     return results
+
+
+def _drift(site_dir: Path, files: dict[str, GeneratedFile], site: Site, report: Report) -> list[str]:
+    """The semantic summary of a stale folder; a folder too broken to read is DV403 at its place."""
+    from dvhpc.diff import DiffError, drift
+
+    try:
+        return drift(site_dir, files, site)
+    except DiffError as exc:
+        report.items.append(exc.diagnostic or Diagnostic("DV403", str(exc), Location(str(site_dir), 1, 1)))
+        return []

@@ -123,12 +123,9 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
         where = plan.site_dir
         if check_only:
             if plan.stale:
-                from dvhpc.build import generate
-                from dvhpc.diff import drift
-
                 stale = True
                 click.echo(f"{where}: out of date")
-                for line in drift(where, generate(result.checked, Path(out)), result.checked.site):
+                for line in result.drift:
                     click.echo(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:
@@ -289,8 +286,11 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
     try:
         old_view, new_view, changes = diffing.diff_sides(old, new, report)
     except diffing.DiffError as exc:
+        if exc.diagnostic:  # a broken generated folder: DV403 at its file:line:col
+            report.items.append(exc.diagnostic)
         emit_diagnostics(report.sorted(), "text")
-        click.echo(f"dvhpc diff: {exc}", err=True)
+        if not exc.diagnostic:
+            click.echo(f"dvhpc diff: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     if not quiet:
         if unified_:

@@ -9,16 +9,23 @@ partitions, environment, paths, datasets, detection, settings.
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import math
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from dvhpc.diagnostics import Report
+from dvhpc.diagnostics import Diagnostic, Location, Report
 from dvhpc.model import Site
 from dvhpc.resolve import DEFAULTS_NAME
+from dvhpc.source import MAX_DEPTH, MAX_FILE_BYTES
+from dvhpc.textsafe import markdown_code, printable
+from dvhpc.writer import safe_member
 
 AREAS = ("profile", "rules", "partitions", "environment", "paths", "datasets", "detect", "settings", "files")
 # rule fields compared, in the order they are shown; (key in resources.yaml, raw sub-key or None)
@@ -29,31 +36,54 @@ RULE_FIELDS = (
     ("retry", None),
 )
 UNIT = {"mem": "MiB", "mem_per_cpu": "MiB", "disk": "MiB", "time": "min"}
+_VIA_ACCOUNT, _VIA_LIMITS, _VIA_SETTINGS = "via slurm.account", "via partition limits or restart_times", "via the site's settings"
+_FIXED_VIA = {_VIA_ACCOUNT, _VIA_LIMITS, _VIA_SETTINGS}  # our words; any other `via` names a set or a layer
 
 
 class DiffError(Exception):
-    """A side that cannot be read (bad revision, no git, invalid spec): reported, exit 2."""
+    """A side that cannot be read (bad revision, no git, invalid spec, a broken generated folder):
+    reported, exit 2. `diagnostic` is set when the problem has a place in a file (DV403)."""
+
+    def __init__(self, message: str, diagnostic: Diagnostic | None = None):
+        super().__init__(message)
+        self.diagnostic = diagnostic
 
 
-@dataclass
+# The YAML files that diff reads as data; the others are compared as text.
+PROFILE_YAML, RESOURCES_YAML, MANIFEST_JSON = "profile/config.v9+.yaml", "resources.yaml", "MANIFEST.json"
+# A generated file larger than this is not one dvhpc wrote: its largest spec (5 MB) compiles to
+# far less. Reading a folder is linear in its size (no aliases, see read_generated_yaml).
+MAX_GENERATED_BYTES = 20 * MAX_FILE_BYTES
+
+
 class View:
-    label: str
-    files: dict[str, str]
-    site: Site | None = None
+    """One side of a diff: its YAML files as data, the generated files as text (made only when
+    asked for) and, for a spec, the typed model."""
+
+    def __init__(self, label: str, data: dict[str, dict], *, site: Site | None = None,
+                 files: dict[str, str] | None = None, make_files: Callable[[], dict[str, str]] | None = None,
+                 make_text_files: Callable[[], dict[str, str]] | None = None):
+        self.label, self.data, self.site = label, data, site
+        self._files, self._make_files = files, make_files
+        self._text_files, self._make_text_files = None, make_text_files
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Every generated file but the manifest (`--unified`)."""
+        if self._files is None:
+            self._files = self._make_files() if self._make_files else {}
+        return self._files
+
+    @property
+    def text_files(self) -> dict[str, str]:
+        """The files compared as text: all but the YAML files read as data."""
+        if self._text_files is None:
+            self._text_files = self._make_text_files() if self._make_text_files else \
+                {name: text for name, text in self.files.items() if name not in (RESOURCES_YAML, PROFILE_YAML)}
+        return self._text_files
 
     def yaml(self, name: str) -> dict:
-        """A generated YAML file as data; a folder side is anybody's files, so it may be broken."""
-        from dvhpc.source import load_yaml
-
-        text = self.files.get(name)
-        if not text:
-            return {}
-        report = Report()
-        doc = load_yaml(text, f"{self.label}/{name}", report)
-        if doc is None:
-            first = report.sorted()[0]
-            raise DiffError(f"{first.location}: {first.message}")
-        return doc.data if isinstance(doc.data, dict) else {}
+        return self.data.get(name) or {}
 
 
 @dataclass
@@ -94,17 +124,12 @@ def git_reader(rev: str):
 
 
 def view_of(side: str, report: Report) -> View:
-    from dvhpc.build import generate
+    from dvhpc.build import generate, site_for_output
     from dvhpc.layers import SpecLoader
     from dvhpc.pipeline import check
 
     if os.path.isdir(side):
-        folder = Path(side)
-        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8", errors="replace")
-                 for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
-        if "resources.yaml" not in files:
-            raise DiffError(f"{side}: not a dvhpc output folder (no resources.yaml)")
-        return View(side, files)
+        return folder_view(Path(side))
     rev, _, path = side.partition(":") if _is_rev_spec(side) else ("", "", side)
     loader = SpecLoader(git_reader(rev)) if rev else SpecLoader()
     if rev:
@@ -112,11 +137,312 @@ def view_of(side: str, report: Report) -> View:
     checked = check(path, loader)
     report.extend(checked.report)
     if not checked.ok:
-        raise DiffError(f"{side}: the spec has errors")
+        raise DiffError(f"{printable(side)}: the spec has errors")
     if checked.abstract:
-        raise DiffError(f"{side}: an abstract layer compiles to nothing")
-    files = generate(checked, Path("generated"))
-    return View(side, {name: f.content for name, f in files.items() if name != "MANIFEST.json"}, checked.site)
+        raise DiffError(f"{printable(side)}: an abstract layer compiles to nothing")
+    out_root = Path("generated")
+    site = site_for_output(checked, out_root)
+
+    def files() -> dict[str, str]:
+        return {name: f.content for name, f in generate(checked, out_root).items() if name != MANIFEST_JSON}
+
+    return View(side, emitted_data(site), site=checked.site, make_files=files, make_text_files=lambda: text_files(site))
+
+
+def text_files(site: Site) -> dict[str, str]:
+    """The generated files that diff compares as text: every one but the YAML files it reads as
+    data (rendering a 20,000-rule resources.yaml only to skip it took seconds) and the manifest."""
+    from dvhpc.emit import emit_scripts
+    from dvhpc.emit import site_paths
+
+    return {name: f.content for name, f in {**emit_scripts(site), **site_paths.files(site)}.items()}
+
+
+def emitted_data(site: Site) -> dict[str, dict]:
+    """The data of a site's generated YAML files as they read back from the text: compared
+    without writing and parsing hundreds of thousands of lines."""
+    from dvhpc.emit.profile import profile_data
+    from dvhpc.emit.resources import resources_data
+
+    return {PROFILE_YAML: _as_read_back(profile_data(site)), RESOURCES_YAML: _as_read_back(resources_data(site))}
+
+
+def _as_read_back(value):
+    """`value` as yamlout writes it and read_generated_yaml reads it: str keys, lists, plain scalars."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else _key_text(k): _as_read_back(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_as_read_back(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):  # bool and int subclasses: written as the plain number or word
+        return bool(value) if isinstance(value, bool) else int(value)
+    return str(value)
+
+
+def _key_text(key) -> str:
+    from dvhpc.emit.yamlout import scalar
+
+    return scalar(key) if key is None or isinstance(key, (bool, int, float)) else str(key)
+
+
+# ------------------------------------------------------------------------------------ a generated folder
+
+def folder_view(folder: Path) -> View:
+    """A generated folder as a diff side. It is anybody's files, so it may be broken: every
+    problem is a DiffError with a DV403 diagnostic at its file:line:col. Read are the files its
+    MANIFEST.json lists (files that are not dvhpc's, which compile keeps, are no part of a site)."""
+    listed = _manifest_files(folder)
+    files: dict[str, str] = {}
+    data: dict[str, dict] = {}
+    for name in sorted(set(listed) | {RESOURCES_YAML, PROFILE_YAML}):
+        raw = _read_member(folder, name)
+        if raw is None:
+            continue
+        display = f"{folder}/{name}"
+        if name in (RESOURCES_YAML, PROFILE_YAML):
+            text = _utf8(raw, display)
+            data[name] = read_generated_yaml(text, display)
+            _check_shape(name, data[name], text, display)
+        else:
+            text = raw.decode("utf-8", errors="replace")
+        if name != MANIFEST_JSON:
+            files[name] = text
+    if RESOURCES_YAML not in data:
+        raise _broken(str(folder), 1, 1, f"not a dvhpc output folder (no {RESOURCES_YAML})")
+    return View(str(folder), data, files=files)
+
+
+def _broken(display: str, line: int, column: int, message: str) -> DiffError:
+    location = Location(display, line, column)
+    diagnostic = Diagnostic("DV403", printable(message), location,
+                            hint="this is not what dvhpc writes: run `dvhpc compile` to write the folder again")
+    return DiffError(f"{printable(location)}: {diagnostic.message}", diagnostic)
+
+
+def _manifest_files(folder: Path) -> list[str]:
+    """The generated files MANIFEST.json lists."""
+    display = f"{folder}/{MANIFEST_JSON}"
+    raw = _read_member(folder, MANIFEST_JSON)
+    if raw is None:
+        raise _broken(str(folder), 1, 1, f"not a dvhpc output folder (no {MANIFEST_JSON})")
+    try:
+        data = json.loads(_utf8(raw, display))
+    except json.JSONDecodeError as exc:
+        raise _broken(display, exc.lineno, exc.colno, f"{MANIFEST_JSON} is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _broken(display, 1, 1, f"{MANIFEST_JSON} nests too deeply") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise _broken(display, 1, 1, f"{MANIFEST_JSON} has no \"files\" object of path: sha256 pairs")
+    for name in files:
+        if "\x00" in name or safe_member(folder, name) is None:
+            raise _broken(display, 1, 1, f"{MANIFEST_JSON} lists '{name}', which is not a path inside the folder")
+    return list(files)
+
+
+def _read_member(folder: Path, name: str) -> bytes | None:
+    """The bytes of one generated file; None when it is missing. A folder, a link, a FIFO or a
+    device in its place, or a file too large to be dvhpc's, is a DV403 error."""
+    display = f"{folder}/{name}"
+    path = safe_member(folder, name)
+    if path is None:
+        raise _broken(display, 1, 1, f"{name} is reached through a symlink; dvhpc writes no links")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _broken(display, 1, 1, f"{name} is a symlink; dvhpc writes a file there") from None
+        if exc.errno == errno.ENOTDIR:
+            return None
+        raise _broken(display, 1, 1, f"{name} cannot be read: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise _broken(display, 1, 1, f"{name} is {kind}; dvhpc writes a file there")
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(MAX_GENERATED_BYTES + 1)
+    if len(raw) > MAX_GENERATED_BYTES:
+        raise _broken(display, 1, 1, f"{name} is larger than {MAX_GENERATED_BYTES // 2**20} MB; dvhpc writes no such file")
+    return raw
+
+
+def _utf8(raw: bytes, display: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _broken(display, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8 text") from None
+
+
+# YAML 1.2 core schema for plain scalars (what yamlout writes: true/false, null, ints, floats)
+_NULL = re.compile(r"~|null|Null|NULL|")
+_INT = re.compile(r"[-+]?[0-9]{1,100}|0o[0-7]{1,100}|0x[0-9a-fA-F]{1,100}")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+
+
+def _plain_scalar(text: str):
+    if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        return text[0] in "tT"
+    if _NULL.fullmatch(text):
+        return None
+    if _INT.fullmatch(text):
+        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+    if _FLOAT.fullmatch(text):
+        lowered = text.lower()
+        return float(lowered.replace(".", "")) if lowered.endswith((".inf", ".nan")) else float(text)
+    return text
+
+
+def read_generated_yaml(text: str, display: str) -> dict | list | str | int | float | bool | None:
+    """One of dvhpc's own YAML files as data. dvhpc writes mappings, lists and scalars, never an
+    anchor, an alias or a tag; refusing those, every node is read once, so the work is linear in
+    the text (a 20,000-rule resources.yaml has ~700,000 nodes) and needs no node limit. Mapping
+    keys are read as text. Errors are DiffError (DV403) at their line and column."""
+    import _ruamel_yaml as c
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    parser = c.CParser(text)
+    next_event = parser.get_event
+    scalar_event, alias_event, mapping_start = c.ScalarEvent, c.AliasEvent, c.MappingStartEvent
+    ends = (c.MappingEndEvent, c.SequenceEndEvent)
+
+    def fail(event, message: str) -> DiffError:
+        return _broken(display, event.start_mark.line + 1, event.start_mark.column + 1, message)
+
+    def node(event, depth: int):
+        kind = type(event)
+        if kind is alias_event:
+            raise fail(event, f"YAML alias '*{event.anchor}'; dvhpc writes none")
+        if event.anchor is not None:
+            raise fail(event, f"YAML anchor '&{event.anchor}'; dvhpc writes none")
+        if event.tag not in (None, "!"):
+            raise fail(event, f"YAML tag '{event.tag}'; dvhpc writes none")
+        if kind is scalar_event:
+            return _plain_scalar(event.value) if event.style == "" and event.implicit[0] else event.value
+        if depth >= MAX_DEPTH:
+            raise fail(event, f"nested deeper than {MAX_DEPTH} levels")
+        end = ends[kind is not mapping_start]
+        if kind is mapping_start:
+            mapping: dict = {}
+            key_event = next_event()
+            while type(key_event) is not end:
+                if type(key_event) is not scalar_event or key_event.anchor is not None or key_event.tag not in (None, "!"):
+                    raise fail(key_event, "a mapping key that is not plain text; dvhpc writes none")
+                if key_event.value in mapping:
+                    raise fail(key_event, f"duplicate key '{key_event.value}'")
+                mapping[key_event.value] = node(next_event(), depth + 1)
+                key_event = next_event()
+            return mapping
+        items = []
+        item_event = next_event()
+        while type(item_event) is not end:
+            items.append(node(item_event, depth + 1))
+            item_event = next_event()
+        return items
+
+    try:
+        next_event()  # stream start
+        event = next_event()
+        if type(event) is c.StreamEndEvent:
+            return None
+        data = node(next_event(), 0)
+        next_event()  # document end
+        if type(next_event()) is not c.StreamEndEvent:
+            raise _broken(display, 1, 1, "more than one YAML document; dvhpc writes one")
+        return data
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "syntax error").strip()
+        raise _broken(display, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                      f"YAML syntax error: {problem}") from None
+    except (YAMLError, ValueError) as exc:
+        raise _broken(display, 1, 1, f"YAML syntax error: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+
+
+# Where diff looks into a generated file: (path pattern, type). `*` is any key.
+_SHAPES = {
+    PROFILE_YAML: [((), dict)],
+    RESOURCES_YAML: [((), dict), (("defaults",), dict), (("rules",), dict), (("rules", "*"), dict),
+                     (("defaults", "attempts"), list), (("rules", "*", "attempts"), list),
+                     (("defaults", "attempts", "*"), dict), (("rules", "*", "attempts", "*"), dict)],
+}
+_TYPE_NAMES = {dict: "a mapping", list: "a list"}
+
+
+def _check_shape(name: str, data, text: str, display: str) -> None:
+    """Raise DV403 where the data is not of the shape dvhpc writes (and diff relies on)."""
+    for pattern, wanted in _SHAPES[name]:
+        for path, value in _matching(data, pattern):
+            if not isinstance(value, wanted):
+                line, column = _locate(text, path)
+                where = ".".join(map(str, path)) or "the document"
+                raise _broken(display, line, column, f"{where} is {_describe(value)}; dvhpc writes {_TYPE_NAMES[wanted]}")
+
+
+def _matching(data, pattern: tuple, path: tuple = ()):
+    """(path, value) of every node whose path matches `pattern` (optional keys: absent is fine)."""
+    if not pattern:
+        yield path, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    else:
+        children = [(head, data[head])] if isinstance(data, dict) and head in data else []
+    for key, child in children:
+        yield from _matching(child, rest, path + (key,))
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "empty"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), "a number")
+
+
+def _locate(text: str, path: tuple) -> tuple[int, int]:
+    """Line and column of the node at `path` (only on an error: a second walk over the events)."""
+    import _ruamel_yaml as c
+
+    parser = c.CParser(text)
+    stack: list[list] = []  # per open collection: [is a mapping, current key or index, a key comes next]
+    while True:
+        event = parser.get_event()
+        kind = type(event)
+        if kind is c.StreamEndEvent:
+            return 1, 1
+        if kind in (c.StreamStartEvent, c.DocumentStartEvent, c.DocumentEndEvent):
+            continue
+        if kind in (c.MappingEndEvent, c.SequenceEndEvent):
+            stack.pop()
+            _advance(stack)
+            continue
+        if stack and stack[-1][0] and stack[-1][2]:
+            stack[-1][1], stack[-1][2] = event.value, False
+            continue
+        if tuple(frame[1] for frame in stack) == path:
+            return event.start_mark.line + 1, event.start_mark.column + 1
+        if kind is c.MappingStartEvent:
+            stack.append([True, None, True])
+        elif kind is c.SequenceStartEvent:
+            stack.append([False, 0, False])
+        else:
+            _advance(stack)
+
+
+def _advance(stack: list) -> None:
+    if stack:
+        if stack[-1][0]:
+            stack[-1][2] = True
+        else:
+            stack[-1][1] += 1
 
 
 def _is_rev_spec(side: str) -> bool:
@@ -168,7 +494,7 @@ def _via(site: Site | None, rule: str, key: str) -> str | None:
         return None
     sourced = res.values.get(key)
     if key == "account" and sourced is None:
-        return "via slurm.account"
+        return _VIA_ACCOUNT
     if sourced is None:
         return None
     label = sourced.origin.label
@@ -189,9 +515,9 @@ def _compare_rule(name: str, old: dict, new: dict, new_site: Site | None, old_si
         old_attempts, new_attempts = _attempts_text(old.get("attempts")), _attempts_text(new.get("attempts"))
         if old_attempts != new_attempts:
             change.fields.append(FieldChange("attempts", old_attempts, new_attempts,
-                                             "via partition limits or restart_times"))
+                                             _VIA_LIMITS))
         elif _sbatch_text(old) != _sbatch_text(new):
-            change.fields.append(FieldChange("sbatch", _sbatch_text(old), _sbatch_text(new), "via the site's settings"))
+            change.fields.append(FieldChange("sbatch", _sbatch_text(old), _sbatch_text(new), _VIA_SETTINGS))
     if not change.fields:
         return None
     if "partition" not in [f.key for f in change.fields] and new.get("partition"):
@@ -204,13 +530,13 @@ def _item(name: str) -> str:
 
 
 def _sbatch_text(rule: dict) -> str | None:
-    return rule.get("sbatch") or " | ".join(a["sbatch"] for a in rule.get("attempts") or ())
+    return rule.get("sbatch") or " | ".join(str(a.get("sbatch")) for a in rule.get("attempts") or ())
 
 
 def _attempts_text(attempts) -> str:
     if not attempts:
         return "(no retries)"
-    return "; ".join(f"{a['attempt']}: {a.get('minutes')} min, {a.get('mem_mib', a.get('mem_per_cpu_mib'))} MiB"
+    return "; ".join(f"{a.get('attempt')}: {a.get('minutes')} min, {a.get('mem_mib', a.get('mem_per_cpu_mib'))} MiB"
                      for a in attempts)
 
 
@@ -270,12 +596,12 @@ def _model_sections(site: Site) -> dict[str, dict]:
 
 def compare(old: View, new: View) -> list[Change]:
     changes: list[Change] = []
-    old_profile = {k: v for k, v in old.yaml("profile/config.v9+.yaml").items()
+    old_profile = {k: v for k, v in old.yaml(PROFILE_YAML).items()
                    if k not in ("default-resources", "set-resources", "set-threads")}
-    new_profile = {k: v for k, v in new.yaml("profile/config.v9+.yaml").items()
+    new_profile = {k: v for k, v in new.yaml(PROFILE_YAML).items()
                    if k not in ("default-resources", "set-resources", "set-threads")}
     changes += _mapping_changes("profile", old_profile, new_profile)
-    old_res, new_res = old.yaml("resources.yaml"), new.yaml("resources.yaml")
+    old_res, new_res = old.yaml(RESOURCES_YAML), new.yaml(RESOURCES_YAML)
     old_rules = {DEFAULTS_NAME: old_res.get("defaults", {}), **old_res.get("rules", {})}
     new_rules = {DEFAULTS_NAME: new_res.get("defaults", {}), **new_res.get("rules", {})}
     for name in sorted(set(old_rules) | set(new_rules), key=lambda n: (n != DEFAULTS_NAME, n)):
@@ -294,10 +620,8 @@ def compare(old: View, new: View) -> list[Change]:
         for area in ("environment", "paths", "datasets", "detect", "settings"):
             changes += _mapping_changes(area, old_sections[area], new_sections[area])
     else:  # a generated folder on one side: what the model would say, the other files say
-        for name in sorted(set(old.files) | set(new.files)):
-            if name in ("resources.yaml", "profile/config.v9+.yaml", "MANIFEST.json"):
-                continue
-            a, b = old.files.get(name), new.files.get(name)
+        for name in sorted(set(old.text_files) | set(new.text_files)):
+            a, b = old.text_files.get(name), new.text_files.get(name)
             if _without_header(a) != _without_header(b):
                 kind = "added" if a is None else "removed" if b is None else "changed"
                 changes.append(Change("files", name, kind))
@@ -314,55 +638,71 @@ def _without_header(text: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------------ rendering
 
-def _field_text(f: FieldChange) -> str:
-    via = (f" ({f.units})" if f.units else "") + (f" ({f.via})" if f.via else "")
+def _same(text: str) -> str:
+    return text
+
+
+_COUNTS = re.compile(r"-?[0-9]+ → -?[0-9]+ [A-Za-z]+")  # "81920 → 122880 MiB": nothing to quote
+
+
+def _field_text(f: FieldChange, quote: Callable[[str], str]) -> str:
+    units = f.units if f.units is None or _COUNTS.fullmatch(f.units) else quote(f.units)
+    via_text = f.via if f.via is None or f.via in _FIXED_VIA else f"via {quote(f.via.removeprefix('via '))}"
+    via = (f" ({units})" if units else "") + (f" ({via_text})" if via_text else "")
     if f.old is None:
-        return f"{f.key} {f.new}{via}"
+        return f"{f.key} {quote(f.new)}{via}"
     if f.new is None:
-        return f"{f.key} {f.old} (removed){via}"
-    return f"{f.key} {f.old} → {f.new}{via}"
+        return f"{f.key} {quote(f.old)} (removed){via}"
+    return f"{f.key} {quote(f.old)} → {quote(f.new)}{via}"
 
 
-def change_line(change: Change) -> str:
+def change_line(change: Change, quote: Callable[[str], str] = _same) -> str:
+    """One change as a line; `quote` wraps every name and value that came from a spec or a folder
+    (Markdown: a code span), never the words around them."""
+    item = quote(change.item)
     if change.area == "rules":
         if change.kind == "removed":
-            return f"{change.item}: removed"
+            return f"{item}: removed"
         if change.kind == "added":
-            return f"{change.item}: added (" + "; ".join(f"{k} {v}" for k, v in change.unchanged) + ")"
-        parts = [_field_text(f) for f in change.fields] + [f"{k} {v} (unchanged)" for k, v in change.unchanged]
-        return f"{change.item}: " + "; ".join(parts)
+            return f"{item}: added (" + "; ".join(f"{k} {quote(v)}" for k, v in change.unchanged) + ")"
+        parts = [_field_text(f, quote) for f in change.fields] + [f"{k} {quote(v)} (unchanged)" for k, v in change.unchanged]
+        return f"{item}: " + "; ".join(parts)
     if change.area == "files":
-        return f"{change.item}: {change.kind}"
+        return f"{item}: {change.kind}"
     if change.area == "partitions" and change.kind == "changed":
-        return f"{change.item}: " + "; ".join(_field_text(f) for f in change.fields)
+        return f"{item}: " + "; ".join(_field_text(f, quote) for f in change.fields)
     f = change.fields[0]
     if change.kind == "added":
-        return f"{change.item}: added ({f.new})"
+        return f"{item}: added ({quote(f.new)})"
     if change.kind == "removed":
-        return f"{change.item}: removed (was {f.old})"
-    return f"{change.item}: {f.old} → {f.new}"
+        return f"{item}: removed (was {quote(f.old)})"
+    return f"{item}: {quote(f.old)} → {quote(f.new)}"
 
 
 def render_text(changes: list[Change], old: str, new: str) -> str:
+    """For a terminal: each line's control and bidi characters escaped (a value cannot move the
+    cursor, recolour the screen or start a line of its own)."""
     if not changes:
-        return f"no effective change between {old} and {new}\n"
+        return printable(f"no effective change between {old} and {new}") + "\n"
     out = [f"--- {old}", f"+++ {new}"]
     for area in AREAS:
         lines = [change_line(c) for c in changes if c.area == area]
         if lines:
             out.append(f"{area}:")
             out += [f"  {line}" for line in lines]
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 def render_markdown(changes: list[Change], old: str, new: str) -> str:
+    """For a pull-request comment: every name and value is a code span, so none renders as an
+    image, HTML, a link or an @mention, and none breaks the list."""
     if not changes:
-        return f"**dvhpc diff**: no effective change between `{old}` and `{new}`.\n"
-    out = [f"**dvhpc diff** `{old}` → `{new}`", ""]
+        return f"**dvhpc diff**: no effective change between {markdown_code(old)} and {markdown_code(new)}.\n"
+    out = [f"**dvhpc diff** {markdown_code(old)} → {markdown_code(new)}", ""]
     for area in AREAS:
-        lines = [change_line(c) for c in changes if c.area == area]
+        lines = [change_line(c, markdown_code) for c in changes if c.area == area]
         if lines:
-            out += [f"### {area}", ""] + [f"- `{line.split(':', 1)[0]}`:{line.split(':', 1)[1]}" for line in lines] + [""]
+            out += [f"### {area}", ""] + [f"- {line}" for line in lines] + [""]
     return "\n".join(out)
 
 
@@ -389,11 +729,12 @@ def diff_sides(old: str, new: str, report: Report) -> tuple[View, View, list[Cha
     return old_view, new_view, compare(old_view, new_view)
 
 
-def drift(site_dir: Path, files: dict, site: Site | None = None) -> list[str]:
-    """For `compile --check`: what the stale folder means differently from the new output."""
-    if not (site_dir / "resources.yaml").is_file():
-        return []
-    old = view_of(str(site_dir), Report())
-    new = View("new", {name: f.content for name, f in files.items()}, site)
-    return [f"{c.area}: {change_line(c)}" for c in compare(old, new)]
-
+def drift(site_dir: Path, files: dict, site: Site) -> list[str]:
+    """For `compile --check`: what the stale folder means differently from the new output.
+    A broken folder raises DiffError with a DV403 diagnostic."""
+    if not os.path.lexists(site_dir / MANIFEST_JSON) and not os.path.lexists(site_dir / RESOURCES_YAML):
+        return []  # never compiled
+    old = folder_view(site_dir)
+    new = View("new", emitted_data(site), site=site,
+               files={name: f.content for name, f in files.items() if name != MANIFEST_JSON})
+    return [printable(f"{c.area}: {change_line(c)}") for c in compare(old, new)]

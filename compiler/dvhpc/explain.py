@@ -15,6 +15,7 @@ from dvhpc.emit.slurm_args import sbatch_args
 from dvhpc.layers import Layers
 from dvhpc.model import RESOURCE_KEYS, Origin, Resources, Site
 from dvhpc.resolve import DEFAULTS_NAME
+from dvhpc.textsafe import printable
 
 # spec key -> profile resource names it is written as
 EMITTED_AS = {
@@ -134,6 +135,7 @@ def _unlisted(site: Site, name: str) -> Resources:
 
 
 def render_text(result: dict) -> str:
+    """For a terminal: control and bidi characters in names, values and file names escaped."""
     out = []
     for rule in result["rules"]:
         where = f" ({rule['file']}:{rule['line']}:{rule['column']})" if "file" in rule else ""
@@ -159,4 +161,4 @@ def render_text(result: dict) -> str:
             origin = f"{setting['spec']} at {setting['file']}:{setting['line']}:{setting['column']}" \
                 if "file" in setting else setting["from"]
             out.append(f"  {setting['key']:<{width}}  {json.dumps(setting['profile']):<30}  {origin}")
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(printable(line) for line in out).rstrip() + "\n"

@@ -60,15 +60,19 @@ class Plan:
 
 
 def _read_manifest(site_dir: Path) -> dict[str, str]:
-    try:
-        data = json.loads((site_dir / MANIFEST).read_text(encoding="utf-8"))
-        files = data.get("files", {})
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
-    except (OSError, ValueError, AttributeError):
+    """The files our last compile wrote, with their sha256; a broken manifest records none."""
+    path = safe_member(site_dir, MANIFEST)
+    if path is None or not path.is_file():
         return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
-def _safe_member(site_dir: Path, relative: str) -> Path | None:
+def safe_member(site_dir: Path, relative: str) -> Path | None:
     """The path of a member, or None if it would leave the folder (absolute, `..`, symlinks)."""
     if os.path.isabs(relative) or ".." in Path(relative).parts:
         return None
@@ -82,7 +86,7 @@ def _safe_member(site_dir: Path, relative: str) -> Path | None:
 
 
 def _current(site_dir: Path, relative: str) -> bytes | None:
-    path = _safe_member(site_dir, relative)
+    path = safe_member(site_dir, relative)
     if path is None or not path.is_file():
         return None
     try:
