@@ -385,7 +385,7 @@ EXAMPLES: dict[str, str] = {
     # DV4xx
     "DV401": "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
     "DV402": "cannot write generated/example: Permission denied",
-    "DV403": "TODO(helper E) real message",
+    "DV403": "rules is a list; dvhpc writes a mapping",
     "DV501": "runtime 'max(1, 2)' cannot be read as a duration; not imported",
     "DV502": "comment says 30min, value means 1d6h (Snakemake reads runtime: 1800 as minutes); kept 1d6h",
     "DV503": "account 'lab42' was repeated in every rule; lifted into slurm.account",
