@@ -33,7 +33,7 @@ def emit_diagnostics(diags, fmt: str) -> None:
         click.echo(sarif(diags))
     elif diags:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-        click.echo(render.text(diags, _SourceLines(), colour=colour), err=True)
+        click.echo(render.text(diags, render.SourceLines(), colour=colour), err=True)
 
 
 def expand_specs(args: tuple[str, ...]) -> list[str]:
@@ -50,20 +50,6 @@ def expand_specs(args: tuple[str, ...]) -> list[str]:
     return specs
 
 
-class _SourceLines(dict):
-    """Source lines for snippets, read on demand (small files only)."""
-
-    def get(self, file, default=None):
-        if file not in self:
-            try:
-                with open(file, "rb") as handle:
-                    raw = handle.read(1024 * 1024)
-                self[file] = raw.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
-            except OSError:
-                self[file] = None
-        return self[file] or default
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dvhpc")
 def cli() -> None:
@@ -78,6 +64,7 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
     from dvhpc.diagnostics import Report
     from dvhpc.layers import SpecLoader
     from dvhpc.pipeline import check
+    from dvhpc.render import safe
 
     loader = SpecLoader()
     results = [check(spec, loader) for spec in expand_specs(specs)]
@@ -89,7 +76,8 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
             if result.ok:
                 site = result.site
                 kind = "abstract layer" if result.abstract else f"site '{site.name}'"
-                click.echo(f"{result.spec}: ok ({kind}, {len(site.rules)} rules, {len(site.partitions)} partitions)")
+                counts = f"{len(site.rules)} rules, {len(site.partitions)} partitions"
+                click.echo(f"{safe(result.spec)}: ok ({kind}, {counts})")
         failed = sum(not r.ok for r in results)
         if failed:
             click.echo(f"{failed} of {len(results)} spec(s) invalid", err=True)
@@ -110,6 +98,7 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 
     from dvhpc.build import compile_specs
     from dvhpc.diagnostics import Report
+    from dvhpc.render import safe
 
     report = Report()
     results = compile_specs(expand_specs(specs), Path(out), check_only=check_only, force=force, report=report)
@@ -117,7 +106,8 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     stale = False
     for result in results:
         if result.skipped:
-            click.echo(f"{result.spec}: {result.skipped}", err=result.skipped.startswith(("has", "hand", "write", "dup")))
+            click.echo(f"{safe(result.spec)}: {result.skipped}",
+                       err=result.skipped.startswith(("has", "hand", "write", "dup")))
             continue
         plan = result.plan
         where = plan.site_dir
@@ -281,6 +271,7 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
     """
     from dvhpc import diff as diffing
     from dvhpc.diagnostics import Report
+    from dvhpc.render import safe
 
     report = Report()
     try:
@@ -290,9 +281,10 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
             report.items.append(exc.diagnostic)
         emit_diagnostics(report.sorted(), "text")
         if not exc.diagnostic:
-            click.echo(f"dvhpc diff: {exc}", err=True)
+            click.echo(f"dvhpc diff: {safe(exc)}", err=True)
         sys.exit(EXIT_USAGE)
     if not quiet:
+        old, new = safe(old), safe(new)  # from here on only labels, printed
         if unified_:
             click.echo(diffing.unified(old_view, new_view), nl=False)
         elif fmt == "json":
@@ -318,12 +310,13 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
     from dvhpc.explain import explain as explain_site
     from dvhpc.explain import render_text
     from dvhpc.pipeline import check
+    from dvhpc.render import safe
 
     checked = check(spec)
     if not checked.ok or checked.abstract:
         emit_diagnostics(checked.report.sorted(), "text")
         if checked.abstract:
-            click.echo(f"{spec}: an abstract layer has no resolved rules", err=True)
+            click.echo(f"{safe(spec)}: an abstract layer has no resolved rules", err=True)
         sys.exit(EXIT_FINDINGS)
     result = explain_site(checked.site, checked.layers, None if all_ else list(rules))
     click.echo(json.dumps(result, indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
@@ -363,8 +356,10 @@ def main() -> None:
             raise
         if isinstance(exc, KeyboardInterrupt):
             sys.exit(EXIT_INTERRUPTED)
+        from dvhpc.render import safe
+
         click.echo(
-            f"dvhpc: internal error ({type(exc).__name__}: {exc}); this is a bug in dvhpc, please report it "
+            f"dvhpc: internal error ({type(exc).__name__}: {safe(exc)}); this is a bug in dvhpc, please report it "
             "with the command and the spec (DVHPC_DEBUG=1 shows the traceback)",
             err=True,
         )

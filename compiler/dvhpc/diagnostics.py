@@ -46,6 +46,8 @@ class Diagnostic:
     hint: str | None = None
     notes: tuple[Note, ...] = ()
     suppressed: bool = False
+    # False where the location is in a file whose lines must not be quoted (not a spec, a FIFO)
+    show_source: bool = True
 
     def sort_key(self) -> tuple:
         loc = self.location
@@ -154,6 +156,7 @@ class Report:
         hint: str | None = None,
         notes: tuple[Note, ...] = (),
         severity: Severity | None = None,
+        show_source: bool = True,
     ) -> Diagnostic:
         diag = Diagnostic(
             code=code,
@@ -162,6 +165,7 @@ class Report:
             severity=severity or CODES[code][0],
             hint=hint,
             notes=notes,
+            show_source=show_source,
         )
         self.items.append(diag)
         return diag

@@ -5,15 +5,17 @@ replaced, later files win) and remember which file and line every merged value c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvhpc.diagnostics import Location, Note, Report
-from dvhpc.source import Document, PathT, load, read_file
+from dvhpc.source import Document, PathT, load_spec, read_file
 
 # Keys that describe one file, not the site: never inherited from a base.
 _OWN_KEYS = ("abstract", "extends")
 MAX_LAYERS = 32
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # how Python keeps the bytes of a name that are not UTF-8
 
 
 @dataclass
@@ -76,13 +78,18 @@ class SpecLoader:
         if key in self.cache:
             return self.cache[key]
         report = Report()
-        loaded = load(path, display, report, origin=origin, reader=self.reader), report
+        loaded = load_spec(path, display, report, origin=origin, reader=self.reader), report
         if origin is not None:
             self.cache[key] = loaded
         return loaded
 
     def load(self, path: Path, report: Report, display: str | None = None) -> Layers | None:
         display = display or str(path)
+        if _NOT_UTF8.search(display):
+            # its bytes reach no output intact: generated files name their spec in UTF-8 text
+            report.add("DV002", f"file name '{display}' is not valid UTF-8", Location(display, 1, 1),
+                       hint="rename the file (its name is written into the generated files)", show_source=False)
+            return None
         doc, own = self._load(path, display, None)
         report.extend(own)
         if doc is None:

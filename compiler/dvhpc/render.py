@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from dvhpc.diagnostics import Diagnostic, Severity
+from dvhpc.textsafe import printable
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -12,7 +14,44 @@ _COLOURS = {Severity.ERROR: "\033[1;31m", Severity.WARNING: "\033[1;33m", Severi
 _RESET, _BOLD, _BLUE = "\033[0m", "\033[1m", "\033[1;34m"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    # a byte that was not UTF-8 in a file name (Python's surrogateescape) is shown as that byte
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def safe(text: object) -> str:
+    """Text for any output: control and bidi characters as visible escapes (\\x1b, \\u202e), and
+    the undecodable bytes of a file name as \\xNN, so printing it can never fail."""
+    text = printable(text)
+    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+
+
+class SourceLines(dict):
+    """Source lines for snippets, read on demand: regular files only, never blocking (a FIFO or a
+    device named in a diagnostic is not opened), at most the size a spec may have."""
+
+    def get(self, file, default=None):
+        if file not in self:
+            from pathlib import Path
+
+            from dvhpc.source import read_file, split_lines
+
+            try:
+                raw = read_file(Path(file))
+            except (OSError, ValueError):
+                self[file] = None
+            else:
+                self[file] = split_lines(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        return self[file] or default
+
+
 def _source_line(diag: Diagnostic, sources: dict[str, list[str]]) -> str | None:
+    if not diag.show_source:
+        return None
     lines = sources.get(diag.location.file)
     if not lines or not 1 <= diag.location.line <= len(lines):
         return None
@@ -27,7 +66,8 @@ def text(diags: list[Diagnostic], sources: dict[str, list[str]], colour: bool = 
     for diag in diags:
         loc = diag.location
         severity = diag.severity.value + (" (ignored)" if diag.suppressed else "")
-        head = f"{loc}: {paint(_COLOURS[diag.severity], f'{severity}[{diag.code}]')}: {paint(_BOLD, diag.message)}"
+        label = paint(_COLOURS[diag.severity], f"{severity}[{diag.code}]")
+        head = f"{safe(loc)}: {label}: {paint(_BOLD, safe(diag.message))}"
         out.append(head)
         line = _source_line(diag, sources)
         if line is not None and len(line) <= 400:
@@ -38,32 +78,35 @@ def text(diags: list[Diagnostic], sources: dict[str, list[str]], colour: bool = 
                 end = len(line)  # a span over several lines: underline to the end of the first
             else:
                 end = loc.column  # a point
-            width = max(1, min(end, len(line)) - loc.column + 1)
-            out.append(paint(_BLUE, f" {loc.line:>{gutter}} | ") + line)
-            out.append(paint(_BLUE, f" {' ' * gutter} | ") + " " * (loc.column - 1) + paint(_COLOURS[diag.severity], "^" * width))
+            start = min(loc.column - 1, len(line))
+            # escapes widen the line: measure the caret on the text as printed
+            before, marked = safe(line[:start]), safe(line[start:max(start, min(end, len(line)))])
+            out.append(paint(_BLUE, f" {loc.line:>{gutter}} | ") + safe(line))
+            out.append(paint(_BLUE, f" {' ' * gutter} | ") + " " * (len(before) + loc.column - 1 - start)
+                       + paint(_COLOURS[diag.severity], "^" * max(1, len(marked))))
         for note in diag.notes:
-            where = f"{note.location}: " if note.location else ""
-            out.append(f"  = note: {where}{note.message}")
+            where = f"{safe(note.location)}: " if note.location else ""
+            out.append(f"  = note: {where}{safe(note.message)}")
         if diag.hint:
-            out.append(f"  = help: {diag.hint}")
+            out.append(f"  = help: {safe(diag.hint)}")
     return "\n".join(out)
 
 
 def as_dict(diag: Diagnostic) -> dict:
     loc = diag.location
     return {
-        "file": loc.file,
+        "file": safe(loc.file),
         "line": loc.line,
         "column": loc.column,
         "end_line": loc.end_line or loc.line,
         "end_column": loc.end_column or loc.column,
         "severity": diag.severity.value,
         "code": diag.code,
-        "message": diag.message,
-        "hint": diag.hint,
+        "message": safe(diag.message),
+        "hint": safe(diag.hint) if diag.hint else diag.hint,
         "notes": [
-            {"message": n.message, **({"file": n.location.file, "line": n.location.line, "column": n.location.column}
-                                      if n.location else {})}
+            {"message": safe(n.message), **({"file": safe(n.location.file), "line": n.location.line,
+                                             "column": n.location.column} if n.location else {})}
             for n in diag.notes
         ],
         "suppressed": diag.suppressed,
@@ -88,12 +131,12 @@ def github(diags: list[Diagnostic]) -> str:
         if diag.suppressed:
             continue
         loc = diag.location
-        props = [f"file={_gh_escape(loc.file, prop=True)}", f"line={loc.line}", f"col={loc.column}"]
+        props = [f"file={_gh_escape(safe(loc.file), prop=True)}", f"line={loc.line}", f"col={loc.column}"]
         if loc.end_line:
             props.append(f"endLine={loc.end_line}")
         if loc.end_line == loc.line and loc.end_column:
             props.append(f"endColumn={loc.end_column}")
         props.append(f"title={diag.code}")
-        message = diag.message + (f"\n{diag.hint}" if diag.hint else "")
+        message = safe(diag.message) + (f"\n{safe(diag.hint)}" if diag.hint else "")
         out.append(f"::{kinds[diag.severity]} {','.join(props)}::{_gh_escape(message)}")
     return "\n".join(out)

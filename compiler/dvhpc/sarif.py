@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import quote
 
 from dvhpc import __version__
 from dvhpc.diagnostics import CODES, Diagnostic, Severity
+from dvhpc.render import safe
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _uri(file: str) -> str:
+    """A file name as a URI reference: its bytes (also those that are not UTF-8) percent-encoded."""
+    return quote(os.fsencode(file))
 
 
 def sarif(diags: list[Diagnostic]) -> str:
@@ -34,13 +41,13 @@ def sarif(diags: list[Diagnostic]) -> str:
             "ruleId": diag.code,
             "ruleIndex": used.index(diag.code),
             "level": _LEVELS[diag.severity],
-            "message": {"text": diag.message + (f" ({diag.hint})" if diag.hint else "")},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(loc.file)}, "region": region}}],
+            "message": {"text": safe(diag.message) + (f" ({safe(diag.hint)})" if diag.hint else "")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(loc.file)}, "region": region}}],
         }
         if diag.notes:
             result["relatedLocations"] = [
-                {"id": index, "message": {"text": note.message},
-                 "physicalLocation": {"artifactLocation": {"uri": quote(note.location.file)},
+                {"id": index, "message": {"text": safe(note.message)},
+                 "physicalLocation": {"artifactLocation": {"uri": _uri(note.location.file)},
                                       "region": {"startLine": note.location.line, "startColumn": note.location.column}}}
                 for index, note in enumerate(diag.notes) if note.location
             ]

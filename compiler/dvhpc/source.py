@@ -8,7 +8,9 @@ Untrusted input never raises: every problem becomes a diagnostic and the result 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from dvhpc.diagnostics import Location, Note, Report
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # after alias expansion; a real spec has a few thousand
 MAX_DEPTH = 64
+# No count, size or duration needs more digits; Python refuses to convert an int of over 4,300
+# digits to or from text, and arithmetic on one (units, retry factors) can be slow.
+MAX_DIGITS = 100
+SPEC_KEY = "dvhpc"  # every spec and layer holds it at its top level (`dvhpc: 1`)
 
 Key = str | int
 PathT = tuple[Key, ...]
@@ -58,32 +64,69 @@ class Document:
         return Location(self.file, line + 1, column + 1, end_line, max(end_col, column + 1))
 
 
-def read_file(path: Path) -> bytes:
-    """Read at most MAX_FILE_BYTES + 1 bytes of a regular file (raises OSError)."""
-    if path.is_dir():
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device or a socket: reading it could block or never end."""
+
+
+_FILE_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+               stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def _require_regular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
         raise IsADirectoryError(21, "it is a directory")
-    if not path.exists():
-        raise FileNotFoundError(2, "it does not exist")
-    with path.open("rb") as handle:
-        return handle.read(MAX_FILE_BYTES + 1)
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(f"it is {_FILE_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}")
 
 
-def read_text(
+def read_file(path: Path) -> bytes:
+    """Read at most MAX_FILE_BYTES + 1 bytes of a regular file (raises OSError, NotRegularFile).
+
+    A FIFO, a terminal or a device is refused before it is opened; the file is opened without
+    blocking and checked again on the open descriptor, so one swapped in meanwhile cannot hang us."""
+    try:
+        _require_regular(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(2, "it does not exist") from None
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        _require_regular(os.fstat(descriptor).st_mode)
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(descriptor, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def read_bytes(
     path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
-) -> tuple[str, str] | None:
-    """Read a spec file as (text, sha256 of its bytes), refusing anything too large or not text."""
+) -> bytes | None:
+    """A spec file's bytes, or None after a diagnostic: unreadable (at `origin`, the `extends`
+    entry that names it, if given), not a regular file (DV007) or too large (DV005)."""
     where = origin or Location(display, 1, 1)
-    code = "DV010" if origin else "DV001"
     try:
         raw = reader(path)
+    except NotRegularFile as exc:
+        report.add("DV007", f"'{display}' is not a regular file: {exc}", where, show_source=origin is not None,
+                   hint="a spec is a regular file; dvhpc does not read pipes, devices or sockets")
+        return None
     except OSError as exc:
-        report.add(code, f"cannot read '{display}': {exc.strerror or exc}", where)
+        report.add("DV010" if origin else "DV001", f"cannot read '{display}': {exc.strerror or exc}", where)
         return None
-    here = Location(display, 1, 1)
     if len(raw) > MAX_FILE_BYTES:
-        report.add("DV005", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", here,
-                   hint="a site spec is a few kilobytes; split or generate it")
+        report.add("DV005", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", Location(display, 1, 1),
+                   hint="a site spec is a few kilobytes; split or generate it", show_source=False)
         return None
+    return raw
+
+
+def decode(raw: bytes, display: str, report: Report) -> str | None:
+    """The text of a file's bytes, refusing anything that is not UTF-8 text (DV002)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -96,23 +139,127 @@ def read_text(
         return None
     nul = text.find("\x00")
     if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
-        report.add("DV002", "file contains a NUL byte (binary data?)", Location(display, line, column))
+        report.add("DV002", "file contains a NUL byte (binary data?)", _text_location(text, nul, display))
         return None
-    return text, hashlib.sha256(raw).hexdigest()
+    return text
+
+
+def read_text(
+    path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
+) -> tuple[str, str] | None:
+    """Read a spec file as (text, sha256 of its bytes), refusing anything too large or not text."""
+    raw = read_bytes(path, display, report, origin=origin, reader=reader)
+    text = None if raw is None else decode(raw, display, report)
+    return None if text is None else (text, _digest(raw))
+
+
+def _digest(raw: bytes) -> str:
+    """sha256 of a file's bytes after a UTF-8 byte order mark (for MANIFEST.json)."""
+    return hashlib.sha256(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).hexdigest()
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """A file's lines as YAML 1.2 and TOML count them: only CR, LF and CRLF end a line
+    (str.splitlines also splits at form feeds, U+0085, U+2028 and more)."""
+    lines = _LINE_BREAK.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+def _text_location(text: str, index: int, display: str, length: int = 1) -> Location:
+    before = split_lines(text[:index] + "x")  # the "x" keeps a break just before `index` counted
+    line, column = len(before), len(before[-1])
+    return Location(display, line, column, line, column + length - 1)
+
+
+# U+0085 (NEXT LINE), U+2028, U+2029 end a line (and a comment) for YAML 1.1 readers such as PyYAML,
+# which Snakemake reads profiles with, and in the C parser; YAML 1.2 reads them as text.
+_AMBIGUOUS_BREAK = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\x85": "U+0085 (NEXT LINE)", "\u2028": "U+2028 (LINE SEPARATOR)",
+                "\u2029": "U+2029 (PARAGRAPH SEPARATOR)"}
+_BREAK_HINT = ("YAML 1.1 readers (Snakemake's profiles, PyYAML) and YAML 1.2 readers (dvhpc) would see different "
+               "keys or values: dvhpc refuses U+0085, U+2028 and U+2029 anywhere; use a newline or a space")
+# A run of digits (decimal, or after 0x/0o/0b), `_` separators allowed; starts only where a run starts.
+_LONG_NUMBER = re.compile(r"(?<![\d_])\d[\d_]{%d,}|(?<![0-9A-Za-z_])0[xXoObB][0-9A-Fa-f_]{%d,}"
+                          % (MAX_DIGITS, MAX_DIGITS))
+
+
+def _refuse_ambiguous_text(text: str, display: str, report: Report) -> bool:
+    """Checks on the raw text, before any parser sees it: a YAML 1.1 line break (DV008) and a
+    number too long to convert (DV005). False after a diagnostic."""
+    breaks = _AMBIGUOUS_BREAK.search(text)
+    if breaks:
+        more = len(_AMBIGUOUS_BREAK.findall(text)) - 1
+        report.add("DV008", f"{_BREAK_NAMES[breaks.group()]} is a line break to YAML 1.1 readers such as "
+                   "Snakemake, not to YAML 1.2" + (f" ({more} more in this file)" if more else ""),
+                   _text_location(text, breaks.start(), display), hint=_BREAK_HINT)
+        return False
+    for match in _LONG_NUMBER.finditer(text):
+        run = match.group()
+        digits = len(run.replace("_", "")) - (2 if run[1:2].isalpha() else 0)
+        if digits > MAX_DIGITS:
+            report.add("DV005", f"number with {digits} digits (a spec's numbers have at most {MAX_DIGITS})",
+                       _text_location(text, match.start(), display))
+            return False
+    return True
+
+
+def _ambiguous_break_in_value(value: str) -> str | None:
+    """The name of a YAML 1.1 line break in a value written with an escape (`"\\u2028"`), if any."""
+    found = _AMBIGUOUS_BREAK.search(value)
+    return _BREAK_NAMES[found.group()] if found else None
+
+
+def is_spec(data: object) -> bool:
+    """Whether loaded data is a dvhpc spec: a mapping with the `dvhpc` key."""
+    return isinstance(data, dict) and SPEC_KEY in data
+
+
+# A line that starts with the `dvhpc` key (also in a list or a flow mapping): how a spec that does
+# not load, or is not a mapping, still shows it is one.
+_SPEC_KEY_LINE = re.compile(r"""^[ \t]*(?:-[ \t]+)*\{?[ \t]*(?:dvhpc|"dvhpc"|'dvhpc')[ \t]*[:=]""".encode(), re.M)
+
+
+def load_spec(
+    path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
+) -> Document | None:
+    """`load` for a file that must be a dvhpc spec (named on the command line or in `extends`).
+
+    A spec names the `dvhpc` key: at its top level, or (when it does not load or is not a
+    mapping) at the start of a line. Any other file gets one DV007 and nothing else: its content
+    (keys, values, lines) never reaches a diagnostic, so `extends: /etc/shadow` prints no secret."""
+    raw = read_bytes(path, display, report, origin=origin, reader=reader)
+    if raw is None:
+        return None
+    tentative = Report()
+    doc = parse(raw, path, display, tentative)
+    if (doc is not None and is_spec(doc.data)) or _SPEC_KEY_LINE.search(raw):
+        report.extend(tentative)
+        return doc
+    report.add("DV007", f"'{display}' is not a dvhpc spec (its content is not shown)",
+               origin or Location(display, 1, 1),
+               hint=f"a spec's top level is a mapping that starts with `{SPEC_KEY}: 1`",
+               show_source=origin is not None)
+    return None
 
 
 def load(
     path: Path, display: str, report: Report, *, origin: Location | None = None, reader=read_file
 ) -> Document | None:
-    read = read_text(path, display, report, origin=origin, reader=reader)
-    if read is None:
+    """Read and parse a YAML or TOML file (by its suffix); None after a diagnostic."""
+    raw = read_bytes(path, display, report, origin=origin, reader=reader)
+    return None if raw is None else parse(raw, path, display, report)
+
+
+def parse(raw: bytes, path: Path, display: str, report: Report) -> Document | None:
+    text = decode(raw, display, report)
+    if text is None:
         return None
-    text, digest = read
     doc = load_toml(text, display, report) if path.suffix.lower() == ".toml" else load_yaml(text, display, report)
     if doc is not None:
-        doc.sha256 = digest
+        doc.sha256 = _digest(raw)
     return doc
 
 
@@ -294,6 +441,10 @@ class _YamlConverter:
             if not key.isascii() and _SURROGATE.search(key):
                 self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", self.loc(key_node))
                 continue
+            if not key.isascii() and _ambiguous_break_in_value(key):
+                self.report.add("DV008", f"key holds {_ambiguous_break_in_value(key)}, a line break to YAML 1.1 "
+                                "readers such as Snakemake, not to YAML 1.2", self.loc(key_node), hint=_BREAK_HINT)
+                continue
             if key in first_seen:
                 self.report.add(
                     "DV004", f"duplicate key '{key}'", self.loc(key_node),
@@ -321,6 +472,10 @@ class _YamlConverter:
         if not text.isascii() and _SURROGATE.search(text):
             self.report.add("DV002", "text holds a lone UTF-16 surrogate (an escape like \\ud800), not a character",
                             self.loc(node))
+            return None
+        if not text.isascii() and _ambiguous_break_in_value(text):
+            self.report.add("DV008", f"text holds {_ambiguous_break_in_value(text)}, a line break to YAML 1.1 "
+                            "readers such as Snakemake, not to YAML 1.2", self.loc(node), hint=_BREAK_HINT)
             return None
         kind = tag[len(_SCALAR_TAG):] if tag.startswith(_SCALAR_TAG) else None
         if kind == "str":
@@ -384,8 +539,11 @@ def nesting_depth(text: str) -> int:
 
 def load_yaml(text: str, display: str, report: Report) -> Document | None:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
-    doc = Document(display, None, lines=text.splitlines())
+    doc = Document(display, None, lines=split_lines(text))
+    if not _refuse_ambiguous_text(text, display, report):
+        return None
     if nesting_depth(text) > MAX_DEPTH:
         report.add("DV005", f"document nests deeper than {MAX_DEPTH} levels", Location(display, 1, 1),
                    hint="a site spec needs a handful of levels")
@@ -406,6 +564,12 @@ def load_yaml(text: str, display: str, report: Report) -> Document | None:
         if mark and 0 <= mark.line < len(doc.lines) and doc.lines[mark.line][mark.column:mark.column + 1] == "\t":
             problem, hint = "a tab character here", "YAML does not allow tabs for indentation; use spaces"
         report.add("DV003", f"YAML syntax error: {problem}", loc, hint=hint)
+        return None
+    except ReaderError as exc:  # a character YAML does not allow; its position counts UTF-8 bytes
+        index = len(text.encode("utf-8", "surrogatepass")[:exc.position].decode("utf-8", "ignore"))
+        report.add("DV003", f"YAML syntax error: {exc.reason}: U+{exc.character:04X}",
+                   _text_location(text, index, display),
+                   hint=f'if it is meant, write it as an escape inside double quotes ("\\u{exc.character:04x}")')
         return None
     except (YAMLError, RecursionError, ValueError) as exc:
         report.add("DV003", f"YAML syntax error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
@@ -440,7 +604,17 @@ _TOML_INLINE_KEY = re.compile(r"(?:^|[{,])\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
 
 def _toml_key_parts(text: str) -> list[str]:
     parts = re.findall(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+", text)
-    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+    return [_toml_basic_string(p) if p[:1] == '"' else p[1:-1] if p[:1] == "'" else p for p in parts]
+
+
+def _toml_basic_string(quoted: str) -> str:
+    """A double-quoted TOML key as the parser reads it (escapes decoded), for its position."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"k = {quoted}")["k"]
+    except tomllib.TOMLDecodeError:
+        return quoted[1:-1]
 
 
 def _toml_positions(doc: Document) -> None:
@@ -476,7 +650,9 @@ def _toml_positions(doc: Document) -> None:
 def load_toml(text: str, display: str, report: Report) -> Document | None:
     import tomllib
 
-    doc = Document(display, None, lines=text.splitlines())
+    doc = Document(display, None, lines=split_lines(text))
+    if not _refuse_ambiguous_text(text, display, report):
+        return None
     try:
         doc.data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -490,4 +666,22 @@ def load_toml(text: str, display: str, report: Report) -> Document | None:
         return None
     doc.values[()] = (1, 1)
     _toml_positions(doc)
+    if not _refuse_escaped_breaks(doc, doc.data, (), report):
+        return None
     return doc
+
+
+def _refuse_escaped_breaks(doc: Document, data: object, path: PathT, report: Report) -> bool:
+    """DV008 for each TOML key or string that holds a YAML 1.1 line break written as an escape."""
+    ok = True
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        for text, is_key in ((key, True), (value, False)):
+            name = _ambiguous_break_in_value(text) if isinstance(text, str) else None
+            if name:
+                report.add("DV008", f"{'key' if is_key else 'text'} holds {name}, a line break to YAML 1.1 "
+                           "readers such as Snakemake, not to YAML 1.2", doc.where(path + (key,), key=is_key),
+                           hint=_BREAK_HINT)
+                ok = False
+        ok = _refuse_escaped_breaks(doc, value, path + (key,), report) and ok
+    return ok
