@@ -666,22 +666,27 @@ def load_toml(text: str, display: str, report: Report) -> Document | None:
         return None
     doc.values[()] = (1, 1)
     _toml_positions(doc)
-    if not _refuse_escaped_breaks(doc, doc.data, (), report):
+    if not _refuse_escaped_breaks(doc, doc.data, report):
         return None
     return doc
 
 
-def _refuse_escaped_breaks(doc: Document, data: object, path: PathT, report: Report) -> bool:
-    """DV008 for each TOML key or string that holds a YAML 1.1 line break written as an escape."""
+def _refuse_escaped_breaks(doc: Document, data: object, report: Report) -> bool:
+    """DV008 for each TOML key or string that holds a YAML 1.1 line break written as an escape.
+
+    A loop, not recursion: tomllib accepts tables nested deeper than Python's recursion limit."""
     ok = True
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    for key, value in items:
-        for text, is_key in ((key, True), (value, False)):
-            name = _ambiguous_break_in_value(text) if isinstance(text, str) else None
-            if name:
-                report.add("DV008", f"{'key' if is_key else 'text'} holds {name}, a line break to YAML 1.1 "
-                           "readers such as Snakemake, not to YAML 1.2", doc.where(path + (key,), key=is_key),
-                           hint=_BREAK_HINT)
-                ok = False
-        ok = _refuse_escaped_breaks(doc, value, path + (key,), report) and ok
+    pending: list[tuple[PathT, object]] = [((), data)]
+    while pending:
+        path, node = pending.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            for text, is_key in ((key, True), (value, False)):
+                name = _ambiguous_break_in_value(text) if isinstance(text, str) else None
+                if name:
+                    report.add("DV008", f"{'key' if is_key else 'text'} holds {name}, a line break to YAML 1.1 "
+                               "readers such as Snakemake, not to YAML 1.2", doc.where(path + (key,), key=is_key),
+                               hint=_BREAK_HINT)
+                    ok = False
+            pending.append((path + (key,), value))
     return ok
