@@ -22,6 +22,7 @@ MAX_DEPTH = 64
 # No count, size or duration needs more digits; Python refuses to convert an int of over 4,300
 # digits to or from text, and arithmetic on one (units, retry factors) can be slow.
 MAX_DIGITS = 100
+_TOO_LONG_INT = 10 ** MAX_DIGITS
 SPEC_KEY = "dvhpc"  # every spec and layer holds it at its top level (`dvhpc: 1`)
 
 Key = str | int
@@ -186,29 +187,38 @@ _LONG_NUMBER = re.compile(r"(?<![\d_])\d[\d_]{%d,}|(?<![0-9A-Za-z_])0[xXoObB][0-
                           % (MAX_DIGITS, MAX_DIGITS))
 
 
-def _refuse_ambiguous_text(text: str, display: str, report: Report) -> bool:
-    """Checks on the raw text, before any parser sees it: a YAML 1.1 line break (DV008) and a
-    number too long to convert (DV005). False after a diagnostic."""
-    breaks = _AMBIGUOUS_BREAK.search(text)
+def _refuse_yaml_1_1_breaks(text: str, display: str, report: Report) -> bool:
+    """DV008 at the first YAML 1.1 line break in the raw text, before a parser reads lines
+    differently. False after the diagnostic."""
+    breaks = None if text.isascii() else _AMBIGUOUS_BREAK.search(text)
     if breaks:
         more = len(_AMBIGUOUS_BREAK.findall(text)) - 1
         report.add("DV008", f"{_BREAK_NAMES[breaks.group()]} is a line break to YAML 1.1 readers such as "
                    "Snakemake, not to YAML 1.2" + (f" ({more} more in this file)" if more else ""),
                    _text_location(text, breaks.start(), display), hint=_BREAK_HINT)
         return False
+    return True
+
+
+def _long_number(text: str) -> tuple[int, int] | None:
+    """(offset, digits) of the first number in `text` with more than MAX_DIGITS digits."""
+    if len(text) <= MAX_DIGITS:
+        return None
     for match in _LONG_NUMBER.finditer(text):
         run = match.group()
         digits = len(run.replace("_", "")) - (2 if run[1:2].isalpha() else 0)
         if digits > MAX_DIGITS:
-            report.add("DV005", f"number with {digits} digits (a spec's numbers have at most {MAX_DIGITS})",
-                       _text_location(text, match.start(), display))
-            return False
-    return True
+            return match.start(), digits
+    return None
+
+
+def _long_number_message(digits: int) -> str:
+    return f"number with {digits} digits (a spec's numbers have at most {MAX_DIGITS})"
 
 
 def _ambiguous_break_in_value(value: str) -> str | None:
     """The name of a YAML 1.1 line break in a value written with an escape (`"\\u2028"`), if any."""
-    found = _AMBIGUOUS_BREAK.search(value)
+    found = None if value.isascii() else _AMBIGUOUS_BREAK.search(value)
     return _BREAK_NAMES[found.group()] if found else None
 
 
@@ -441,6 +451,8 @@ class _YamlConverter:
             if not key.isascii() and _SURROGATE.search(key):
                 self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", self.loc(key_node))
                 continue
+            if self.refused(key, key_node):
+                continue
             if not key.isascii() and _ambiguous_break_in_value(key):
                 self.report.add("DV008", f"key holds {_ambiguous_break_in_value(key)}, a line break to YAML 1.1 "
                                 "readers such as Snakemake, not to YAML 1.2", self.loc(key_node), hint=_BREAK_HINT)
@@ -467,11 +479,20 @@ class _YamlConverter:
                     result.setdefault(key, val)
         return result
 
+    def refused(self, text: str, node: _Node) -> bool:
+        """DV005 for a key or scalar with a number too long to convert (before int() sees it)."""
+        long = _long_number(text)
+        if long:
+            self.report.add("DV005", _long_number_message(long[1]), self.loc(node))
+        return long is not None
+
     def scalar(self, node: _Node):
         tag, text = node.tag, node.value
         if not text.isascii() and _SURROGATE.search(text):
             self.report.add("DV002", "text holds a lone UTF-16 surrogate (an escape like \\ud800), not a character",
                             self.loc(node))
+            return None
+        if self.refused(text, node):
             return None
         if not text.isascii() and _ambiguous_break_in_value(text):
             self.report.add("DV008", f"text holds {_ambiguous_break_in_value(text)}, a line break to YAML 1.1 "
@@ -542,7 +563,7 @@ def load_yaml(text: str, display: str, report: Report) -> Document | None:
     from ruamel.yaml.reader import ReaderError
 
     doc = Document(display, None, lines=split_lines(text))
-    if not _refuse_ambiguous_text(text, display, report):
+    if not _refuse_yaml_1_1_breaks(text, display, report):
         return None
     if nesting_depth(text) > MAX_DEPTH:
         report.add("DV005", f"document nests deeper than {MAX_DEPTH} levels", Location(display, 1, 1),
@@ -651,7 +672,7 @@ def load_toml(text: str, display: str, report: Report) -> Document | None:
     import tomllib
 
     doc = Document(display, None, lines=split_lines(text))
-    if not _refuse_ambiguous_text(text, display, report):
+    if not _refuse_yaml_1_1_breaks(text, display, report):
         return None
     try:
         doc.data = tomllib.loads(text)
@@ -664,15 +685,21 @@ def load_toml(text: str, display: str, report: Report) -> Document | None:
     except RecursionError:
         report.add("DV005", "TOML document is nested too deeply", Location(display, 1, 1))
         return None
+    except ValueError:  # an integer too long to convert (tomllib converts while it parses)
+        long = _long_number(text)
+        report.add("DV005", _long_number_message(long[1]) if long else "a number is too long to convert",
+                   _text_location(text, long[0], display) if long else Location(display, 1, 1))
+        return None
     doc.values[()] = (1, 1)
     _toml_positions(doc)
-    if not _refuse_escaped_breaks(doc, doc.data, report):
+    if not _refuse_toml_values(doc, doc.data, report):
         return None
     return doc
 
 
-def _refuse_escaped_breaks(doc: Document, data: object, report: Report) -> bool:
-    """DV008 for each TOML key or string that holds a YAML 1.1 line break written as an escape.
+def _refuse_toml_values(doc: Document, data: object, report: Report) -> bool:
+    """What YAML refuses per scalar, for TOML: a YAML 1.1 line break written as an escape (DV008),
+    a number of more than MAX_DIGITS digits (DV005), in keys and values.
 
     A loop, not recursion: tomllib accepts tables nested deeper than Python's recursion limit."""
     ok = True
@@ -688,5 +715,17 @@ def _refuse_escaped_breaks(doc: Document, data: object, report: Report) -> bool:
                                "readers such as Snakemake, not to YAML 1.2", doc.where(path + (key,), key=is_key),
                                hint=_BREAK_HINT)
                     ok = False
+                digits = _toml_digits(text)
+                if digits > MAX_DIGITS:
+                    report.add("DV005", _long_number_message(digits), doc.where(path + (key,), key=is_key))
+                    ok = False
             pending.append((path + (key,), value))
     return ok
+
+
+def _toml_digits(value: object) -> int:
+    """Digits of the longest-looking number in a TOML key or value (an int's own, a string's first long run)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _TOO_LONG_INT:
+        return len(str(abs(value)))  # tomllib refused those over 4,300 digits already
+    long = _long_number(value) if isinstance(value, str) else None
+    return long[1] if long else 0
