@@ -39,9 +39,9 @@ sys.path.insert(0, str(HERE))
 import specgen  # noqa: E402
 
 SIZES = {
-    #          lint specs, compile (rules, partitions), diff rules, growth rule counts
-    "full": {"lint": 1000, "compile": (500, 30), "diff": 500, "growth": (10, 100, 1000)},
-    "tiny": {"lint": 5, "compile": (50, 5), "diff": 50, "growth": (10, 30, 100)},
+    #          lint specs, compile (rules, partitions), diff rules (and a large diff), growth rule counts
+    "full": {"lint": 1000, "compile": (500, 30), "diff": 500, "diff_large": 10000, "growth": (10, 100, 1000)},
+    "tiny": {"lint": 5, "compile": (50, 5), "diff": 50, "diff_large": 200, "growth": (10, 30, 100)},
 }
 DEFAULT_RUNS = {"full": 7, "tiny": 3}
 # lint with shellcheck on an empty cache takes minutes at full size (~0.1 s of shellcheck per script): one run by default
@@ -292,6 +292,10 @@ def generate_inputs(work: Path, size: dict) -> dict[str, Path]:
     (work / "diff-old.yaml").write_text(specgen.to_yaml(old), encoding="utf-8")
     (work / "diff-new.yaml").write_text(specgen.to_yaml(specgen.mutate(old)), encoding="utf-8")
     paths["diff_old"], paths["diff_new"] = work / "diff-old.yaml", work / "diff-new.yaml"
+    old = specgen.site_data(specgen.SEED, "difflarge", rules=size["diff_large"], partitions=12, sets=8)
+    for side, data in (("old", old), ("new", specgen.mutate(old))):
+        paths[f"diff_large_{side}"] = work / f"diff-large-{side}.yaml"
+        paths[f"diff_large_{side}"].write_text(specgen.to_yaml(data), encoding="utf-8")
     largest = specgen.site_data(specgen.SEED, "growth", rules=max(size["growth"]), partitions=GROWTH_PARTITIONS,
                                 sets=6)
     for n in size["growth"]:
@@ -389,6 +393,8 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
                   lambda i: [*dvhpc, "compile", str(paths["big"]), "--out", str(out_root / f"run{i + 10}")], (0,))])
         together([floor("diff"), ("diff", f"dvhpc diff ({size['diff']} rules each)",
                   [*dvhpc, "diff", str(paths["diff_old"]), str(paths["diff_new"])], (1,))])
+        together([floor("diff_large"), ("diff_large", f"dvhpc diff ({size['diff_large']} rules each)",
+                  [*dvhpc, "diff", str(paths["diff_large_old"]), str(paths["diff_large_new"])], (1,))], max_runs=3)
 
         # round-robin over the sizes, so a change of load does not bend the growth curve
         together([floor("gv")] + [(f"gv{n}", f"dvhpc validate ({n} rules)",
@@ -468,6 +474,7 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     compile_beyond, text = beyond("compile", "compile")
     row("4", "compile", text)
     row("5", "diff", beyond("diff", "diff")[1])
+    row("5", "diff_large", beyond("diff_large", "diff_large")[1])
     growth = list(size["growth"])
     exps = {}
     for prefix, name in (("gv", "validate"), ("gc", "compile")):

@@ -175,3 +175,13 @@ def test_broken_folder_through_the_cli(project, tmp_path, damage, where):
     code, out, err = run_subprocess("diff", "generated/example", "sites/example.yaml", cwd=tmp_path)
     assert code == 2 and "internal error" not in err and "Traceback" not in err, err
     assert f"generated/example/{where}: error[DV403]: " in err, err
+
+
+def test_the_documented_dv403_example_is_what_diff_prints(project, tmp_path):
+    from dvhpc.docs import EXAMPLES
+
+    shutil.copytree(project / "pristine", tmp_path / "generated")
+    (tmp_path / "generated" / "example" / "resources.yaml").write_text("rules: []\n")
+    with pytest.raises(DiffError) as caught:
+        folder_view(tmp_path / "generated" / "example")
+    assert caught.value.diagnostic.message == EXAMPLES["DV403"]

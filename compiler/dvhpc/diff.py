@@ -152,8 +152,7 @@ def view_of(side: str, report: Report) -> View:
 def text_files(site: Site) -> dict[str, str]:
     """The generated files that diff compares as text: every one but the YAML files it reads as
     data (rendering a 20,000-rule resources.yaml only to skip it took seconds) and the manifest."""
-    from dvhpc.emit import emit_scripts
-    from dvhpc.emit import site_paths
+    from dvhpc.emit import emit_scripts, site_paths
 
     return {name: f.content for name, f in {**emit_scripts(site), **site_paths.files(site)}.items()}
 
@@ -239,7 +238,7 @@ def _manifest_files(folder: Path) -> list[str]:
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise _broken(display, 1, 1, f"{MANIFEST_JSON} has no \"files\" object of path: sha256 pairs")
     for name in files:
-        if "\x00" in name or safe_member(folder, name) is None:
+        if not name or "\x00" in name or os.path.isabs(name) or ".." in Path(name).parts:
             raise _broken(display, 1, 1, f"{MANIFEST_JSON} lists '{name}', which is not a path inside the folder")
     return list(files)
 
