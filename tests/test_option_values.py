@@ -274,7 +274,7 @@ def test_issue_payloads_are_refused_and_run_nothing(tmp_path, option, value, mod
             pass  # a cluster-generic run waits for its job forever; the submission has happened
     assert not list(tmp_path.rglob("MARKER")), f"{option}: {value!r} ran code"
     assert code == 1, (code, err)
-    assert f"spec.yaml:" in err and ("DV343" in err or "DV231" in err), err
+    assert "spec.yaml:" in err and ("DV343" in err or "DV231" in err), err
     assert not profile.exists()
 
 
