@@ -189,7 +189,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
                    "`scontrol show config`, `sacctmgr ... format=account` or `sshare`, recognised by content "
                    "(repeatable). Without it, init asks the cluster it runs on.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@click.option("--force", is_flag=True,
+              help="Overwrite an existing --output file (a symlink there is replaced by the file, not followed).")
 def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool) -> None:
     """Scaffold a commented site spec from what the cluster says (partitions, nodes, accounts)."""
     from dvhpc.init import InitError, init_site
@@ -232,7 +233,8 @@ def _write_output(command: str, output: str, text: str) -> None:
 @click.argument("profile", type=click.Path(exists=True))
 @click.option("--site", required=True, help="Site name for the new spec ([a-z][a-z0-9_-]*).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--force", is_flag=True,
+              help="Overwrite OUTPUT if it exists (a symlink there is replaced by the file, not followed).")
 @format_option
 def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) -> None:
     """Turn a hand-written Snakemake profile (folder or file) into a site spec."""
