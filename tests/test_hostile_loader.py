@@ -313,9 +313,10 @@ def test_control_and_bidi_characters_are_escaped_in_every_format(project):
         SITE + f'"key{PAYLOAD}": 1\nresources:\n  defaults: {{mem: "4{PAYLOAD}"}}\n'
         f'  rules:\n    "r{PAYLOAD}": {{use: ["set{PAYLOAD}"]}}\n')
     (project / "raw.yaml").write_bytes(SITE.encode() + b"description: x\nraw\x1b[2J\x07: 1\n")
+    (project / "binary.yaml").write_bytes(SITE.encode() + b"description: \x1b[2J\xc2\x9b\xe2\x80\xae\xff\n")
     name = "n\x1b[2J\u202e.yaml"
     (project / name).write_text(SITE + "resources: {defaults: {mem: 4Q}}\n")
-    for spec in ("s.yaml", "raw.yaml", name):
+    for spec in ("s.yaml", "raw.yaml", "binary.yaml", name):
         for command in ("validate", "lint"):
             extra = ("--no-shellcheck",) if command == "lint" else ()
             for fmt, (out, err) in formats_output(command, *extra, spec, cwd=project).items():
@@ -324,6 +325,10 @@ def test_control_and_bidi_characters_are_escaped_in_every_format(project):
                     assert not any(UNSAFE.search(s) for s in _strings(json.loads(out))), (command, fmt, spec)
     _, _, err = run_in_process("validate", "s.yaml", cwd=project)
     assert "unknown key 'key\\x1b[2J\\x07\\u202e\\x9b31m' in the top level" in err
+    _, _, err = run_in_process("validate", "binary.yaml", cwd=project)
+    assert heads(err) == [("binary.yaml:4:20", "DV002")]  # the column counts characters, not bytes
+    shown = "description: \\x1b[2J\\x9b\\u202e"
+    assert f"    4 | {shown}\ufffd\n      | {' ' * len(shown)}^\n" in err
     _, _, err = run_in_process("validate", "raw.yaml", cwd=project)
     assert heads(err) == [("raw.yaml:5:4", "DV003")]
     assert "    5 | raw\\x1b[2J\\x07: 1\n      |    ^^^^\n" in err  # the caret under the escaped character

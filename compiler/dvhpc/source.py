@@ -134,7 +134,8 @@ def decode(raw: bytes, display: str, report: Report) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # in characters, as every other column: the bytes before the first bad one are UTF-8
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8")) + 1
         report.add("DV002", "file is not valid UTF-8 text", Location(display, line, column),
                    hint="save the file as UTF-8")
         return None
