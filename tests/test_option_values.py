@@ -67,7 +67,9 @@ CASES = [
     ("shadow-prefix", "/tmp/dvhpc-shadow", ACCEPT),
     ("shadow-prefix", "-x", REFUSE),  # the job's command line would read it as an option
     ("shadow-prefix", ".", REFUSE),  # Snakemake replaces it by the profile folder
-    ("shadow-prefix", "../x", REFUSE),
+    ("shadow-prefix", "..", REFUSE),
+    ("shadow-prefix", "../run.sh", REFUSE),
+    ("shadow-prefix", "../../x", ACCEPT),
     ("shadow-prefix", "status.sh", REFUSE),
     ("shadow-prefix", "", REFUSE),
     ("shadow-prefix", "it's", REFUSE),  # repr() would double-quote it in the job's command line

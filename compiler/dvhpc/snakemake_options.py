@@ -144,9 +144,19 @@ def _suggest(key: str) -> str | None:
     return close[0] if close else None
 
 
-# Files of the generated profile folder. Snakemake replaces a scalar value by `<profile dir>/value`
-# when that path exists (snakemake/profiles.py), so such a value would silently change meaning.
-PROFILE_FILES = ("config.v9+.yaml", "status.sh")
+# Snakemake replaces a scalar value by `<profile dir>/value` when that path exists
+# (snakemake/profiles.py), so a value naming what dvhpc generates there (or one folder up, in the
+# site's folder) would silently change meaning. Further up, what exists depends on the project.
+PROFILE_FILES = frozenset({"config.v9+.yaml", "status.sh"})
+SITE_FILES = frozenset({"profile", "bootstrap.sh", "run.sh", "jobs.sh", "wrap.sh", "resources.yaml",
+                        "site_paths.py", "MANIFEST.json"})
+
+
+def _names_generated_path(text: str) -> bool:
+    parts = posixpath.normpath(text).split("/")
+    if parts[0] in (".", "..") and len(parts) == 1:
+        return True
+    return parts[0] in PROFILE_FILES or (parts[0] == ".." and parts[1] in SITE_FILES)
 
 # Data values reach the job's command line as repr(value) (snakemake_interface_executor_plugins
 # format_cli_value), or raw when they already look quoted: a quote would end that quoting.
@@ -267,9 +277,7 @@ def _text_problem(info: OptionInfo, label: str, text: str, in_list: bool) -> tup
     if _NOT_DATA.search(text):
         return (f"{label}: {text!r} holds quotes or shell syntax; Snakemake passes option values into job "
                 "command lines, quoted in a way such characters break", "use plain values (${VAR} references are fine)")
-    if not in_list:
-        path = posixpath.normpath(text)
-        if path == "." or path.startswith("../") or path == ".." or path.split("/")[0] in PROFILE_FILES:
-            return (f"{label}: {text!r} names a path beside the generated profile: Snakemake would replace it "
-                    f"by profile/{text} when that exists", "use an absolute path or a path without '..'")
+    if not in_list and _names_generated_path(text):
+        return (f"{label}: {text!r} names a file dvhpc generates beside the profile: Snakemake would replace "
+                f"it by profile/{text}", "use an absolute path, or one that does not begin with '.' or '..'")
     return None
