@@ -61,7 +61,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "DV002": (Severity.ERROR, "file is not valid text (binary data, NUL bytes, bad encoding)"),
     "DV003": (Severity.ERROR, "YAML or TOML syntax error"),
     "DV004": (Severity.ERROR, "duplicate key in a mapping"),
-    "DV005": (Severity.ERROR, "input too large or too deeply nested (size, alias expansion, depth)"),
+    "DV005": (Severity.ERROR, "input too large or too deeply nested (size, alias expansion, depth, a number over 100 digits)"),
     "DV006": (Severity.ERROR, "unsupported YAML feature (non-string key, custom tag, recursive alias)"),
     "DV007": (Severity.ERROR, "not a regular file, or not a dvhpc spec (FIFO, device, another kind of file)"),
     "DV008": (Severity.ERROR, "line-break character that YAML 1.1 and YAML 1.2 read differently (U+0085, U+2028, U+2029)"),

@@ -84,7 +84,6 @@ def managed_flag(flag: str) -> str | None:
     return matches[0] if matches else None
 
 
-_SHELL_META = re.compile(r"[;&|`<>\\\n]|\$\(")
 _VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
 _TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
 

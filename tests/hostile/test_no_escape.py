@@ -73,7 +73,7 @@ def test_paths_in_the_spec_are_never_written_at_compile_time(project):
         "dvhpc": 1, "site": "paths",
         "snakemake": {"logdir": str(victim / "logs"), "options": {"shadow-prefix": "../../victim/shadow"}},
         "environment": {"workdir": "../victim", "venv": str(victim / "venv"),
-                        "variables": {"X": "../../../victim/x"},
+                        "variables": {"X_DIR": "../../../victim/x"},
                         "container": {"image": str(victim / "i.sif"), "binds": ["../victim:/b"]}},
         "paths": {"p": str(victim), "q": "../../victim/q"},
         "datasets": {"root": "{p}/../victim2", "mounted": {"d": str(victim / "d")}},
