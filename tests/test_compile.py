@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc import writer
+from dvhpc.output import writer
 from dvhpc.build import compile_specs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,12 +1,12 @@
-"""The diagnostics catalogue (`dvhpc.diagnostics.CODES`) is complete, documented and exercised."""
+"""The diagnostics catalogue (`dvhpc.report.diagnostics.CODES`) is complete, documented and exercised."""
 
 from __future__ import annotations
 
 import re
 
 from conftest import HEAD_RE, REPO, VALIDATE_FIXTURES
-from dvhpc.diagnostics import CODES, Severity
-from dvhpc.docs import EXAMPLES
+from dvhpc.report.diagnostics import CODES, Severity
+from dvhpc.tools.docs import EXAMPLES
 
 PACKAGE = REPO / "compiler" / "dvhpc"
 DIAGNOSTICS_MD = REPO / "docs" / "diagnostics.md"
@@ -69,7 +69,7 @@ def test_catalogue_entries_are_well_formed():
 
 def test_every_code_used_in_the_compiler_is_in_the_catalogue():
     unknown = {code: where for code, where in _codes_in_source().items() if code not in CODES}
-    assert not unknown, "codes used but not in dvhpc.diagnostics.CODES: " + ", ".join(
+    assert not unknown, "codes used but not in dvhpc.report.diagnostics.CODES: " + ", ".join(
         f"{code} ({', '.join(where)})" for code, where in sorted(unknown.items()))
 
 
@@ -77,11 +77,11 @@ def test_every_code_is_documented():
     text = DIAGNOSTICS_MD.read_text(encoding="utf-8")
     used = set(_codes_in_source()) | set(CODES)
     missing = sorted(code for code in used if f"| {code} |" not in text)
-    assert not missing, f"not in docs/diagnostics.md: {missing}; regenerate: python -m dvhpc.docs diagnostics > docs/diagnostics.md"
+    assert not missing, f"not in docs/diagnostics.md: {missing}; regenerate: python -m dvhpc.tools.docs diagnostics > docs/diagnostics.md"
 
 
 def test_every_code_has_an_example_message():
-    assert sorted(set(CODES) - set(EXAMPLES)) == [], "add an example message to dvhpc.docs.EXAMPLES"
+    assert sorted(set(CODES) - set(EXAMPLES)) == [], "add an example message to dvhpc.tools.docs.EXAMPLES"
     assert sorted(set(EXAMPLES) - set(CODES)) == [], "EXAMPLES has codes that are not in CODES"
 
 

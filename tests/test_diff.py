@@ -121,8 +121,8 @@ def test_environment_and_paths(dvhpc_main):
 def test_no_change_line_shows_the_same_old_and_new(case, monkeypatch):
     """A change whose old and new text are equal tells the reader nothing (gpu_flag: only the
     sbatch arguments of rules with retries change, and they were shown as equal attempt lists)."""
-    from dvhpc.diagnostics import Report
-    from dvhpc.diff import diff_sides
+    from dvhpc.report.diagnostics import Report
+    from dvhpc.tools.diff import diff_sides
 
     monkeypatch.chdir(DIFF / case)
     _, _, changes = diff_sides(*pair(case), Report())
@@ -474,7 +474,7 @@ def test_emitted_data_is_what_the_generated_yaml_reads_back_as(tmp_path):
     """diff compares a spec side's emitted data without writing it out: that data must be what a
     folder side reads from the written files."""
     from dvhpc.build import generate, site_for_output
-    from dvhpc.diff import PROFILE_YAML, RESOURCES_YAML, emitted_data, read_generated_yaml
+    from dvhpc.tools.diff import PROFILE_YAML, RESOURCES_YAML, emitted_data, read_generated_yaml
     from dvhpc.pipeline import check
 
     for spec in sorted(SITES.glob("*.yaml")):
@@ -496,8 +496,8 @@ def test_20000_rules_diff_and_check(tmp_path):
 
     from conftest import REPO
     from dvhpc.build import compile_specs
-    from dvhpc.diagnostics import Report
-    from dvhpc.diff import change_line, compare, view_of
+    from dvhpc.report.diagnostics import Report
+    from dvhpc.tools.diff import change_line, compare, view_of
 
     sys.path.insert(0, str(REPO / "bench"))
     import specgen

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import REPO, run_in_process, run_subprocess
-from dvhpc.docs import DIAGNOSTICS_REGENERATE, SPEC_REGENERATE, diagnostics_markdown, spec_markdown
+from dvhpc.tools.docs import DIAGNOSTICS_REGENERATE, SPEC_REGENERATE, diagnostics_markdown, spec_markdown
 
 SCHEMA_FILE = REPO / "schema" / "site.schema.json"
 SPEC_MD = REPO / "docs" / "spec.md"
@@ -42,7 +42,7 @@ def test_the_regenerate_commands_produce_the_files():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "dvhpc.docs", "diagnostics"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "dvhpc.tools.docs", "diagnostics"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == diagnostics_markdown()
 
@@ -51,7 +51,7 @@ def test_docs_module_usage_error():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "dvhpc.docs", "nonsense"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "dvhpc.tools.docs", "nonsense"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2 and "usage" in proc.stderr
 
 
@@ -132,7 +132,7 @@ def test_every_top_level_key_and_section_key_has_a_heading(schema):
 def test_example_keys_are_documented():
     """Every key path used in sites/example.yaml has a heading (map keys shown as `<name>`)."""
     from dvhpc.pipeline import check
-    from dvhpc.schema import schema as load_schema
+    from dvhpc.frontend.schema import schema as load_schema
 
     root = load_schema()
     text = spec_markdown()
@@ -167,7 +167,7 @@ def test_example_keys_are_documented():
 
 
 def test_diagnostics_md_lists_every_code():
-    from dvhpc.diagnostics import CODES
+    from dvhpc.report.diagnostics import CODES
 
     text = DIAGNOSTICS_MD.read_text(encoding="utf-8")
     for code, (severity, meaning) in CODES.items():

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, SITES, run_in_process, run_subprocess
-from dvhpc import init as di
-from dvhpc.diagnostics import Report
-from dvhpc.source import load_yaml
+from dvhpc.tools import init as di
+from dvhpc.report.diagnostics import Report
+from dvhpc.frontend.source import load_yaml
 
 PARTITIONS = FIXTURES / "init" / "hpc-a" / "partitions.txt"
 IMPORT_V7 = FIXTURES / "import" / "v7" / "config.yaml"
@@ -248,7 +248,7 @@ def _hostile_folders(tmp_path: Path) -> tuple[str, str, int]:
     """Two generated folders of one site; the second's resources.yaml holds a rule per payload
     (the payload as its name and its partition) and a changed partition per payload."""
     from dvhpc.build import compile_specs
-    from dvhpc.diff import read_generated_yaml
+    from dvhpc.tools.diff import read_generated_yaml
     from dvhpc.emit.yamlout import dump
 
     spec = FIXTURES / "diff" / "set_value" / "old.yaml"
@@ -291,7 +291,7 @@ def test_diff_text_and_json_escape_control_characters(tmp_path, fmt):
 
 
 def test_compile_check_drift_and_explain_escape_control_characters(tmp_path):
-    from dvhpc.diff import read_generated_yaml
+    from dvhpc.tools.diff import read_generated_yaml
     from dvhpc.emit.yamlout import dump
 
     spec = tmp_path / "t\x1b]0;owned\x07\u202e.yaml"  # explain names the file of every value

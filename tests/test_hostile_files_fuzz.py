@@ -19,8 +19,8 @@ import pytest
 
 from conftest import SITES, run_subprocess
 from dvhpc.build import compile_specs
-from dvhpc.diagnostics import Report
-from dvhpc.diff import DiffError, compare, folder_view, view_of
+from dvhpc.report.diagnostics import Report
+from dvhpc.tools.diff import DiffError, compare, folder_view, view_of
 from dvhpc.emit.yamlout import dump
 
 SEEDS = 200
@@ -178,7 +178,7 @@ def test_broken_folder_through_the_cli(project, tmp_path, damage, where):
 
 
 def test_the_documented_dv403_example_is_what_diff_prints(project, tmp_path):
-    from dvhpc.docs import EXAMPLES
+    from dvhpc.tools.docs import EXAMPLES
 
     shutil.copytree(project / "pristine", tmp_path / "generated")
     (tmp_path / "generated" / "example" / "resources.yaml").write_text("rules: []\n")

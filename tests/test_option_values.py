@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc import snakemake_options as so
+from dvhpc.model import snakemake_options as so
 from dvhpc.emit.profile import PROFILE, files
 from dvhpc.pipeline import check
 

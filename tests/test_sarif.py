@@ -68,7 +68,7 @@ def mixed(work) -> tuple[dict, list[dict], Path]:
     log = json.loads(out)
     code_json, out_json, _ = _lint("json", *args, cwd=work)
     assert code_json == 1
-    path = work / "dvhpc.sarif"
+    path = work / "dvhpc.report.sarif"
     path.write_text(out, encoding="utf-8")
     return log, json.loads(out_json), path
 

@@ -1,6 +1,6 @@
 """The fast validity check and jsonschema agree on every document (differential test).
 
-`dvhpc.schema.validate` trusts the fast check when it says "valid"; a disagreement would let an
+`dvhpc.frontend.schema.validate` trusts the fast check when it says "valid"; a disagreement would let an
 invalid spec through to the resolver, so it is checked on every kind of input we have.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc.diagnostics import Report
-from dvhpc.layers import SpecLoader
-from dvhpc.schema import _fast_check, _validator
+from dvhpc.report.diagnostics import Report
+from dvhpc.frontend.layers import SpecLoader
+from dvhpc.frontend.schema import _fast_check, _validator
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = sorted(
@@ -81,7 +81,7 @@ def test_agrees_on_every_field_replaced_by_every_kind_of_value(spec):
 
 
 def test_unknown_schema_keyword_is_refused():
-    from dvhpc.schemacheck import compile_schema
+    from dvhpc.frontend.schemacheck import compile_schema
 
     with pytest.raises(ValueError, match="not supported"):
         compile_schema({"type": "object", "patternProperties": {}})

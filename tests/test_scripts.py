@@ -681,7 +681,7 @@ def test_script_variables_cannot_be_overridden_by_the_spec():
     """Every variable the generated scripts set is one a spec may not export (or is _dvhpc_-prefixed):
     otherwise `environment.variables` could change what the scripts do (bash even evaluates some
     of them arithmetically)."""
-    from dvhpc.resolve import RESERVED_PREFIXES, RESERVED_VARIABLES
+    from dvhpc.resolve.resolver import RESERVED_PREFIXES, RESERVED_VARIABLES
 
     site = check(str(ROOT / "sites" / "example.yaml")).site
     assigned = set()

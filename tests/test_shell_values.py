@@ -4,7 +4,7 @@
   value in it is shell-quoted, so sbatch gets exactly the words resources.yaml lists (proved with
   the real Snakemake and a recording `sbatch`), and `constraint: "x|bash"` stays a constraint.
 - The character classes of values that some program pastes into a shell unquoted are one table
-  (`dvhpc.quoting.VALUE_CLASSES`); the schema's patterns are that table.
+  (`dvhpc.model.quoting.VALUE_CLASSES`); the schema's patterns are that table.
 - `environment.variables` names come from an allowlist; other names need
   `environment.allow_unsafe_variables` and get a warning (checked with the real git and less).
 - A value that would be read as an option (leading `-`) is refused (DV234) where the program
@@ -28,8 +28,8 @@ from ruamel.yaml import YAML
 from dvhpc.build import compile_specs
 from dvhpc.emit import scripts
 from dvhpc.pipeline import check
-from dvhpc.quoting import VALUE_CLASSES
-from dvhpc.schema import schema
+from dvhpc.model.quoting import VALUE_CLASSES
+from dvhpc.frontend.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = shutil.which("snakemake", path=os.path.dirname(sys.executable)) or shutil.which("snakemake")

@@ -1,6 +1,6 @@
 """The static Snakefile reader (`dvhpc lint --workflow`): reads rules without running the workflow.
 
-The oracle is Snakemake 9.27.1's own parser (`dvhpc.workflow.read_workflow`, what
+The oracle is Snakemake 9.27.1's own parser (`dvhpc.rules.workflow.read_workflow`, what
 `--workflow-exec` runs): for real workflows both must report the same rules, local rules,
 checkpoints and rule resources.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc import snakefile_reader
-from dvhpc.snakefile_reader import read_snakefile
+from dvhpc.rules import snakefile_reader
+from dvhpc.rules.snakefile_reader import read_snakefile
 
 TESTS = Path(__file__).resolve().parent
 WORKFLOWS = TESTS / "fixtures" / "workflow"
@@ -79,7 +79,7 @@ def _tricky_variant(tmp_path: Path, change) -> Path:
 def _agree(snakefile: Path, tmp_path: Path, root: Path | None = None) -> None:
     """Both readers on a copy of `root` (default: the Snakefile's folder)."""
     pytest.importorskip("snakemake.api", reason="snakemake is not installed (pip install -e '.[test]')")
-    from dvhpc.workflow import read_workflow
+    from dvhpc.rules.workflow import read_workflow
 
     root = root or snakefile.parent
     copy = tmp_path / "copy"  # Snakemake may write next to the workflow: never into the source tree
@@ -371,7 +371,7 @@ def test_lint_reports_dv354_and_dv353_with_places(tmp_path):
     })
     shutil.copy(_sleeper_workflow(tmp_path / "sleeper").parent / "site.yaml", tmp_path / "site.yaml")
     proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path, env=_env(tmp_path))
-    from dvhpc.docs import EXAMPLES
+    from dvhpc.tools.docs import EXAMPLES
 
     assert f"wf/Snakefile:1:10: warning[DV354]: {EXAMPLES['DV354']}\n" in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stderr

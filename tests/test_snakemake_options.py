@@ -1,4 +1,4 @@
-"""dvhpc.snakemake_options: the generated option table and argparse-style key lookup."""
+"""dvhpc.model.snakemake_options: the generated option table and argparse-style key lookup."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc import snakemake_options as so
+from dvhpc.model import snakemake_options as so
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT / "tools" / "gen_snakemake_options.py"
@@ -131,7 +131,7 @@ def test_did_you_mean(key, suggestion):
 def test_lookup_does_not_import_snakemake():
     code = textwrap.dedent("""
         import sys
-        from dvhpc.snakemake_options import lookup, load, PINNED_SNAKEMAKE
+        from dvhpc.model.snakemake_options import lookup, load, PINNED_SNAKEMAKE
         assert lookup("latency").option == "latency-wait"
         load()
         bad = sorted(m for m in sys.modules if m.split(".")[0].startswith("snakemake"))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvhpc.units import MAX_MIB, MAX_SECONDS, Duration, Factor, Memory, UnitError
+from dvhpc.model.units import MAX_MIB, MAX_SECONDS, Duration, Factor, Memory, UnitError
 
 # --------------------------------------------------------------------------- memory
 

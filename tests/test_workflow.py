@@ -1,4 +1,4 @@
-"""dvhpc.workflow.read_workflow (`lint --workflow-exec`): rules, localrules, checkpoints and rule
+"""dvhpc.rules.workflow.read_workflow (`lint --workflow-exec`): rules, localrules, checkpoints and rule
 resources via the real Snakemake. The static reader is compared with it in test_snakefile_reader.py."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc.workflow import WorkflowInfo, default_workdir, read_workflow
+from dvhpc.rules.workflow import WorkflowInfo, default_workdir, read_workflow
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "workflow"
 
@@ -175,7 +175,7 @@ def test_default_workdir(tmp_path):
 
 
 def test_import_is_light():
-    code = "import sys, dvhpc.workflow; print(any(m.startswith('snakemake') for m in sys.modules))"
+    code = "import sys, dvhpc.rules.workflow; print(any(m.startswith('snakemake') for m in sys.modules))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

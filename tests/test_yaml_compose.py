@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conftest import REPO, SITES
-from dvhpc.diagnostics import Report
-from dvhpc.source import _compose, _ComposeError, load_yaml
+from dvhpc.report.diagnostics import Report
+from dvhpc.frontend.source import _compose, _ComposeError, load_yaml
 from test_fuzz_validate import yaml_scalars, yamlish
 
 FILES = sorted({*SITES.glob("*.yaml"), *(REPO / "tests" / "fixtures").rglob("*.yaml"),

@@ -166,7 +166,7 @@ def _action_kind(action: argparse.Action) -> str:
     if isinstance(action, argparse._StoreAction):  # Snakemake's ParserAction is one too
         return "store"
     raise SystemExit(f"gen_snakemake_options: unknown action type {type(action).__name__} "
-                     f"of --{_canonical(action)}; teach dvhpc.snakemake_options how profiles set it")
+                     f"of --{_canonical(action)}; teach dvhpc.model.snakemake_options how profiles set it")
 
 
 def _type_name(action: argparse.Action) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dvhpc.diagnostics import Diagnostic, Location, Report
+from dvhpc.report.diagnostics import Location, Report
 from dvhpc.emit import GeneratedFile, emit_site
-from dvhpc.layers import SpecLoader
-from dvhpc.model import Site
+from dvhpc.frontend.layers import SpecLoader
+from dvhpc.model.site import Site
 from dvhpc.pipeline import Checked, check
-from dvhpc.writer import MANIFEST, Plan, WriteError, hand_edit_report, manifest_text, plan, write_site
+from dvhpc.output.writer import MANIFEST, Plan, WriteError, hand_edit_report, manifest_text, plan, write_site
 
 
 @dataclass
@@ -21,7 +21,7 @@ class SiteResult:
     plan: Plan | None = None
     skipped: str | None = None  # why nothing was done (abstract layer, errors)
     written: bool = False
-    drift: list[str] = field(default_factory=list)  # --check of a stale folder: what it means differently
+    files: dict[str, GeneratedFile] | None = None  # what compile generated (kept with --check for the drift summary)
 
 
 def _relative(path: str, base: Path) -> str:
@@ -72,8 +72,7 @@ def compile_specs(specs: list[str], out_root: Path, *, check_only: bool = False,
         files = generate(checked, out_root)
         if check_only:
             result.plan = plan(out_root / name, files)
-            if result.plan.stale:
-                result.drift = _drift(out_root / name, files, checked.site, report)
+            result.files = files
             continue
         try:
             result.plan = write_site(out_root, name, files, force=force)
@@ -89,13 +88,3 @@ def compile_specs(specs: list[str], out_root: Path, *, check_only: bool = False,
             result.written = result.plan.stale
     return results
 
-
-def _drift(site_dir: Path, files: dict[str, GeneratedFile], site: Site, report: Report) -> list[str]:
-    """The semantic summary of a stale folder; a folder too broken to read is DV403 at its place."""
-    from dvhpc.diff import DiffError, drift
-
-    try:
-        return drift(site_dir, files, site)
-    except DiffError as exc:
-        report.items.append(exc.diagnostic or Diagnostic("DV403", str(exc), Location(str(site_dir), 1, 1)))
-        return []

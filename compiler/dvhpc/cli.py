@@ -20,7 +20,7 @@ format_option = click.option(
 
 def emit_diagnostics(diags, fmt: str) -> None:
     """Print diagnostics: text to stderr (like a compiler), machine formats to stdout."""
-    from dvhpc import render
+    from dvhpc.report import render
 
     if fmt == "json":
         click.echo(render.json_(diags))
@@ -28,12 +28,28 @@ def emit_diagnostics(diags, fmt: str) -> None:
         if diags:
             click.echo(render.github(diags))
     elif fmt == "sarif":
-        from dvhpc.sarif import sarif
+        from dvhpc.report.sarif import sarif
 
         click.echo(sarif(diags))
     elif diags:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-        click.echo(render.text(diags, render.SourceLines(), colour=colour), err=True)
+        from dvhpc.frontend.source import SourceLines
+
+        click.echo(render.text(diags, SourceLines(), colour=colour), err=True)
+
+
+def _drift(result, report) -> list[str]:
+    """What a stale generated folder means differently from the spec (compile --check); a folder
+    too broken to read is DV403 at its place."""
+    from dvhpc.report.diagnostics import Diagnostic, Location
+    from dvhpc.tools.diff import DiffError, drift
+
+    site_dir = result.plan.site_dir
+    try:
+        return drift(site_dir, result.files, result.checked.site)
+    except DiffError as exc:
+        report.items.append(exc.diagnostic or Diagnostic("DV403", str(exc), Location(str(site_dir), 1, 1)))
+        return []
 
 
 def expand_specs(args: tuple[str, ...]) -> list[str]:
@@ -61,10 +77,10 @@ def cli() -> None:
 @format_option
 def validate(specs: tuple[str, ...], fmt: str) -> None:
     """Check site specs against the schema and resolve them; report every problem."""
-    from dvhpc.diagnostics import Report
-    from dvhpc.layers import SpecLoader
+    from dvhpc.report.diagnostics import Report
+    from dvhpc.frontend.layers import SpecLoader
     from dvhpc.pipeline import check
-    from dvhpc.render import safe
+    from dvhpc.report.render import safe
 
     loader = SpecLoader()
     results = [check(spec, loader) for spec in expand_specs(specs)]
@@ -97,11 +113,13 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     from pathlib import Path
 
     from dvhpc.build import compile_specs
-    from dvhpc.diagnostics import Report
-    from dvhpc.render import safe
+    from dvhpc.report.diagnostics import Report
+    from dvhpc.report.render import safe
 
     report = Report()
     results = compile_specs(expand_specs(specs), Path(out), check_only=check_only, force=force, report=report)
+    drifts = {id(result): _drift(result, report) for result in results
+              if check_only and result.plan is not None and result.plan.stale}
     emit_diagnostics(report.sorted(), fmt)
     stale = False
     for result in results:
@@ -115,7 +133,7 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
             if plan.stale:
                 stale = True
                 click.echo(f"{where}: out of date")
-                for line in result.drift:
+                for line in drifts.get(id(result), []):
                     click.echo(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:
@@ -155,7 +173,7 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
          jobs: int | None, no_cache: bool, list_codes: bool) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes:
-        from dvhpc.diagnostics import CODES
+        from dvhpc.report.diagnostics import CODES
 
         for code, (severity, meaning) in CODES.items():
             click.echo(f"{code}  {severity.value:<7}  {meaning}")
@@ -164,7 +182,7 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         raise click.UsageError("give at least one spec file (or --list-codes)")
     if workflow_exec and not workflow:
         raise click.UsageError("--workflow-exec reads the Snakefile given with --workflow")
-    from dvhpc.diagnostics import Report
+    from dvhpc.report.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
 
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
@@ -193,9 +211,9 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
               help="Overwrite an existing --output file (a symlink there is replaced by the file, not followed).")
 def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool) -> None:
     """Scaffold a commented site spec from what the cluster says (partitions, nodes, accounts)."""
-    from dvhpc.init import InitError, init_site
+    from dvhpc.tools.init import InitError, init_site
 
-    from dvhpc.textsafe import printable
+    from dvhpc.report.textsafe import printable
 
     if output and os.path.lexists(output) and not force:  # a link, even a dangling one, is there too
         raise click.UsageError(f"'{printable(output)}' exists; pass --force to overwrite it")
@@ -219,8 +237,8 @@ def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool
 def _write_output(command: str, output: str, text: str) -> None:
     """`init -o`/`import -o`: the spec replaces OUTPUT atomically (a symlink there is replaced, not
     followed); a folder that cannot be written is exit 2 with the reason."""
-    from dvhpc.textsafe import printable
-    from dvhpc.writer import write_file_atomically
+    from dvhpc.report.textsafe import printable
+    from dvhpc.output.writer import write_file_atomically
 
     try:
         write_file_atomically(output, text)
@@ -240,11 +258,11 @@ def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) 
     """Turn a hand-written Snakemake profile (folder or file) into a site spec."""
     import re
 
-    from dvhpc.importer import import_profile
+    from dvhpc.tools.importer import import_profile
 
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", site):
         raise click.BadParameter("lowercase letters, digits, '_' and '-', starting with a letter", param_hint="--site")
-    from dvhpc.textsafe import printable
+    from dvhpc.report.textsafe import printable
 
     if output and os.path.lexists(output) and not force:
         raise click.UsageError(f"{printable(output)} exists; pass --force to overwrite it")
@@ -271,9 +289,9 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
 
     Exit 0 when nothing changes, 1 when something does, 2 on errors (as `git diff --exit-code`).
     """
-    from dvhpc import diff as diffing
-    from dvhpc.diagnostics import Report
-    from dvhpc.render import safe
+    from dvhpc.tools import diff as diffing
+    from dvhpc.report.diagnostics import Report
+    from dvhpc.report.render import safe
 
     report = Report()
     try:
@@ -309,10 +327,10 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
         raise click.UsageError("name one or more rules, or pass --all")
     import json
 
-    from dvhpc.explain import explain as explain_site
-    from dvhpc.explain import render_text
+    from dvhpc.tools.explain import explain as explain_site
+    from dvhpc.tools.explain import render_text
     from dvhpc.pipeline import check
-    from dvhpc.render import safe
+    from dvhpc.report.render import safe
 
     checked = check(spec)
     if not checked.ok or checked.abstract:
@@ -330,11 +348,11 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
 def schema(markdown: bool) -> None:
     """Print the site spec's JSON Schema (for editors and other tools)."""
     if markdown:
-        from dvhpc.docs import spec_markdown
+        from dvhpc.tools.docs import spec_markdown
 
         click.echo(spec_markdown(), nl=False)
     else:
-        from dvhpc.schema import schema_text
+        from dvhpc.frontend.schema import schema_text
 
         click.echo(schema_text(), nl=False)
 
@@ -358,7 +376,7 @@ def main() -> None:
             raise
         if isinstance(exc, KeyboardInterrupt):
             sys.exit(EXIT_INTERRUPTED)
-        from dvhpc.render import safe
+        from dvhpc.report.render import safe
 
         click.echo(
             f"dvhpc: internal error ({type(exc).__name__}: {safe(exc)}); this is a bug in dvhpc, please report it "

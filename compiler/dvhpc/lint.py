@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
-from dvhpc.diagnostics import Location, Report, Severity
-from dvhpc.layers import SpecLoader
+from dvhpc.report.diagnostics import Location, Report, Severity
+from dvhpc.frontend.layers import SpecLoader
 from dvhpc.pipeline import check
 
 
@@ -23,7 +23,7 @@ class LintResult:
 
 
 def shellcheck_binary() -> str | None:
-    from dvhpc.shellcheck import binary
+    from dvhpc.rules.shellcheck import binary
 
     return binary()
 
@@ -49,15 +49,15 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
     linted by forked worker processes. Each spec's generated scripts are looked up in the
     shellcheck cache where they are made; shellcheck then runs once over the rest, in parallel."""
-    from dvhpc.shellcheck import ShellcheckFailed, cache_dir, check_scripts
+    from dvhpc.rules.shellcheck import ShellcheckFailed, cache_dir, check_scripts
 
     info = None
     if workflow and workflow_exec:  # Snakemake's own parser: runs the workflow's code
-        from dvhpc.workflow import read_workflow
+        from dvhpc.rules.workflow import read_workflow
 
         info = read_workflow(Path(workflow))
     elif workflow:  # the static reader: runs nothing
-        from dvhpc.snakefile_reader import read_snakefile
+        from dvhpc.rules.snakefile_reader import read_snakefile
 
         info = read_snakefile(workflow)
     jobs = jobs or default_jobs()
@@ -91,7 +91,7 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
     shared = Report()
     if info is not None and not info.error:
-        from dvhpc.checks import check_workflow_alone
+        from dvhpc.rules.checks import check_workflow_alone
 
         check_workflow_alone(info, workflow, shared)
     if shellcheck and program is None:
@@ -118,7 +118,7 @@ def _leave_interrupts() -> None:
 
 @dataclass(frozen=True)
 class _Options:
-    info: object  # dvhpc.workflow.WorkflowInfo or None
+    info: object  # dvhpc.rules.workflow.WorkflowInfo or None
     workflow: str | None
     program: str | None  # the shellcheck binary, None when not installed or not wanted
     cache: Path | None
@@ -127,7 +127,7 @@ class _Options:
 def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str]]]:
     """Lint specs in this process: their results, and the generated scripts the shellcheck cache
     does not know yet as (index of the result, display name, text). Known findings are in the results."""
-    from dvhpc.checks import apply_suppressions, check_site, check_workflow
+    from dvhpc.rules.checks import apply_suppressions, check_site, check_workflow
 
     loader = SpecLoader()
     results = []
@@ -149,7 +149,7 @@ def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], 
         results.append(LintResult(spec, report))
     if not scripts or options.cache is None:
         return results, scripts
-    from dvhpc.shellcheck import cached
+    from dvhpc.rules.shellcheck import cached
 
     known = cached([text for _, _, text in scripts], options.program, options.cache)
     for index, display, text in scripts:

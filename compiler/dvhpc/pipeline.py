@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvhpc.diagnostics import Report
-from dvhpc.layers import Layers, SpecLoader
-from dvhpc.model import Site
+from dvhpc.report.diagnostics import Report
+from dvhpc.frontend.layers import Layers, SpecLoader
+from dvhpc.model.site import Site
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Checked:
 
 def check(spec: str, loader: SpecLoader | None = None) -> Checked:
     """Load, merge, validate and resolve one spec; never raises for bad input."""
-    from dvhpc.resolve import resolve
-    from dvhpc.schema import validate
+    from dvhpc.resolve.resolver import resolve
+    from dvhpc.frontend.schema import validate
 
     report = Report()
     layers = (loader or SpecLoader()).load(Path(spec), report, display=spec)

@@ -279,7 +279,7 @@ def test_specs_lint_clean_against_the_workflow():
 @pytest.mark.slurm
 def test_spec_describes_the_running_cluster(local_slurm):
     """cluster.yaml's partitions, node size, GPU type and accounts are what SLURM reports."""
-    from dvhpc.units import Duration, Memory
+    from dvhpc.model.units import Duration, Memory
 
     spec = YAML(typ="safe").load((HERE / "cluster.yaml").read_text())["slurm"]
     parts = [{m.group(1): m.group(2) for m in _FIELD.finditer(line)}

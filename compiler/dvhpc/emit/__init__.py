@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dvhpc.model import Site
+from dvhpc.model.site import Site
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from dvhpc.emit.slurm_args import (
     account_of, extra_flags, generic_flags, generic_mem_mib, plugin_sees_gpu, plugin_tasks, scaled_expression,
 )
 from dvhpc.emit.yamlout import dump
-from dvhpc.model import Resources, Site
-from dvhpc.quoting import format_escape, in_class, sh_runtime
+from dvhpc.model.site import Resources, Site
+from dvhpc.model.quoting import format_escape, in_class, sh_runtime
 
 PROFILE = "profile/config.v9+.yaml"
 STATUS = "profile/status.sh"

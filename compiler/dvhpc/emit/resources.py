@@ -11,7 +11,7 @@ import shlex
 from dvhpc.emit import GeneratedFile, header
 from dvhpc.emit.slurm_args import account_of, extra_flags, sbatch_args
 from dvhpc.emit.yamlout import dump
-from dvhpc.model import Resources, Site
+from dvhpc.model.site import Resources, Site
 
 RESOURCES = "resources.yaml"
 

@@ -19,8 +19,8 @@ import re
 
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
-from dvhpc.model import RuntimeText, Site
-from dvhpc.quoting import in_class, runtime_vars, sh, sh_runtime
+from dvhpc.model.site import RuntimeText, Site
+from dvhpc.model.quoting import in_class, runtime_vars, sh, sh_runtime
 
 # Executor plugin name -> (python module, pip package).
 PLUGINS = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
-from dvhpc.model import RuntimeText, Site
-from dvhpc.quoting import py
+from dvhpc.model.site import RuntimeText, Site
+from dvhpc.model.quoting import py
 
 
 def files(site: Site) -> dict[str, GeneratedFile]:

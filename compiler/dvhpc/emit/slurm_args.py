@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dvhpc.model import Attempt, Resources, Site
-from dvhpc.units import Factor
+from dvhpc.model.site import Attempt, Resources, Site
+from dvhpc.model.units import Factor
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvhpc.diagnostics import Location, Report, Severity
-from dvhpc.source import Document, load
-from dvhpc.units import KIB, Duration, Memory
+from dvhpc.report.diagnostics import Location, Report, Severity
+from dvhpc.frontend.source import Document, load
+from dvhpc.model.units import KIB, Duration, Memory
 
 PROFILE_NAMES = ("config.v9+.yaml", "profile.v9+.yaml", "config.v8+.yaml", "profile.yaml", "config.yaml")
 PLACEHOLDER = re.compile(r"<[A-Za-z_][^<>]*>")
@@ -426,7 +426,7 @@ class Importer:
     def render(self, defaults: _Rule, rules: dict[str, _Rule], account: str | None) -> str:
         from dvhpc.emit.yamlout import key as yaml_key
         from dvhpc.emit.yamlout import scalar
-        from dvhpc.textsafe import printable
+        from dvhpc.report.textsafe import printable
 
         lines = [
             "# yaml-language-server: $schema=../schema/site.schema.json",

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from dvhpc.diagnostics import Diagnostic, Location, Report
-from dvhpc.model import Site
-from dvhpc.resolve import DEFAULTS_NAME
-from dvhpc.source import MAX_DEPTH, MAX_FILE_BYTES
-from dvhpc.textsafe import markdown_code, printable
-from dvhpc.writer import safe_member
+from dvhpc.report.diagnostics import Diagnostic, Location, Report
+from dvhpc.model.site import Site
+from dvhpc.resolve.resolver import DEFAULTS_NAME
+from dvhpc.frontend.source import MAX_DEPTH, MAX_FILE_BYTES
+from dvhpc.report.textsafe import markdown_code, printable
+from dvhpc.output.writer import safe_member
 
 AREAS = ("profile", "rules", "partitions", "environment", "paths", "datasets", "detect", "settings", "files")
 # rule fields compared, in the order they are shown; (key in resources.yaml, raw sub-key or None)
@@ -125,7 +125,7 @@ def git_reader(rev: str):
 
 def view_of(side: str, report: Report) -> View:
     from dvhpc.build import generate, site_for_output
-    from dvhpc.layers import SpecLoader
+    from dvhpc.frontend.layers import SpecLoader
     from dvhpc.pipeline import check
 
     if os.path.isdir(side):

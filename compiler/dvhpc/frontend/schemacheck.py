@@ -1,6 +1,6 @@
 """A fast "is this spec valid?" check compiled from the JSON Schema into plain Python closures.
 
-`dvhpc.schema.validate` runs it first; only an invalid spec pays for importing jsonschema, which
+`dvhpc.frontend.schema.validate` runs it first; only an invalid spec pays for importing jsonschema, which
 then finds and locates every problem. Both must agree on every document: tests/test_schemacheck.py
 compares them on the fixtures, the hostile corpus, the sites and random mutations.
 

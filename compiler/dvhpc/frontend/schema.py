@@ -8,9 +8,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from dvhpc.diagnostics import Report, closest, dotted
-from dvhpc.layers import Layers
-from dvhpc.units import Duration, Factor, Memory, UnitError
+from dvhpc.report.diagnostics import Report, closest, dotted
+from dvhpc.frontend.layers import Layers
+from dvhpc.model.units import Duration, Factor, Memory, UnitError
 
 _UNIT_PARSERS = {"memory": Memory.parse, "duration": Duration.parse, "factor": Factor.parse}
 _TYPE_NAMES = {
@@ -20,7 +20,7 @@ _TYPE_NAMES = {
 
 
 def schema_text() -> str:
-    return (Path(__file__).parent / "site.schema.json").read_text(encoding="utf-8")
+    return (Path(__file__).parent.parent / "site.schema.json").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -207,7 +207,7 @@ MAX_SCHEMA_ERRORS = 200
 
 @lru_cache(maxsize=1)
 def _fast_check():
-    from dvhpc.schemacheck import compile_schema
+    from dvhpc.frontend.schemacheck import compile_schema
 
     return compile_schema(schema())
 

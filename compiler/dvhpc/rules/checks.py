@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from dvhpc.diagnostics import Location, Note, Report, Severity, dotted
-from dvhpc.layers import Layers
-from dvhpc.model import Partition, Resources, Site
-from dvhpc.resolve import DEFAULTS_NAME
+from dvhpc.report.diagnostics import Location, Note, Report, Severity, dotted
+from dvhpc.frontend.layers import Layers
+from dvhpc.model.site import Partition, Resources, Site
+from dvhpc.resolve.resolver import DEFAULTS_NAME
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
@@ -220,8 +220,8 @@ def check_site(layers: Layers, site: Site, report: Report) -> None:
 
 
 def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Report) -> None:
-    """Compare the spec's rules with the workflow's (info: dvhpc.workflow.WorkflowInfo)."""
-    from dvhpc.diagnostics import closest
+    """Compare the spec's rules with the workflow's (info: dvhpc.rules.workflow.WorkflowInfo)."""
+    from dvhpc.report.diagnostics import closest
 
     if info.error:
         # the static reader gives the place; Snakemake's errors come as "FILE:LINE: ..." when it knows it

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from dvhpc.diagnostics import Diagnostic, Severity
-from dvhpc.textsafe import printable
+from dvhpc.report.diagnostics import Diagnostic, Severity
+from dvhpc.report.textsafe import printable
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -28,25 +28,6 @@ def safe(text: object) -> str:
     the undecodable bytes of a file name as \\xNN, so printing it can never fail."""
     text = printable(text)
     return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
-
-
-class SourceLines(dict):
-    """Source lines for snippets, read on demand: regular files only, never blocking (a FIFO or a
-    device named in a diagnostic is not opened), at most the size a spec may have."""
-
-    def get(self, file, default=None):
-        if file not in self:
-            from pathlib import Path
-
-            from dvhpc.source import read_file, split_lines
-
-            try:
-                raw = read_file(Path(file))
-            except (OSError, ValueError):
-                self[file] = None
-            else:
-                self[file] = split_lines(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
-        return self[file] or default
 
 
 def _source_line(diag: Diagnostic, sources: dict[str, list[str]]) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvhpc import __version__
-from dvhpc.diagnostics import Location, Report
+from dvhpc.report.diagnostics import Location, Report
 from dvhpc.emit import GeneratedFile
 
 MANIFEST = "MANIFEST.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Generic, TypeVar
 
-from dvhpc.diagnostics import Location
-from dvhpc.units import Duration, Factor, Memory
+from dvhpc.report.diagnostics import Location
+from dvhpc.model.units import Duration, Factor, Memory
 
 T = TypeVar("T")
 

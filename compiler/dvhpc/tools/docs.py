@@ -1,7 +1,7 @@
 """Reference docs generated from the schema and the diagnostics catalogue.
 
 `spec_markdown()` renders docs/spec.md (`dvhpc schema --markdown > docs/spec.md`);
-`diagnostics_markdown()` renders docs/diagnostics.md (`python -m dvhpc.docs diagnostics > docs/diagnostics.md`).
+`diagnostics_markdown()` renders docs/diagnostics.md (`python -m dvhpc.tools.docs diagnostics > docs/diagnostics.md`).
 Both are pure functions of the schema / `CODES`, so the output is deterministic and a test can
 tell when the checked-in files are stale.
 """
@@ -13,7 +13,7 @@ import re
 import sys
 
 SPEC_REGENERATE = "dvhpc schema --markdown > docs/spec.md"
-DIAGNOSTICS_REGENERATE = "python -m dvhpc.docs diagnostics > docs/diagnostics.md"
+DIAGNOSTICS_REGENERATE = "python -m dvhpc.tools.docs diagnostics > docs/diagnostics.md"
 
 # --------------------------------------------------------------------------- spec.md
 
@@ -302,7 +302,7 @@ class _SpecWriter:
 def spec_markdown(schema: dict | None = None) -> str:
     """The reference of every key (docs/spec.md), rendered from the schema's descriptions."""
     if schema is None:
-        from dvhpc.schema import schema as load_schema
+        from dvhpc.frontend.schema import schema as load_schema
 
         schema = load_schema()
     return _SpecWriter(schema).render()
@@ -413,10 +413,10 @@ def _row(code: str, entry, example: str | None) -> str:
 def diagnostics_markdown(codes: dict | None = None, examples: dict[str, str] | None = None) -> str:
     """The table of every diagnostic code (docs/diagnostics.md)."""
     if codes is None:
-        from dvhpc.diagnostics import CODES as codes  # noqa: N811
+        from dvhpc.report.diagnostics import CODES as codes  # noqa: N811
     examples = EXAMPLES if examples is None else examples
     out = [
-        f"<!-- Generated from dvhpc.diagnostics.CODES by `{DIAGNOSTICS_REGENERATE}`; do not edit. -->",
+        f"<!-- Generated from dvhpc.report.diagnostics.CODES by `{DIAGNOSTICS_REGENERATE}`; do not edit. -->",
         "",
         "# Diagnostics",
         "",
@@ -448,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     if what == "diagnostics":
         sys.stdout.write(diagnostics_markdown())
         return 0
-    sys.stderr.write("usage: python -m dvhpc.docs {spec|diagnostics}\n")
+    sys.stderr.write("usage: python -m dvhpc.tools.docs {spec|diagnostics}\n")
     return 2
 
 

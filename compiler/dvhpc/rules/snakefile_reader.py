@@ -25,7 +25,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvhpc.workflow import WorkflowInfo
+from dvhpc.rules.workflow import WorkflowInfo
 
 # Real workflows are far smaller (DynVision's largest file: 30 kB); tokenizing runs at ~0.5 MB/s.
 MAX_FILE_BYTES = 2_000_000

@@ -12,10 +12,10 @@ import shlex
 
 from dvhpc.emit.profile import profile_data, snakemake_resources
 from dvhpc.emit.slurm_args import sbatch_args
-from dvhpc.layers import Layers
-from dvhpc.model import RESOURCE_KEYS, Origin, Resources, Site
-from dvhpc.resolve import DEFAULTS_NAME
-from dvhpc.textsafe import printable
+from dvhpc.frontend.layers import Layers
+from dvhpc.model.site import RESOURCE_KEYS, Origin, Resources, Site
+from dvhpc.resolve.resolver import DEFAULTS_NAME
+from dvhpc.report.textsafe import printable
 
 # spec key -> profile resource names it is written as
 EMITTED_AS = {

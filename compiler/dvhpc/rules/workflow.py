@@ -2,9 +2,9 @@
 
 This EXECUTES the workflow's code (its top-level Python and every included file): it is what
 ``dvhpc lint --workflow-exec`` does. ``--workflow`` alone reads the text with
-``dvhpc.snakefile_reader`` and runs nothing.
+``dvhpc.rules.snakefile_reader`` and runs nothing.
 
-``read_workflow(snakefile)`` runs ``python -m dvhpc.workflow`` with the same interpreter. The
+``read_workflow(snakefile)`` runs ``python -m dvhpc.rules.workflow`` with the same interpreter. The
 child parses the Snakefile the way ``snakemake --list-rules`` does (Snakemake 9 API:
 ``SnakemakeApi(OutputSettings(...)).workflow(ResourceSettings(cores=1), snakefile=...)``, then
 the ``WorkflowApi._workflow`` property, which builds a ``snakemake.workflow.Workflow``,
@@ -65,14 +65,14 @@ def read_workflow(snakefile: Path, *, workdir: Path | None = None,
     if not snakefile.is_file():
         return WorkflowInfo(error=f"{snakefile}: Snakefile not found")
     cwd = Path(workdir) if workdir is not None else default_workdir(snakefile)
-    pkg_parent = str(Path(__file__).resolve().parent.parent)
+    pkg_parent = str(Path(__file__).resolve().parents[2])  # the folder that holds the dvhpc package
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONIOENCODING", "utf-8")
     try:
         proc = subprocess.run(
             # -P: do not put the working directory (the user's workflow) first on sys.path
-            [sys.executable, "-P", "-m", "dvhpc.workflow", str(snakefile.resolve())],
+            [sys.executable, "-P", "-m", "dvhpc.rules.workflow", str(snakefile.resolve())],
             cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
@@ -193,7 +193,7 @@ def _main(argv: list[str]) -> int:
     sys.stdout.flush()
     os.dup2(2, 1)
     if len(argv) != 1:
-        result = {"error": "usage: python -m dvhpc.workflow SNAKEFILE"}
+        result = {"error": "usage: python -m dvhpc.rules.workflow SNAKEFILE"}
     else:
         try:
             result = _child(argv[0])

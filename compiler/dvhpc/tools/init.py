@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from dvhpc.textsafe import printable
-from dvhpc.units import KIB, MAX_SECONDS, Duration, Memory
+from dvhpc.report.textsafe import printable
+from dvhpc.model.units import KIB, MAX_SECONDS, Duration, Memory
 
 SITE_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")

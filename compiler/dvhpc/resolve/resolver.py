@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from dvhpc import safe_variables
-from dvhpc.diagnostics import Location, Note, Report, closest, dotted
-from dvhpc.layers import Layers
-from dvhpc.model import (
+from dvhpc.model import safe_variables
+from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
+from dvhpc.frontend.layers import Layers
+from dvhpc.model.site import (
     Attempt, Container, Detect, Environment, MountedDataset, Origin, Partition, PathEntry,
     Resources, RuntimeText, Setting, Site, SnakemakeSettings, Sourced,
 )
-from dvhpc.units import Duration, Factor, Memory, UnitError
+from dvhpc.model.units import Duration, Factor, Memory, UnitError
 
 BUILTIN_DEFAULTS = {"cpus": 1, "mem": Memory(1024), "time": Duration(3600)}
 DEFAULTS_NAME = "__defaults__"
@@ -59,7 +59,7 @@ GENERATED_OPTIONS = {
 
 # Names a spec may never export, not even with allow_unsafe_variables: the generated scripts' own
 # variables (bash evaluates some of those arithmetically) and names that change how bash runs them.
-# Every other name is checked against the safe set (dvhpc.safe_variables).
+# Every other name is checked against the safe set (dvhpc.model.safe_variables).
 RESERVED_VARIABLES = {
     "SHELLOPTS", "BASHOPTS", "IFS", "CDPATH", "GLOBIGNORE", "POSIXLY_CORRECT",
     "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
@@ -68,7 +68,7 @@ RESERVED_VARIABLES = {
 }
 RESERVED_PREFIXES = ("_dvhpc", "DVHPC_", "BASH_")
 # Options whose value Snakemake runs as a command or loads as code: the reviewed "command" class of
-# the generated option table (dvhpc.snakemake_options), which fails to generate while any option of
+# the generated option table (dvhpc.model.snakemake_options), which fails to generate while any option of
 # the pinned Snakemake is unreviewed -- not a list here that a renamed option slips past.
 
 def managed_flag(flag: str) -> str | None:
@@ -366,7 +366,7 @@ class Resolver:
     def check_options(self, options: dict, executor: str) -> None:
         """Options go to Snakemake's command line: only real, full names, none that dvhpc writes
         (some of those are evaluated as Python, e.g. default-resources)."""
-        from dvhpc.snakemake_options import check_value, lookup
+        from dvhpc.model.snakemake_options import check_value, lookup
 
         for name, value in options.items():
             where = self.layers.where(("snakemake", "options", name), key=True)

@@ -7,8 +7,8 @@ import os
 from urllib.parse import quote
 
 from dvhpc import __version__
-from dvhpc.diagnostics import CODES, Diagnostic, Severity
-from dvhpc.render import safe
+from dvhpc.report.diagnostics import CODES, Diagnostic, Severity
+from dvhpc.report.render import safe
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvhpc.diagnostics import Location, Note, Report
+from dvhpc.report.diagnostics import Location, Note, Report
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # after alias expansion; a real spec has a few thousand
@@ -730,3 +730,18 @@ def _toml_digits(value: object) -> int:
         return len(str(abs(value)))  # tomllib refused those over 4,300 digits already
     long = _long_number(value) if isinstance(value, str) else None
     return long[1] if long else 0
+
+
+class SourceLines(dict):
+    """Source lines for snippets, read on demand: regular files only, never blocking (a FIFO or a
+    device named in a diagnostic is not opened), at most the size a spec may have."""
+
+    def get(self, file, default=None):
+        if file not in self:
+            try:
+                raw = read_file(Path(file))
+            except (OSError, ValueError):
+                self[file] = None
+            else:
+                self[file] = split_lines(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        return self[file] or default

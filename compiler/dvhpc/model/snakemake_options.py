@@ -97,7 +97,7 @@ class OptionCheck:
 @lru_cache(maxsize=1)
 def load() -> Mapping:
     """The generated table: {"snakemake": version, "plugins": {...}, "options": {...}} (read once)."""
-    text = (Path(__file__).parent / "data" / "snakemake_options.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent.parent / "data" / "snakemake_options.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

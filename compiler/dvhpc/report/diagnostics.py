@@ -1,7 +1,7 @@
 """Diagnostics are data: a stable code, a severity, a message, a location and a hint.
 
 Every stage reports problems by appending `Diagnostic`s to a `Report`; renderers
-(`dvhpc.render`) turn them into text, JSON, GitHub annotations or SARIF.
+(`dvhpc.report.render`) turn them into text, JSON, GitHub annotations or SARIF.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Stage 2: load spec files with positions, merge `extends` layers, validate against the JSON Schema."""

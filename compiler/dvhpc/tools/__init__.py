@@ -1,0 +1,1 @@
+"""Commands built on the pipeline: diff, explain, import, init, docs."""
