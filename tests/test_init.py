@@ -23,8 +23,25 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, run_subprocess
+from dvhpc.cluster.accounts import parse_accounts
+from dvhpc.cluster.aggregate import aggregate, hostname_globs
+from dvhpc.cluster.facts import Partition
+from dvhpc.cluster.live import run_command
+from dvhpc.cluster.recorded import detect_kind, from_files
+from dvhpc.cluster.records import PartitionRecord
+from dvhpc.cluster.scontrol import parse_config, parse_nodes, parse_partitions
+from dvhpc.cluster.sinfo import parse_sinfo
+from dvhpc.cluster.values import (
+    expand_hostlist,
+    format_duration,
+    format_memory,
+    parse_count,
+    parse_gres,
+    parse_mib,
+    parse_slurm_time,
+)
 from dvhpc.tools import init as di
-from dvhpc.tools.init import InitError, Partition
+from dvhpc.tools.init import InitError
 
 INIT = FIXTURES / "init"
 HPC_A = [INIT / "hpc-a" / f for f in ("partitions.txt", "nodes.txt", "config.txt", "sacctmgr.txt")]
@@ -49,13 +66,13 @@ def summary(part: Partition) -> tuple:
     ("00:30:00", 1800), ("7-00:00:00", 604800), (" 5-00:00:00 ", 432000), ("0:90", 90),
 ])
 def test_slurm_time(text, seconds):
-    assert di.parse_slurm_time(text) == seconds
+    assert parse_slurm_time(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["forever", "1:2:3:4", "", "1-", "-1", "1h"])
 def test_slurm_time_rejects(text):
     with pytest.raises(ValueError):
-        di.parse_slurm_time(text)
+        parse_slurm_time(text)
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -63,13 +80,13 @@ def test_slurm_time_rejects(text):
     (86400 + 60, "1d1m"),
 ])
 def test_format_duration(seconds, text):
-    assert di.format_duration(seconds) == text
+    assert format_duration(seconds) == text
 
 
 @pytest.mark.parametrize("mib, text", [(184320, "180G"), (187000, "187000M"), (8000, "8000M"), (1048576, "1T"),
                                        (65536, "64G"), (4096, "4G")])
 def test_format_memory(mib, text):
-    assert di.format_memory(mib) == text
+    assert format_memory(mib) == text
 
 
 @pytest.mark.parametrize("text, mib", [
@@ -77,14 +94,14 @@ def test_format_memory(mib, text):
     ("1024K", 1), ("8000m", 8000),
 ])
 def test_parse_mib(text, mib):
-    assert di.parse_mib(text) == mib
+    assert parse_mib(text) == mib
 
 
 @pytest.mark.parametrize("text, expected", [
     ("48", (48, False)), ("4+", (4, True)), ("1-64", (1, True)), ("1-infinite", (1, True)), (" 32 ", (32, False)),
 ])
 def test_parse_count(text, expected):
-    assert di.parse_count(text) == expected
+    assert parse_count(text) == expected
 
 
 @pytest.mark.parametrize("text, gpus", [
@@ -97,11 +114,11 @@ def test_parse_count(text, expected):
     ("gpu:h100:8(IDX:0-7)", {"h100": 8}), ("gpu:rtx:0", {}),
 ])
 def test_parse_gres(text, gpus):
-    assert di.parse_gres(text) == (gpus, [])
+    assert parse_gres(text) == (gpus, [])
 
 
 def test_parse_gres_reports_bad_types():
-    gpus, problems = di.parse_gres("gpu:bad type:2,gpu:k80:2,gpu:k80:x")
+    gpus, problems = parse_gres("gpu:bad type:2,gpu:k80:2,gpu:k80:x")
     assert gpus == {"k80": 2}
     assert problems == ["GPU type 'bad type' is not a valid name; skipped", "GPU type 'k80:x' is not a valid name; skipped"]
 
@@ -111,7 +128,7 @@ def test_parse_gres_reports_bad_types():
     ("a[1-2]b[1-2]", ["a1b1", "a1b2", "a2b1", "a2b2"]), ("vm", ["vm"]), ("n[008-010]", ["n008", "n009", "n010"]),
 ])
 def test_expand_hostlist(text, names):
-    assert di.expand_hostlist(text) == names
+    assert expand_hostlist(text) == names
 
 
 @pytest.mark.parametrize("names, globs", [
@@ -119,7 +136,7 @@ def test_expand_hostlist(text, names):
     (["log-1.hpc.example.edu"], ["log-*", "*.hpc.example.edu"]), (["box.local"], ["box"]), (["12"], ["12"]),
 ])
 def test_hostname_globs(names, globs):
-    assert di.hostname_globs(names) == globs
+    assert hostname_globs(names) == globs
 
 
 @pytest.mark.parametrize("value", ["yes", "No", "ON", "123", "1e5", "0x1F", "1.5", "null", "~", "a-b", "2d", "1d12h",
@@ -156,7 +173,7 @@ DETECT_TABLE = [
 
 @pytest.mark.parametrize("path, kind", DETECT_TABLE)
 def test_detect_kind(path, kind):
-    assert di.detect_kind(read(path)) == kind
+    assert detect_kind(read(path)) == kind
 
 
 def test_every_fixture_is_in_the_detect_table():
@@ -167,8 +184,8 @@ def test_every_fixture_is_in_the_detect_table():
 
 
 def test_partitions_local_one_line_and_multi_line_agree():
-    one = di.parse_partitions(read("local", "partitions.txt"))
-    multi = di.parse_partitions(read("local", "partitions-multiline.txt"))
+    one = parse_partitions(read("local", "partitions.txt"))
+    multi = parse_partitions(read("local", "partitions-multiline.txt"))
     assert not one.problems and not multi.problems
     strip = [(p.name, p.default, p.max_time, p.nodes, p.total_nodes, p.total_cpus, p.tres) for p in one.items]
     assert strip == [(p.name, p.default, p.max_time, p.nodes, p.total_nodes, p.total_cpus, p.tres) for p in multi.items]
@@ -196,21 +213,21 @@ def test_partitions_local_one_line_and_multi_line_agree():
     ]),
 ])
 def test_partitions_table(folder, expected):
-    parsed = di.parse_partitions(read(folder, "partitions.txt"))
+    parsed = parse_partitions(read(folder, "partitions.txt"))
     assert parsed.problems == []
     assert [(p.name, p.default, p.max_time, p.unlimited, p.nodes, p.total_nodes, p.total_cpus, p.max_cpus_per_node,
              p.max_mem_per_node, p.def_mem_per_cpu) for p in parsed.items] == expected
 
 
 def test_partition_tres_and_state():
-    hpc = {p.name: p for p in di.parse_partitions(read("hpc-a", "partitions.txt")).items}
+    hpc = {p.name: p for p in parse_partitions(read("hpc-a", "partitions.txt")).items}
     assert hpc["gpu"].tres["gres/gpu:h100"] == "8" and hpc["gpu"].tres["mem"] == "2186000M"
-    old = {p.name: p for p in di.parse_partitions(read("old-cluster", "partitions.txt")).items}
+    old = {p.name: p for p in parse_partitions(read("old-cluster", "partitions.txt")).items}
     assert old["bigmem"].state == "INACTIVE" and old["normal"].tres == {}
 
 
 def test_partitions_malformed_reported_not_raised():
-    parsed = di.parse_partitions(read("malformed", "partitions.txt"), "p.txt")
+    parsed = parse_partitions(read("malformed", "partitions.txt"), "p.txt")
     assert [p.name for p in parsed.items] == ["ok", "badtime", "minutes", "bare"]
     minutes = parsed.items[2]
     assert minutes.max_time == 5400  # MaxTime=90 is minutes
@@ -228,7 +245,7 @@ def test_partitions_malformed_reported_not_raised():
 
 
 def test_nodes_hpc_a():
-    parsed = di.parse_nodes(read("hpc-a", "nodes.txt"))
+    parsed = parse_nodes(read("hpc-a", "nodes.txt"))
     assert parsed.problems == []
     nodes = {n.name: n for n in parsed.items}
     assert len(nodes) == 12
@@ -240,7 +257,7 @@ def test_nodes_hpc_a():
 
 
 def test_nodes_old_cluster_multi_line():
-    parsed = di.parse_nodes(read("old-cluster", "nodes.txt"))
+    parsed = parse_nodes(read("old-cluster", "nodes.txt"))
     assert parsed.problems == []
     assert [(n.name, n.cpus, n.mem, n.gpus, n.partitions) for n in parsed.items] == [
         ("node001", 32, 128000, {}, None), ("node002", 32, 128000, {}, None), ("node003", 32, 128000, {}, None),
@@ -253,12 +270,12 @@ def test_nodes_old_cluster_multi_line():
 
 
 def test_nodes_local_recording():
-    (node,) = di.parse_nodes(read("local", "nodes.txt")).items
+    (node,) = parse_nodes(read("local", "nodes.txt")).items
     assert (node.name, node.cpus, node.mem, node.gpus, node.partitions) == ("vm", 4, 8000, {"testgpu": 2}, ["cpu", "gpu"])
 
 
 def test_nodes_malformed():
-    parsed = di.parse_nodes(read("malformed", "nodes.txt"), "n.txt")
+    parsed = parse_nodes(read("malformed", "nodes.txt"), "n.txt")
     assert [(n.name, n.cpus, n.mem, n.gpus) for n in parsed.items] == [("n1", None, 64000, {}), ("n2", 16, None, {"k80": 2})]
     assert sorted(str(p) for p in parsed.problems) == [
         "n.txt:1: node n1: GPU type 'bad type' is not a valid name; skipped",
@@ -274,7 +291,7 @@ def test_nodes_malformed():
 
 
 def rows(path: str) -> list[tuple]:
-    parsed = di.parse_sinfo(read(path))
+    parsed = parse_sinfo(read(path))
     assert parsed.problems == [], parsed.problems
     return [(r.partition, r.default, r.max_time, r.unlimited, r.cpus, r.mem, r.gpus, r.nodes) for r in parsed.items]
 
@@ -325,25 +342,25 @@ def test_sinfo_table(path, expected):
 
 
 def test_sinfo_long_keeps_nodelist_after_the_empty_column():
-    parsed = di.parse_sinfo(read("sinfo-only", "sinfo-long.txt"))
+    parsed = parse_sinfo(read("sinfo-only", "sinfo-long.txt"))
     assert [r.nodelist for r in parsed.items] == ["c[001-180]", "c[181-248]", "g[01-16]", "lm[1-4]"]
 
 
 def test_sinfo_plus_values_are_flagged():
-    parsed = di.parse_sinfo(read("sinfo-only", "sinfo-custom.txt"))
+    parsed = parse_sinfo(read("sinfo-only", "sinfo-custom.txt"))
     assert [r.varies for r in parsed.items] == [(), ("cpus", "mem"), (), (), (), ("cpus", "mem")]
 
 
 def test_sinfo_without_header():
-    parsed = di.parse_sinfo("cpu*  up 2-00:00:00  4  idle cn[1-4]\n", "s")
+    parsed = parse_sinfo("cpu*  up 2-00:00:00  4  idle cn[1-4]\n", "s")
     assert [(r.partition, r.default, r.max_time, r.nodes) for r in parsed.items] == [("cpu", True, 172800, 4)]
     assert [str(p) for p in parsed.problems] == ["s: no header line; read as sinfo's default format (sinfo -h)"]
-    parsed = di.parse_sinfo("cpu* 48 187000\n", "s")
+    parsed = parse_sinfo("cpu* 48 187000\n", "s")
     assert parsed.items == [] and "run sinfo without -h" in str(parsed.problems[0])
 
 
 def test_sinfo_malformed():
-    parsed = di.parse_sinfo(read("malformed", "sinfo.txt"), "s.txt")
+    parsed = parse_sinfo(read("malformed", "sinfo.txt"), "s.txt")
     assert [(r.partition, r.cpus) for r in parsed.items] == [("ok", 16)]
     assert [str(p) for p in parsed.problems] == [
         "s.txt:3: expected 6 columns, found 2, skipped",
@@ -356,11 +373,11 @@ def test_sinfo_malformed():
 
 
 def test_config():
-    local = di.parse_config(read("local", "config.txt"))
+    local = parse_config(read("local", "config.txt"))
     assert local["ClusterName"] == "dvhpc" and local["AccountingStorageType"] == "accounting_storage/slurmdbd"
-    hpc = di.parse_config(read("hpc-a", "config.txt"))
+    hpc = parse_config(read("hpc-a", "config.txt"))
     assert hpc["ClusterName"] == "hpc-a" and hpc["SlurmctldHost[1]"] == "slurm-ctl2(10.10.0.6)"
-    assert di.parse_config(read("old-cluster", "config.txt"))["AccountingStorageType"] == "accounting_storage/none"
+    assert parse_config(read("old-cluster", "config.txt"))["AccountingStorageType"] == "accounting_storage/none"
 
 
 @pytest.mark.parametrize("path, user, accounts", [
@@ -375,23 +392,23 @@ def test_config():
     ("sinfo-only/sacctmgr-parsable.txt", "mlee", ["proj-climate", "training"]),
 ])
 def test_accounts(path, user, accounts):
-    parsed = di.parse_accounts(read(path), path, user)
+    parsed = parse_accounts(read(path), path, user)
     assert parsed.items == accounts and parsed.problems == []
 
 
 def test_accounts_of_several_users_reported():
     text = "Account|User\nlab_a|alice\nlab_b|bob\n"
-    parsed = di.parse_accounts(text, "a.txt")
+    parsed = parse_accounts(text, "a.txt")
     assert parsed.items == ["lab_a", "lab_b"]
     assert "several users (alice, bob)" in str(parsed.problems[0])
-    assert di.parse_accounts(text, "a.txt", "bob").items == ["lab_b"]
+    assert parse_accounts(text, "a.txt", "bob").items == ["lab_b"]
 
 
 # ---------------------------------------------------------------------------- aggregation
 
 
 def facts(paths, user=None):
-    return di.from_files(paths, user)
+    return from_files(paths, user)
 
 
 def test_aggregate_hpc_a():
@@ -448,7 +465,7 @@ def test_aggregate_sinfo_only(name):
 def test_aggregate_sinfo_node_oriented_counts_distinct_nodes():
     text = ("NODELIST NODES PARTITION STATE CPUS MEMORY\n"
             "c1 1 cpu* idle 8 16000\nc2 1 cpu* idle 8 16000\nc2 1 gpu idle 8 16000\n")
-    parts = di.aggregate(sinfo=di.parse_sinfo(text).items)
+    parts = aggregate(sinfo=parse_sinfo(text).items)
     assert [(p.name, p.default, p.nodes, p.cpus) for p in parts] == [("cpu", True, 2, 8), ("gpu", False, 1, 8)]
 
 
@@ -469,13 +486,13 @@ def test_aggregate_scontrol_wins_over_sinfo_and_sinfo_fills_in():
 
 
 def test_aggregate_one_default_only():
-    parts = di.aggregate([di.PartitionRecord("a", default=True), di.PartitionRecord("b", default=True)])
+    parts = aggregate([PartitionRecord("a", default=True), PartitionRecord("b", default=True)])
     assert [p.default for p in parts] == [True, False]
     assert parts[1].notes == ["also marked default; 'a' is used as the default"]
 
 
 def test_aggregate_drops_max_time_beyond_a_year():
-    (part,) = di.aggregate([di.PartitionRecord("x", max_time=400 * 86400)])
+    (part,) = aggregate([PartitionRecord("x", max_time=400 * 86400)])
     assert part.max_time is None and "outside what dvhpc accepts" in part.notes[0]
 
 
@@ -670,10 +687,10 @@ def test_unusable_from_files_raise_init_error(name, message):
 
 def test_binary_garbage_does_not_crash():
     text = "\x00\xff PartitionName=\nNodeName=\x00\n" + "=" * 50
-    for parser in (di.parse_partitions, di.parse_nodes, di.parse_sinfo):
+    for parser in (parse_partitions, parse_nodes, parse_sinfo):
         parser(text)
-    di.parse_accounts(text)
-    di.parse_config(text)
+    parse_accounts(text)
+    parse_config(text)
 
 
 # ---------------------------------------------------------------------------- live mode (fake runner)
@@ -744,9 +761,9 @@ def test_live_mode_errors_say_what_to_do(fake, message):
 
 
 def test_run_command_times_out_and_reports_missing_commands():
-    assert di.run_command(["sleep", "5"], timeout=0.2)[0] == 124
+    assert run_command(["sleep", "5"], timeout=0.2)[0] == 124
     with pytest.raises(FileNotFoundError):
-        di.run_command(["dvhpc-no-such-command-xyz"])
+        run_command(["dvhpc-no-such-command-xyz"])
 
 
 # ---------------------------------------------------------------------------- the CLI (once cli.py has `init`)
@@ -801,21 +818,21 @@ def test_live_init_matches_slurm_conf(local_slurm, tmp_path):
     for line in conf.splitlines():
         if line.startswith("PartitionName="):
             fields = dict(item.split("=", 1) for item in line.split())
-            seconds = di.parse_slurm_time(fields["MaxTime"])
+            seconds = parse_slurm_time(fields["MaxTime"])
             wanted[fields["PartitionName"]] = (fields.get("Default", "NO") == "YES",
-                                               di.format_duration(seconds) if seconds else None)
+                                               format_duration(seconds) if seconds else None)
     node = dict(item.split("=", 1) for item in next(ln for ln in conf.splitlines() if ln.startswith("NodeName=")).split())
     result = di.init_site("dvhpc-local")
     assert result.facts.problems == []
     parts = load_yaml(result.text)["slurm"]["partitions"]
     assert {name: (p.get("default", False), p.get("max_time")) for name, p in parts.items()} == wanted
     for p in parts.values():
-        assert (p["cpus"], p["mem"], p["nodes"]) == (int(node["CPUs"]), di.format_memory(int(node["RealMemory"])), 1)
+        assert (p["cpus"], p["mem"], p["nodes"]) == (int(node["CPUs"]), format_memory(int(node["RealMemory"])), 1)
         assert p["gpus"] == {node["Gres"].split(":")[1]: int(node["Gres"].split(":")[2])}
     slurm = load_yaml(result.text)["slurm"]
     assert slurm["accounting"] is local_slurm.accounting
     config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True).stdout
-    assert load_yaml(result.text)["detect"]["env"]["SLURM_CLUSTER_NAME"] == di.parse_config(config)["ClusterName"]
+    assert load_yaml(result.text)["detect"]["env"]["SLURM_CLUSTER_NAME"] == parse_config(config)["ClusterName"]
     if local_slurm.accounting and os.geteuid() == 0:
         assert slurm["account"] == "defacct"  # root's default account, the others listed in a comment
         assert "gpuproj" in next(ln for ln in result.text.splitlines() if ln.startswith("  account:"))

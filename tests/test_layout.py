@@ -1,7 +1,7 @@
 """The package layout shows the pipeline, and data flows one way: no module imports a later stage.
 
 Stages, in order (a module may import its own stage and earlier ones):
-report < model < frontend < resolve < rules < emit < output < pipeline/build < tools < lint/cli.
+report < model < cluster < frontend < resolve < rules < emit < output < pipeline/build < tools < lint/cli.
 Imports inside functions count too: a late import is still a dependency.
 """
 
@@ -16,6 +16,7 @@ PACKAGE = REPO / "compiler" / "dvhpc"
 STAGES = [
     {"dvhpc", "dvhpc.report"},
     {"dvhpc.model"},
+    {"dvhpc.cluster"},  # what a cluster reports (SLURM output parsers, live runner): model-level facts
     {"dvhpc.frontend"},
     {"dvhpc.resolve"},
     {"dvhpc.rules"},
