@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conftest import REPO, SITES
+from dvhpc.frontend.source import load_yaml
+from dvhpc.frontend.yaml_compose import _compose, _ComposeError
 from dvhpc.report.diagnostics import Report
-from dvhpc.frontend.source import _compose, _ComposeError, load_yaml
 from test_fuzz_validate import yaml_scalars, yamlish
 
 FILES = sorted({*SITES.glob("*.yaml"), *(REPO / "tests" / "fixtures").rglob("*.yaml"),
