@@ -18,8 +18,9 @@ format_option = click.option(
 )
 
 
-def emit_diagnostics(diags, fmt: str) -> None:
-    """Print diagnostics: text to stderr (like a compiler), machine formats to stdout."""
+def emit_diagnostics(diags, fmt: str, sources: dict[str, list[str]] | None = None) -> None:
+    """Print diagnostics: text to stderr (like a compiler), machine formats to stdout. Snippets
+    come from `sources` (a report's source map: the text each file had when it was read)."""
     from dvhpc.report import render
 
     if fmt == "json":
@@ -35,7 +36,19 @@ def emit_diagnostics(diags, fmt: str) -> None:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         from dvhpc.frontend.source import SourceLines
 
-        click.echo(render.text(diags, SourceLines(), colour=colour), err=True)
+        lines = SourceLines()
+        lines.update(sources or {})
+        click.echo(render.text(diags, lines, colour=colour), err=True)
+
+
+def shown(diags, fmt: str) -> list:
+    """Silenced findings stay in the machine formats (marked), and leave text and annotations."""
+    return diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
+
+
+def silenced_note(diags) -> str:
+    count = sum(1 for d in diags if d.suppressed)
+    return f" ({count} silenced)" if count else ""
 
 
 def _drift(result, report) -> list[str]:
@@ -85,8 +98,9 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
     loader = SpecLoader()
     results = [check(spec, loader) for spec in expand_specs(specs)]
     # a base layer shared by several specs is reported once
-    diags = Report([d for r in results for d in r.report.items]).sorted()
-    emit_diagnostics(diags, fmt)
+    report = Report.merged(r.report for r in results)
+    diags = report.sorted()
+    emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     if fmt == "text":
         for result in results:
             if result.ok:
@@ -96,7 +110,9 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
                 click.echo(f"{safe(result.spec)}: ok ({kind}, {counts})")
         failed = sum(not r.ok for r in results)
         if failed:
-            click.echo(f"{failed} of {len(results)} spec(s) invalid", err=True)
+            click.echo(f"{failed} of {len(results)} spec(s) invalid{silenced_note(diags)}", err=True)
+        elif silenced_note(diags):
+            click.echo(f"{len(results)} spec(s) valid{silenced_note(diags)}")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS)
 
 
@@ -120,7 +136,10 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     results = compile_specs(expand_specs(specs), Path(out), check_only=check_only, force=force, report=report)
     drifts = {id(result): _drift(result, report) for result in results
               if check_only and result.plan is not None and result.plan.stale}
-    emit_diagnostics(report.sorted(), fmt)
+    diags = report.sorted()
+    emit_diagnostics(shown(diags, fmt), fmt, report.sources)
+    if fmt == "text" and silenced_note(diags):
+        click.echo(f"{len(results)} spec(s) checked{silenced_note(diags)}")
     stale = False
     for result in results:
         if result.skipped:
@@ -169,17 +188,25 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
               help="Check every script again instead of reusing shellcheck results cached by content "
                    "(in $DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc or ~/.cache/dvhpc).")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
+@click.option("--explain", "explain_code", metavar="CODE",
+              help="Print what a diagnostic code (DV301) or rule name means, with examples, and exit.")
 def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: bool, strict: bool, shellcheck: bool,
-         jobs: int | None, no_cache: bool, list_codes: bool) -> None:
+         jobs: int | None, no_cache: bool, list_codes: bool, explain_code: str | None) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
-    if list_codes:
-        from dvhpc.report.diagnostics import CODES
+    if list_codes or explain_code:
+        from dvhpc.report.describe import explain_rule, list_rules
 
-        for code, (severity, meaning) in CODES.items():
-            click.echo(f"{code}  {severity.value:<7}  {meaning}")
+        if explain_code:
+            text = explain_rule(explain_code)
+            if text is None:
+                raise click.BadParameter(f"no diagnostic code or rule named '{explain_code}' (see --list-codes)",
+                                         param_hint="--explain")
+            click.echo(text, nl=False)
+        else:
+            click.echo(list_rules(), nl=False)
         sys.exit(EXIT_OK)
     if not specs:
-        raise click.UsageError("give at least one spec file (or --list-codes)")
+        raise click.UsageError("give at least one spec file (or --list-codes, --explain CODE)")
     if workflow_exec and not workflow:
         raise click.UsageError("--workflow-exec reads the Snakefile given with --workflow")
     from dvhpc.report.diagnostics import Report
@@ -187,16 +214,14 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
 
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
                          workflow_exec=workflow_exec)
-    diags = Report([d for r in results for d in r.report.items]).sorted()
-    shown = diags if fmt in ("json", "sarif") else [d for d in diags if not d.suppressed]
-    emit_diagnostics(shown, fmt)
+    report = Report.merged(r.report for r in results)
+    diags = report.sorted()
+    emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     bad = failed(results, strict)
     if fmt == "text":
         counts = {s: sum(1 for d in diags if d.severity.value == s and not d.suppressed) for s in ("error", "warning", "info")}
-        silenced = sum(1 for d in diags if d.suppressed)
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
-        extra = f" ({silenced} silenced)" if silenced else ""
-        click.echo(f"{len(results)} spec(s) linted: {summary}{extra}", err=bad)
+        click.echo(f"{len(results)} spec(s) linted: {summary}{silenced_note(diags)}", err=bad)
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
 
 
@@ -267,7 +292,7 @@ def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) 
     if output and os.path.lexists(output) and not force:
         raise click.UsageError(f"{printable(output)} exists; pass --force to overwrite it")
     result = import_profile(profile, site)
-    emit_diagnostics(result.report.sorted(), fmt)
+    emit_diagnostics(result.report.sorted(), fmt, result.report.sources)
     if not result.text:
         sys.exit(EXIT_FINDINGS)
     if output:
@@ -299,7 +324,7 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
     except diffing.DiffError as exc:
         if exc.diagnostic:  # a broken generated folder: DV403 at its file:line:col
             report.items.append(exc.diagnostic)
-        emit_diagnostics(report.sorted(), "text")
+        emit_diagnostics(report.sorted(), "text", report.sources)
         if not exc.diagnostic:
             click.echo(f"dvhpc diff: {safe(exc)}", err=True)
         sys.exit(EXIT_USAGE)
@@ -334,7 +359,7 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
 
     checked = check(spec)
     if not checked.ok or checked.abstract:
-        emit_diagnostics(checked.report.sorted(), "text")
+        emit_diagnostics(shown(checked.report.sorted(), "text"), "text", checked.report.sources)
         if checked.abstract:
             click.echo(f"{safe(spec)}: an abstract layer has no resolved rules", err=True)
         sys.exit(EXIT_FINDINGS)

@@ -1,20 +1,25 @@
-"""Diagnostics are data: a stable code, a severity, a message, a location and a hint.
+"""Diagnostics are data: a declared rule (`dvhpc.report.codes`), a message, a location, a hint
+and the rule's structured fields.
 
-Every stage reports problems by appending `Diagnostic`s to a `Report`; renderers
-(`dvhpc.report.render`) turn them into text, JSON, GitHub annotations or SARIF.
+Every stage reports problems by appending `Diagnostic`s to a `Report`; the report also holds the
+text of every file the loader read (its source map), so renderers (`dvhpc.report.render`) quote
+exactly what was checked, never a file re-read from disk.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from enum import Enum
+
+from dvhpc.report.codes import RULES
+from dvhpc.report.rule import Rule, Severity
+
+__all__ = ["Diagnostic", "Location", "Note", "Report", "Rule", "Severity", "closest", "dotted", "rule"]
 
 
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
+def rule(code: str) -> Rule:
+    """The declaration of `code` (KeyError for a code nobody declared: a bug)."""
+    return RULES[code]
 
 
 @dataclass(frozen=True, order=True)
@@ -42,91 +47,26 @@ class Diagnostic:
     code: str
     message: str
     location: Location
-    severity: Severity = Severity.ERROR
     hint: str | None = None
     notes: tuple[Note, ...] = ()
     suppressed: bool = False
+    # the rule's own values (key, value, limit ...) for machine formats; not part of identity
+    fields: dict = field(default_factory=dict, compare=False, hash=False)
     # False where the location is in a file whose lines must not be quoted (not a spec, a FIFO)
     show_source: bool = True
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.code]
+
+    @property
+    def severity(self) -> Severity:
+        """The rule's: a code has one severity (two severities are two rules)."""
+        return RULES[self.code].severity
 
     def sort_key(self) -> tuple:
         loc = self.location
         return (loc.file, loc.line, loc.column, self.code, self.message)
-
-
-# The catalogue: codes are stable; never renumber, only add. Documented in docs/diagnostics.md.
-CODES: dict[str, tuple[Severity, str]] = {
-    # DV0xx: reading files
-    "DV001": (Severity.ERROR, "file cannot be read (missing, unreadable, not a file)"),
-    "DV002": (Severity.ERROR, "file is not valid text (binary data, NUL bytes, bad encoding)"),
-    "DV003": (Severity.ERROR, "YAML or TOML syntax error"),
-    "DV004": (Severity.ERROR, "duplicate key in a mapping"),
-    "DV005": (Severity.ERROR, "input too large or too deeply nested (size, alias expansion, depth, a number over 100 digits)"),
-    "DV006": (Severity.ERROR, "unsupported YAML feature (non-string key, custom tag, recursive alias)"),
-    "DV007": (Severity.ERROR, "not a regular file, or not a dvhpc spec (FIFO, device, another kind of file)"),
-    "DV008": (Severity.ERROR, "line-break character that YAML 1.1 and YAML 1.2 read differently (U+0085, U+2028, U+2029)"),
-    "DV010": (Severity.ERROR, "`extends` target missing or unreadable"),
-    "DV011": (Severity.ERROR, "cycle in `extends`"),
-    # DV1xx: schema
-    "DV100": (Severity.ERROR, "wrong type"),
-    "DV101": (Severity.ERROR, "required key missing"),
-    "DV102": (Severity.ERROR, "unknown key"),
-    "DV103": (Severity.ERROR, "value not allowed (enum, pattern, range)"),
-    "DV104": (Severity.ERROR, "value matches none of the accepted forms"),
-    "DV105": (Severity.ERROR, "unsupported spec format version"),
-    # DV2xx: units and references
-    "DV201": (Severity.ERROR, "invalid memory size"),
-    "DV202": (Severity.ERROR, "invalid duration"),
-    "DV203": (Severity.ERROR, "invalid retry factor"),
-    "DV204": (Severity.ERROR, "number without a unit"),
-    "DV210": (Severity.ERROR, "unknown resource set"),
-    "DV211": (Severity.ERROR, "unknown partition"),
-    "DV212": (Severity.ERROR, "GPU type not offered by the partition"),
-    "DV213": (Severity.ERROR, "cycle or self-reference in resource sets"),
-    "DV220": (Severity.ERROR, "bad run-time variable syntax (`${VAR}`, `{name}`)"),
-    "DV221": (Severity.ERROR, "unknown `{name}` reference in a path"),
-    "DV222": (Severity.ERROR, "cycle in path references"),
-    "DV230": (Severity.ERROR, "more than one default partition"),
-    "DV231": (Severity.ERROR, "environment variable a spec may not set (it would make shells run code)"),
-    "DV232": (Severity.ERROR, "`slurm_extra` flag that the SLURM executor plugin manages itself"),
-    "DV233": (Severity.ERROR, "`slurm_extra` item with quotes or spaces (one flag per item, no quoting)"),
-    "DV234": (Severity.ERROR, "value that cannot reach a shell or command line safely (character class, leading '-')"),
-    "DV235": (Severity.WARNING, "environment variable outside the safe set, allowed by `allow_unsafe_variables`"),
-    # DV3xx: lint (semantic checks)
-    "DV301": (Severity.ERROR, "time exceeds the partition's max_time"),
-    "DV302": (Severity.ERROR, "memory exceeds the partition's node memory"),
-    "DV303": (Severity.ERROR, "CPUs exceed the partition's CPUs per node"),
-    "DV304": (Severity.ERROR, "GPUs exceed the partition's GPUs per node"),
-    "DV305": (Severity.ERROR, "GPUs requested on a partition without GPUs"),
-    "DV306": (Severity.WARNING, "gpu_type without gpus"),
-    "DV307": (Severity.ERROR, "nodes exceed the partition's node count"),
-    "DV310": (Severity.WARNING, "retry scaling capped by a partition limit"),
-    "DV320": (Severity.ERROR, "leftover placeholder (<YOUR_...>, TODO, CHANGEME, FIXME)"),
-    "DV321": (Severity.ERROR, "no account while accounting is on"),
-    "DV330": (Severity.WARNING, "resource set defined but never used"),
-    "DV331": (Severity.WARNING, "datasets without a root path"),
-    "DV332": (Severity.WARNING, "path relative on the cluster"),
-    "DV333": (Severity.WARNING, "detect can never match"),
-    "DV340": (Severity.ERROR, "not a Snakemake option, or only an abbreviation of one"),
-    "DV341": (Severity.ERROR, "Snakemake option that dvhpc writes from another spec key"),
-    "DV342": (Severity.ERROR, "Snakemake option of an executor plugin the site does not use"),
-    "DV343": (Severity.ERROR, "Snakemake option value that Snakemake would refuse or read as another option"),
-    "DV350": (Severity.ERROR, "spec rule not in the workflow"),
-    "DV351": (Severity.INFO, "workflow rule without an entry (gets the defaults)"),
-    "DV352": (Severity.WARNING, "GPU resources on a local rule"),
-    "DV353": (Severity.ERROR, "the workflow cannot be read"),
-    "DV354": (Severity.WARNING, "workflow part the static reader cannot follow (use --workflow-exec to run Snakemake's parser)"),
-    "DV360": (Severity.ERROR, "generated script fails shellcheck"),
-    "DV361": (Severity.INFO, "shellcheck not available; generated scripts not checked"),
-    # DV5xx: import of a hand-written profile
-    "DV501": (Severity.ERROR, "import: a profile value could not be mapped"),
-    "DV502": (Severity.WARNING, "import: a decision to review (comment disagrees, placeholder, approximation)"),
-    "DV503": (Severity.INFO, "import: what was changed and why"),
-    # DV4xx: compile / write
-    "DV401": (Severity.ERROR, "generated file was edited by hand (use --force to overwrite)"),
-    "DV402": (Severity.ERROR, "output folder cannot be written"),
-    "DV403": (Severity.ERROR, "generated folder is broken or unreadable (compile --check, diff)"),
-}
 
 
 def dotted(path) -> str:
@@ -143,9 +83,23 @@ def closest(word: str, candidates, cutoff: float = 0.6) -> str | None:
 
 @dataclass
 class Report:
-    """Collects diagnostics from every stage of one run."""
+    """Collects diagnostics from every stage of one run, and the source map: the lines of every
+    file read, keyed by the name its Locations use (`sites/x.yaml`, `HEAD:sites/x.yaml`)."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def merged(cls, reports) -> "Report":
+        """One report of many (their items in order, their source maps together)."""
+        out = cls()
+        for report in reports:
+            out.extend(report)
+        return out
+
+    def register(self, name: str, lines: list[str]) -> None:
+        """Remember the text a file had when it was read, for snippets."""
+        self.sources[name] = lines
 
     def add(
         self,
@@ -155,23 +109,24 @@ class Report:
         *,
         hint: str | None = None,
         notes: tuple[Note, ...] = (),
-        severity: Severity | None = None,
         show_source: bool = True,
+        fields: dict | None = None,
     ) -> Diagnostic:
         diag = Diagnostic(
             code=code,
             message=message,
             location=location,
-            severity=severity or CODES[code][0],
             hint=hint,
             notes=notes,
             show_source=show_source,
+            fields=fields or {},
         )
         self.items.append(diag)
         return diag
 
     def extend(self, other: "Report") -> None:
         self.items.extend(other.items)
+        self.sources.update(other.sources)
 
     @property
     def has_errors(self) -> bool:

@@ -83,6 +83,7 @@ def as_dict(diag: Diagnostic) -> dict:
         "end_column": loc.end_column or loc.column,
         "severity": diag.severity.value,
         "code": diag.code,
+        "rule": diag.rule.name,
         "message": safe(diag.message),
         "hint": safe(diag.hint) if diag.hint else diag.hint,
         "notes": [
@@ -91,7 +92,19 @@ def as_dict(diag: Diagnostic) -> dict:
             for n in diag.notes
         ],
         "suppressed": diag.suppressed,
+        "fields": _safe_fields(diag.fields),
     }
+
+
+def _safe_fields(value):
+    """A rule's fields for JSON: spec text escaped as everywhere, numbers kept as numbers."""
+    if isinstance(value, dict):
+        return {safe(k): _safe_fields(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_safe_fields(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return safe(value)
 
 
 def json_(diags: list[Diagnostic]) -> str:

@@ -7,7 +7,8 @@ import os
 from urllib.parse import quote
 
 from dvhpc import __version__
-from dvhpc.report.diagnostics import CODES, Diagnostic, Severity
+from dvhpc.report.codes import RULES
+from dvhpc.report.diagnostics import Diagnostic, Severity
 from dvhpc.report.render import safe
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -19,17 +20,26 @@ def _uri(file: str) -> str:
     return quote(os.fsencode(file))
 
 
+def _rule(code: str) -> dict:
+    """A reportingDescriptor (SARIF 3.49) from the rule's declaration."""
+    rule = RULES[code]
+    silence = "yes" if rule.silenceable else f"no ({rule.why_not_silenceable})"
+    help_text = (f"{rule.explanation}\n\nSeverity {rule.severity.value}, stage {rule.stage.value}, silenceable "
+                 f"{silence}. Details and examples: `dvhpc lint --explain {code}`.")
+    return {
+        "id": code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.explanation},
+        "help": {"text": help_text},
+        "defaultConfiguration": {"level": _LEVELS[rule.severity]},
+        "properties": {"stage": rule.stage.value, "silenceable": rule.silenceable},
+    }
+
+
 def sarif(diags: list[Diagnostic]) -> str:
     used = sorted({d.code for d in diags})
-    rules = [
-        {
-            "id": code,
-            "name": code,
-            "shortDescription": {"text": CODES[code][1]},
-            "defaultConfiguration": {"level": _LEVELS[CODES[code][0]]},
-        }
-        for code in used
-    ]
+    rules = [_rule(code) for code in used]
     results = []
     for diag in diags:
         loc = diag.location

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from dvhpc.report.diagnostics import Location, Note, Report, Severity, dotted
+from dvhpc.report.diagnostics import Location, Note, Report, dotted
 from dvhpc.frontend.layers import Layers
 from dvhpc.model.site import Partition, Resources, Site
 from dvhpc.resolve.resolver import DEFAULTS_NAME
@@ -245,8 +245,7 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
     for name in sorted(known - set(site.rules)):
         if name in info.localrules:
             continue
-        report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where,
-                   severity=Severity.INFO)
+        report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where)
     for name in sorted(info.localrules):
         res = site.rules.get(name)
         if res is not None and res.gpus > 0:

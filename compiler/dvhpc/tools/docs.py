@@ -2,7 +2,7 @@
 
 `spec_markdown()` renders docs/spec.md (`dvhpc schema --markdown > docs/spec.md`);
 `diagnostics_markdown()` renders docs/diagnostics.md (`python -m dvhpc.tools.docs diagnostics > docs/diagnostics.md`).
-Both are pure functions of the schema / `CODES`, so the output is deterministic and a test can
+Both are pure functions of the schema / the rules of `dvhpc.report.codes`, so the output is deterministic and a test can
 tell when the checked-in files are stale.
 """
 
@@ -310,93 +310,13 @@ def spec_markdown(schema: dict | None = None) -> str:
 
 # --------------------------------------------------------------------------- diagnostics.md
 
-# One real message per code (the validate ones are exactly what tests/fixtures/validate expects).
-EXAMPLES: dict[str, str] = {
-    "DV001": "cannot read 'missing.yaml': it does not exist",
-    "DV002": "file is not valid UTF-8 text",
-    "DV003": "YAML syntax error: a tab character here",
-    "DV004": "duplicate key 'train'",
-    "DV005": "document expands to more than 200000 nodes or 64 levels (alias bomb or runaway nesting?)",
-    "DV006": "YAML tag '!custom' is not supported",
-    "DV007": "'layers/not_a_spec.yaml' is not a dvhpc spec (its content is not shown)",
-    "DV008": "U+0085 (NEXT LINE) is a line break to YAML 1.1 readers such as Snakemake, not to YAML 1.2",
-    "DV010": "cannot read 'bsae.yaml': it does not exist",
-    "DV011": "cycle in `extends`: dv011_self.yaml -> dv011_self.yaml",
-    "DV100": "slurm.accounting must be true or false, not a string",
-    "DV101": "missing required key 'site' in the top level",
-    "DV102": "unknown key 'partiton' in resources.rules.train_model (did you mean 'partition'?)",
-    "DV103": "slurm.gpu_flag: 'gres-per-node' is not allowed; expected one of gpus, gres, gpus-per-node",
-    "DV104": "snakemake.jobs must be an integer or 'unlimited', not a string",
-    "DV105": "unsupported spec format version 2; this dvhpc reads version 1",
-    "DV201": "resources.defaults.mem: unknown memory unit 'Q' in '16Q'",
-    "DV202": "resources.defaults.time: invalid duration '2 hours'",
-    "DV203": "resources.defaults.retry.mem: invalid retry factor 'double'",
-    "DV204": "resources.defaults.mem: memory '16' has no unit",
-    "DV210": "unknown resource set 'gpu_trian' (did you mean 'gpu_train'?)",
-    "DV211": "unknown partition 'cpus' (did you mean 'cpu'?)",
-    "DV212": "GPU type 'h100' is not offered by partition 'gpu' (it has: a100)",
-    "DV213": "resource set 'a' uses itself (cycle: a -> b -> a)",
-    "DV220": "environment.conda: '$' at position 1 does not start a variable; write ${NAME} or $NAME "
-             "(no command substitution or ${VAR:-...} forms)",
-    "DV221": "paths.models: unknown path '{dta}' (did you mean '{data}'?)",
-    "DV222": "paths refer to each other in a cycle: a -> b -> a",
-    "DV230": "partitions 'cpu' and 'gpu' are both marked default",
-    "DV231": "environment.variables.BASH_ENV is refused: the generated scripts use it themselves or it changes how "
-             "bash runs them",
-    "DV232": "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
-    "DV233": "resources.rules.train.slurm_extra[0]: '--exclusive --mail-type=END' holds several flags or a space; "
-             "write one flag per list item",
-    "DV234": "environment.container.image: '--contain' begins with '-': apptainer exec would read it as an option",
-    "DV235": "environment.variables.PYTHONPATH is outside the safe set but allowed by "
-             "environment.allow_unsafe_variables: python reads it at start-up and can be made to run or import "
-             "other code",
-    # DV3xx: real `dvhpc lint` output
-    "DV301": "rule 'long': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
-    "DV302": "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",
-    "DV303": "rule 'many': cpus 64 exceeds partition 'cpu' CPUs per node 48",
-    "DV304": "rule 'too_many_gpus': gpus 8 exceeds the 4 GPUs per node of partition 'gpu'",
-    "DV305": "rule 'gpus_on_cpu': asks for 1 GPU(s) but partition 'cpu' has no GPUs",
-    "DV306": "rule 'type_only': gpu_type 'a100' without gpus requests no GPU",
-    "DV307": "rule 'nodes': nodes 20 exceeds the 10 nodes of partition 'cpu'",
-    "DV310": "rule 'grow': retry mem 2x is capped by partition 'cpu' at attempt 3: 102400 -> 184320 -> 184320 MiB",
-    "DV320": "leftover placeholder 'CHANGEME' in resources.rules.todo.account",
-    "DV321": "no slurm.account while accounting is on: jobs without an account land on the default account "
-             "(the executor plugin's account guess does not work)",
-    "DV330": "resource set 'unused' is defined but no rule uses it",
-    "DV331": "datasets are mounted but datasets.root is not set: a dataset that is not mounted "
-             "(and every dataset off the cluster) has no path",
-    "DV332": "path 'rel' is relative on the cluster ('data/x'): it depends on the folder jobs start in",
-    "DV333": "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
-    "DV340": "snakemake option 'rerun-trigger' is not an option name but an abbreviation of 'rerun-triggers': "
-             "Snakemake would silently read it as --rerun-triggers; write 'rerun-triggers'",
-    "DV341": "snakemake option 'jobs' is written by dvhpc from snakemake.jobs",
-    "DV342": "snakemake option 'slurm-partition-config' belongs to the slurm executor plugin, "
-             "but this site uses executor 'cluster-generic'",
-    "DV343": "snakemake.options.rerun-triggers[1]: '--executor=cluster-generic' begins with '-': Snakemake would "
-             "read it as an option (as a separate word of Snakemake's command line), not as a value",
-    "DV350": "rule 'train_modle' is not in the workflow Snakefile (did you mean 'train_model'?)",
-    "DV351": "workflow rule 'all' has no entry: it gets resources.defaults",
-    "DV352": "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",
-    "DV353": "cannot read the workflow: Nope: Snakefile not found",
-    "DV354": "include: config[\"extra\"] is not a plain string, so the static reader cannot tell which file it "
-             "includes (--workflow-exec would run Snakemake's parser, which executes the workflow's code)",
-    "DV360": "SC2086: Double quote to prevent globbing and word splitting.",
-    "DV361": "shellcheck is not installed: generated scripts were not checked",
-    # DV4xx
-    "DV401": "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
-    "DV402": "cannot write generated/example: Permission denied",
-    "DV403": "rules is a list; dvhpc writes a mapping",
-    "DV501": "runtime 'max(1, 2)' cannot be read as a duration; not imported",
-    "DV502": "comment says 30min, value means 1d6h (Snakemake reads runtime: 1800 as minutes); kept 1d6h",
-    "DV503": "account 'lab42' was repeated in every rule; lifted into slurm.account",
-}
-
 _GROUPS = (
     ("DV0", "Reading files"),
     ("DV1", "Schema"),
     ("DV2", "Units and references"),
     ("DV3", "Lint"),
     ("DV4", "Compile and write"),
+    ("DV5", "Import"),
 )
 
 
@@ -404,38 +324,70 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _row(code: str, entry, example: str | None) -> str:
-    severity, meaning = entry
-    shown = _cell(_code(example)) if example else ""
-    return f"| {code} | {getattr(severity, 'value', severity)} | {_cell(meaning)} | {shown} |"
+def _row(rule) -> str:
+    silence = "yes" if rule.silenceable else "no"
+    return (f"| [{rule.code}](#{rule.code.lower()}) | `{rule.name}` | {rule.severity.value} | {rule.stage.value} | "
+            f"{silence} | {_cell(rule.summary)} |")
 
 
-def diagnostics_markdown(codes: dict | None = None, examples: dict[str, str] | None = None) -> str:
-    """The table of every diagnostic code (docs/diagnostics.md)."""
-    if codes is None:
-        from dvhpc.report.diagnostics import CODES as codes  # noqa: N811
-    examples = EXAMPLES if examples is None else examples
+def _fenced(text: str, language: str = "yaml") -> list[str]:
+    fence = "````" if "```" in text else "```"
+    return [fence + language, text.rstrip("\n"), fence]
+
+
+def _section(rule) -> list[str]:
+    from dvhpc.report.rule import EXAMPLE_FILE
+    from dvhpc.report.textsafe import printable
+
+    silence = "yes" if rule.silenceable else f"no: {rule.why_not_silenceable}"
+    out = [f"### {rule.code}", "", f"`{rule.name}`: {rule.summary}", "",
+           f"Severity **{rule.severity.value}**, stage {rule.stage.value}, silenceable {silence}.", "",
+           rule.explanation, "", f"Example message: {_code(rule.message)}", ""]
+    for label, example in (("Failing", rule.failing), ("Passing", rule.passing)):
+        if example is None:
+            continue
+        out += [f"{label} example ({EXAMPLE_FILE}" + (", with `--workflow Snakefile`" if example.workflow else "")
+                + "):", ""]
+        out += _fenced("\n".join(printable(line) for line in example.text.split("\n"))) + [""]
+        if example.workflow:
+            out += ["Snakefile:", "", *_fenced(example.workflow, "python"), ""]
+    if rule.tested_by:
+        out += [f"Tested by {rule.tested_by}.", ""]
+    return out
+
+
+def diagnostics_markdown(rules: dict | None = None) -> str:
+    """Every diagnostic rule (docs/diagnostics.md): a table, then each rule's explanation and examples."""
+    if rules is None:
+        from dvhpc.report.codes import RULES as rules  # noqa: N811
     out = [
-        f"<!-- Generated from dvhpc.report.diagnostics.CODES by `{DIAGNOSTICS_REGENERATE}`; do not edit. -->",
+        f"<!-- Generated from dvhpc.report.codes.RULES by `{DIAGNOSTICS_REGENERATE}`; do not edit. -->",
         "",
         "# Diagnostics",
         "",
-        "Every problem dvhpc reports has a stable code; codes are never renumbered, only added. "
+        "Every problem dvhpc reports has a stable code and name; codes are never renumbered, only added. "
         "Each diagnostic is printed as `file:line:column: severity[CODE]: message`, followed by the "
         "source line, a caret under the span and an optional `help:` hint "
-        "(`--format json` and `--format github` carry the same fields).",
+        "(`--format json` also carries the rule's name and its fields; `--format github` and `sarif` the same findings). "
+        "`dvhpc lint --explain CODE` prints one rule.",
+        "",
+        "A finding of a silenceable rule is silenced by `# dvhpc: ignore[CODE]` on its line or by "
+        "`lint: {ignore: [CODE]}` in the file it is in, in `validate`, `lint` and `compile` alike. "
+        "Errors that would let wrong output be written cannot be silenced; such a finding says so and still counts.",
         "",
     ]
-    groups = [(prefix, title, sorted(c for c in codes if c.startswith(prefix))) for prefix, title in _GROUPS]
+    groups = [(prefix, title, sorted(c for c in rules if c.startswith(prefix))) for prefix, title in _GROUPS]
     grouped = {c for _, _, members in groups for c in members}
-    groups.append(("", "Other", sorted(c for c in codes if c not in grouped)))
+    groups.append(("", "Other", sorted(c for c in rules if c not in grouped)))
     for prefix, title, members in groups:
         if not members:
             continue
         out += [f"## {title}" + (f" ({prefix}xx)" if prefix else ""), "",
-                "| Code | Severity | Meaning | Example message |", "|---|---|---|---|"]
-        out += [_row(code, codes[code], examples.get(code)) for code in members]
+                "| Code | Name | Severity | Stage | Silenceable | Meaning |", "|---|---|---|---|---|---|"]
+        out += [_row(rules[code]) for code in members]
         out.append("")
+        for code in members:
+            out += _section(rules[code])
     return "\n".join(out).rstrip("\n") + "\n"
 
 

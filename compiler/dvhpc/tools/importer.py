@@ -91,7 +91,7 @@ class Importer:
 
     def say(self, severity: Severity, message: str, *path, hint: str | None = None) -> None:
         code = {Severity.ERROR: "DV501", Severity.WARNING: "DV502", Severity.INFO: "DV503"}[severity]
-        self.report.add(code, message, self.loc(*path), hint=hint, severity=severity)
+        self.report.add(code, message, self.loc(*path), hint=hint)
 
     @staticmethod
     def literal(value):
