@@ -10,21 +10,30 @@ blocks with a plain ``snakefile:`` path and the three forms of ``use rule``. Any
 the code to run (``include: some_var``, a rule inside a loop, a module from a URL) becomes a note
 (DV354) with its place; ``--workflow-exec`` runs Snakemake's own parser instead.
 
-Files are opened without blocking and must be regular files; sizes, include depth and the number
-of files read are bounded, so a hostile workflow can neither hang nor exhaust the reader.
+Files are read by `snakefile_lines` (regular files only, without blocking); sizes, include depth
+and the number of files read are bounded, so a hostile workflow can neither hang nor exhaust the reader.
 """
 
 from __future__ import annotations
 
-import ast
-import io
 import os
-import re
-import stat
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dvhpc.rules.snakefile_lines import (
+    LogicalLine,
+    WorkflowUnreadable,
+    block_end,
+    directives,
+    logical_lines,
+    plain_string,
+    printable,
+    read_workflow_file,
+    resource_names,
+    shown_path,
+    source_text,
+)
 from dvhpc.rules.workflow import WorkflowInfo
 
 # Real workflows are far smaller (DynVision's largest file: 30 kB); tokenizing runs at ~0.5 MB/s.
@@ -52,22 +61,6 @@ _PYTHON_BLOCKS = {"if": "an `if` block", "elif": "an `if` block", "else": "an `i
                   "async": "a function", "class": "a class", "with": "a `with` block",
                   "try": "a `try` block", "except": "a `try` block", "finally": "a `try` block",
                   "match": "a `match` block", "case": "a `match` block"}
-_STRING_TYPES = frozenset({tokenize.STRING})
-_STRING_PREFIX = re.compile(r"[A-Za-z]*")
-
-
-class _Stop(Exception):
-    """The workflow cannot be read (Snakemake would refuse it too, or a limit was hit): DV353."""
-
-    def __init__(self, message: str, place: tuple[str, int, int]):
-        super().__init__(message)
-        self.message, self.place = message, place
-
-
-@dataclass
-class _Line:
-    depth: int
-    tokens: list[tokenize.TokenInfo]
 
 
 @dataclass
@@ -110,7 +103,7 @@ def read_snakefile(snakefile: Path | str) -> WorkflowInfo:
         if not os.path.isfile(main):
             return WorkflowInfo(error=f"{main}: Snakefile not found")
         reader.include(main, None, _Modifier(), [])
-    except _Stop as stop:
+    except WorkflowUnreadable as stop:
         return WorkflowInfo(error=stop.message, error_location=stop.place)
     names = tuple(reader.rules)
     local = {name for name, rule in reader.rules.items() if rule.local}
@@ -124,158 +117,6 @@ def read_snakefile(snakefile: Path | str) -> WorkflowInfo:
     )
 
 
-# --------------------------------------------------------------------------- reading files
-
-
-def _read_text(path: str, place: tuple[str, int, int]) -> str:
-    """The file's text; a FIFO, device or directory is refused without blocking on it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        reason = "file not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
-        raise _Stop(f"cannot read {_printable(_shown_path(path))}: {reason}", place) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Stop(f"{_printable(_shown_path(path))} is not a regular file", place)
-        if info.st_size > MAX_FILE_BYTES:
-            raise _Stop(f"{_printable(_shown_path(path))} is larger than {MAX_FILE_BYTES:,} bytes", place)
-        with os.fdopen(fd, "rb", closefd=True) as handle:
-            fd = -1
-            data = handle.read(MAX_FILE_BYTES + 1)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise _Stop(f"{_printable(_shown_path(path))} is larger than {MAX_FILE_BYTES:,} bytes", place)
-    shown = _shown_path(path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _Stop(f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); Snakemake reads workflows as UTF-8",
-                    (shown, line, column)) from None
-    if "\x00" in text:
-        before = text[:text.index("\x00")]
-        raise _Stop("contains a NUL character", (shown, before.count("\n") + 1, len(before) - before.rfind("\n")))
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _logical_lines(text: str, file: str) -> list[_Line]:
-    """The file as Python's tokenizer sees it: logical lines with their indentation depth
-    (comments and blank lines dropped)."""
-    lines: list[_Line] = []
-    depth = 0
-    current: list[tokenize.TokenInfo] = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.INDENT:
-                depth += 1
-            elif token.type == tokenize.DEDENT:
-                depth -= 1
-            elif token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                if current:
-                    lines.append(_Line(depth, current))
-                current = []
-            elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING):
-                current.append(token)  # INDENT/DEDENT come before a line's first token: depth holds for the line
-    except tokenize.TokenError as exc:
-        message, (line, column) = exc.args[0], exc.args[1]
-        raise _Stop(f"Python tokenizer: {message}", (file, line, column + 1)) from None
-    except SyntaxError as exc:  # IndentationError and, on Python 3.12+, other tokenizer errors
-        raise _Stop(f"Python tokenizer: {exc.msg}", (file, exc.lineno or 1, exc.offset or 1)) from None
-    return lines
-
-
-# --------------------------------------------------------------------------- statements
-
-
-def _body(lines: list[_Line], index: int) -> int:
-    """Index after the lines indented under lines[index]."""
-    depth = lines[index].depth
-    end = index + 1
-    while end < len(lines) and lines[end].depth > depth:
-        end += 1
-    return end
-
-
-def _directives(lines: list[_Line], start: int, end: int, depth: int):
-    """`name: value` entries of a block (lines[start:end], entries at `depth`): (name token, value tokens)."""
-    index = start
-    while index < end:
-        line = lines[index]
-        stop = _body(lines, index)
-        if line.depth == depth:
-            first = line.tokens[0]
-            value = line.tokens[2:] + [t for extra in lines[index + 1:stop] for t in extra.tokens]
-            if first.type == tokenize.NAME and len(line.tokens) > 1 and line.tokens[1].string == ":":
-                yield first, value
-            elif first.type != tokenize.STRING:  # docstrings are allowed
-                yield None, line.tokens
-        index = stop
-
-
-def _plain_string(tokens: list[tokenize.TokenInfo]) -> str | None:
-    """The value of a plain string literal (adjacent literals joined); None for anything else."""
-    if not tokens or any(t.type not in _STRING_TYPES for t in tokens):
-        return None
-    if any(set(_STRING_PREFIX.match(t.string).group().lower()) & {"f", "b", "t"} for t in tokens):
-        return None  # f-strings run code; bytes are not a path
-    try:
-        value = ast.literal_eval(" ".join(t.string for t in tokens))
-    except (ValueError, SyntaxError):
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _source(tokens: list[tokenize.TokenInfo], limit: int = 60) -> str:
-    """The text of `tokens` as written (first physical line only), shortened and printable."""
-    first, last = tokens[0], tokens[-1]
-    line = first.line.split("\n")[0] if "\n" in first.line else first.line
-    text = line[first.start[1]:last.end[1]] if last.start[0] == first.start[0] else line[first.start[1]:] + " ..."
-    text = _printable(text.strip())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _shown_path(path: str) -> str:
-    """A workflow file as people refer to it: relative to the current folder when that is shorter."""
-    path = os.path.normpath(path)
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return path
-    return relative if len(relative) < len(path) else path
-
-
-def _resource_names(tokens: list[tokenize.TokenInfo]) -> tuple[frozenset[str], bool]:
-    """Keyword names of a `resources:` block as Snakemake stores them (mem/mem_mib -> mem_mb,
-    disk likewise; names starting with _ dropped), and whether `**mapping` hides others."""
-    names, dynamic, level = set(), False, 0
-    for index, token in enumerate(tokens):
-        if token.type == tokenize.OP and token.string in "([{":
-            level += 1
-        elif token.type == tokenize.OP and token.string in ")]}":
-            level -= 1
-        elif level == 0 and token.type == tokenize.OP and token.string == "**":
-            dynamic = True
-        elif (level == 0 and token.type == tokenize.NAME and index + 1 < len(tokens)
-              and tokens[index + 1].string == "="):
-            names.add(token.string)
-    normal = set()
-    for name in names:
-        for sized in ("mem", "disk"):
-            if name in (sized, f"{sized}_mb", f"{sized}_mib"):
-                name = f"{sized}_mb"
-        if not name.startswith("_"):
-            normal.add(name)
-    return frozenset(normal), dynamic
-
-
 # --------------------------------------------------------------------------- the reader
 
 
@@ -286,7 +127,7 @@ class _Reader:
         self.modules: dict[str, tuple[str | None, list[tokenize.TokenInfo], str]] = {}  # name -> (path, value, file)
         self.notes: list[tuple[str, int, int, str]] = []
         self.noted: set[tuple[str, int, int, str]] = set()
-        self.parsed: dict[str, list[_Line]] = {}
+        self.parsed: dict[str, list[LogicalLine]] = {}
         self.files_read = self.bytes_read = self.lines_read = 0
 
     def note(self, file: str, token: tokenize.TokenInfo, message: str) -> None:
@@ -297,28 +138,28 @@ class _Reader:
 
     def include(self, path: str, place: tuple[str, int, int] | None, modifier: _Modifier, stack: list[str]) -> None:
         key = os.path.realpath(path)
-        shown = _shown_path(path)
+        shown = shown_path(path)
         where = place or (shown, 1, 1)
         if key in stack:  # Snakemake recurses until Python's limit (or skips it when both paths are spelled alike)
-            chain = [_printable(_shown_path(p)) for p in stack[stack.index(key):]] + [_printable(shown)]
-            raise _Stop(f"include cycle: {' -> '.join(chain)}", where)
+            chain = [printable(shown_path(p)) for p in stack[stack.index(key):]] + [printable(shown)]
+            raise WorkflowUnreadable(f"include cycle: {' -> '.join(chain)}", where)
         if len(stack) >= MAX_INCLUDE_DEPTH:
-            raise _Stop(f"includes nested deeper than {MAX_INCLUDE_DEPTH} files", where)
+            raise WorkflowUnreadable(f"includes nested deeper than {MAX_INCLUDE_DEPTH} files", where)
         self.files_read += 1
         if self.files_read > MAX_FILES_READ:
-            raise _Stop(f"more than {MAX_FILES_READ} workflow files read (includes and modules)", where)
+            raise WorkflowUnreadable(f"more than {MAX_FILES_READ} workflow files read (includes and modules)", where)
         if key not in self.parsed:
-            text = _read_text(path, where)
+            text = read_workflow_file(path, where, MAX_FILE_BYTES)
             self.bytes_read += len(text)
             if self.bytes_read > MAX_TOTAL_BYTES:
-                raise _Stop(f"the workflow's files are larger than {MAX_TOTAL_BYTES:,} bytes together", where)
-            self.parsed[key] = _logical_lines(text, shown)
+                raise WorkflowUnreadable(f"the workflow's files are larger than {MAX_TOTAL_BYTES:,} bytes together", where)
+            self.parsed[key] = logical_lines(text, shown)
         self.lines_read += len(self.parsed[key])
         if self.lines_read > MAX_LINES_READ:
-            raise _Stop(f"more than {MAX_LINES_READ:,} lines read (includes and modules)", where)
+            raise WorkflowUnreadable(f"more than {MAX_LINES_READ:,} lines read (includes and modules)", where)
         self.statements(self.parsed[key], path, shown, modifier, stack + [key])
 
-    def statements(self, lines: list[_Line], path: str, file: str, modifier: _Modifier, stack: list[str]) -> None:
+    def statements(self, lines: list[LogicalLine], path: str, file: str, modifier: _Modifier, stack: list[str]) -> None:
         blocks: list[tuple[int, str]] = []  # enclosing Python compound statements: (depth, what)
         index = 0
         while index < len(lines):
@@ -331,7 +172,7 @@ class _Reader:
                     blocks.append((line.depth, _PYTHON_BLOCKS[first.string]))
                 index += 1
                 continue
-            end = _body(lines, index)
+            end = block_end(lines, index)
             inside = next((what for _, what in reversed(blocks) if "loop" in what),
                           blocks[-1][1] if blocks else None)
             keyword = first.string
@@ -352,25 +193,25 @@ class _Reader:
         if at >= len(tokens) or tokens[at].string != ":":
             token = tokens[min(at, len(tokens) - 1)]
             place = token.end if at >= len(tokens) else token.start
-            raise _Stop(f"expected ':' after '{_printable(what)}'", (file, place[0], place[1] + 1))
+            raise WorkflowUnreadable(f"expected ':' after '{printable(what)}'", (file, place[0], place[1] + 1))
 
     def include_statement(self, lines, index, end, path, file, modifier, stack, inside) -> None:
         tokens = lines[index].tokens
         self._colon_after(tokens, 1, file, "include")
         value = tokens[2:] + [t for extra in lines[index + 1:end] for t in extra.tokens]
         if not value:
-            raise _Stop("include: needs a file", (file, tokens[0].start[0], tokens[0].start[1] + 1))
-        target = _plain_string(value)
+            raise WorkflowUnreadable("include: needs a file", (file, tokens[0].start[0], tokens[0].start[1] + 1))
+        target = plain_string(value)
         if target is None:
-            self.note(file, value[0], f"include: {_source(value)} is not a plain string, so the static reader "
+            self.note(file, value[0], f"include: {source_text(value)} is not a plain string, so the static reader "
                                       "cannot tell which file it includes")
             return
         if "://" in target or target.startswith(("git+file:", "gh:", "gl:")):
-            self.note(file, value[0], f"include: {_printable(target)} is not a local file")
+            self.note(file, value[0], f"include: {printable(target)} is not a local file")
             return
         full = target if os.path.isabs(target) else os.path.join(os.path.dirname(path), target)
         if inside:
-            self.note(file, tokens[0], f"include: {_printable(target)} is inside {inside}: it may be read "
+            self.note(file, tokens[0], f"include: {printable(target)} is inside {inside}: it may be read "
                                        "once, never or more often")
             if not os.path.lexists(full):
                 return  # an optional file that is not there: what the code decides is not known here
@@ -383,16 +224,16 @@ class _Reader:
             if token.type == tokenize.NAME:
                 self.localrules.add(token.string)
             elif token.string != ",":
-                raise _Stop("localrules: expects rule names separated by commas",
+                raise WorkflowUnreadable("localrules: expects rule names separated by commas",
                             (file, token.start[0], token.start[1] + 1))
 
     def _rule_settings(self, lines, start, end, depth, file, what: str, inside: str | None = None) -> dict:
         """localrule / resources / name of a rule body or a `with:` block."""
         found: dict = {}
-        for name_token, value in _directives(lines, start, end, depth):
+        for name_token, value in directives(lines, start, end, depth):
             if name_token is None or name_token.string not in _RULE_DIRECTIVES:
                 token = name_token or value[0]
-                self.note(file, token, f"{what} has an entry the static reader does not know: {_source(value if name_token is None else [token])}")
+                self.note(file, token, f"{what} has an entry the static reader does not know: {source_text(value if name_token is None else [token])}")
                 continue
             key = name_token.string
             if key in ("localrule", "handover"):
@@ -401,18 +242,18 @@ class _Reader:
                     found["local"] = found.get("local") or flag == "True"
                 else:
                     self.note(file, value[0] if value else name_token,
-                              f"{key}: {_source(value or [name_token])} in {what} is not True or False")
+                              f"{key}: {source_text(value or [name_token])} in {what} is not True or False")
             elif key == "resources":
-                names, dynamic = _resource_names(value)
+                names, dynamic = resource_names(value)
                 found["resources"] = names
                 if dynamic:
-                    self.note(file, value[0], f"resources of {what} include {_source(value)}: names behind ** are not known")
+                    self.note(file, value[0], f"resources of {what} include {source_text(value)}: names behind ** are not known")
             elif key == "name":
-                found["name"] = _plain_string(value)
+                found["name"] = plain_string(value)
                 if found["name"] is None:
                     where = f" inside {inside}" if inside else ""
                     self.note(file, value[0] if value else name_token,
-                              f"name: {_source(value or [name_token])} of {what}{where} is not a plain string: "
+                              f"name: {source_text(value or [name_token])} of {what}{where} is not a plain string: "
                               "the rule's name is not known")
         return found
 
@@ -427,7 +268,7 @@ class _Reader:
             return
         original = settings.get("name") or written or str(len(self.rules) + 1)
         if inside:
-            self.note(file, keyword, f"{keyword.string} '{_printable(original)}' is defined inside {inside}: "
+            self.note(file, keyword, f"{keyword.string} '{printable(original)}' is defined inside {inside}: "
                                      "whether and how often it exists depends on running the code")
         self.define(original, _Rule(file, keyword.start[0], keyword.string == "checkpoint",
                                     settings.get("local"), settings.get("resources")), modifier, keyword, inside)
@@ -443,7 +284,7 @@ class _Reader:
             rule.resources = overwrite["resources"]
         if name in self.rules and not modifier.is_module and not inside:
             earlier = self.rules[name]
-            raise _Stop(f"rule name '{_printable(name)}' is already used by the rule at {earlier.file}:{earlier.line}",
+            raise WorkflowUnreadable(f"rule name '{printable(name)}' is already used by the rule at {earlier.file}:{earlier.line}",
                         (rule.file, token.start[0], token.start[1] + 1))
         self.rules[name] = rule
 
@@ -463,14 +304,14 @@ class _Reader:
         name = tokens[1].string if len(tokens) > 1 and tokens[1].type == tokenize.NAME else None
         self._colon_after(tokens, 2 if name else 1, file, f"module {name}" if name else "module")
         target, value = None, tokens
-        for key, entry in _directives(lines, index + 1, end, lines[index].depth + 1):
+        for key, entry in directives(lines, index + 1, end, lines[index].depth + 1):
             if key is None:
                 continue
             if key.string == "name":
-                name = _plain_string(entry) or name
+                name = plain_string(entry) or name
             elif key.string in ("snakefile", "meta_wrapper"):
                 value = entry or [key]
-                target = _plain_string(entry) if key.string == "snakefile" else None
+                target = plain_string(entry) if key.string == "snakefile" else None
         if name is None:
             self.note(file, tokens[0], "module without a plain name")
             return
@@ -486,7 +327,7 @@ class _Reader:
 
         def fail(at: int, expected: str):
             token = tokens[min(at, len(tokens) - 1)]
-            raise _Stop(f"use rule: expected {expected}", (file, token.start[0], token.start[1] + 1))
+            raise WorkflowUnreadable(f"use rule: expected {expected}", (file, token.start[0], token.start[1] + 1))
 
         if len(tokens) < 2 or tokens[1].string != "rule":
             fail(1, "'rule' after 'use'")
@@ -536,7 +377,7 @@ class _Reader:
         target = declared[0] if declared else None
         if declared is None or target is None:
             why = (f"module {module} is not declared with a `module` statement the reader could see" if declared is None
-                   else f"module {module} is read from {_source(declared[1])}, which is not a local path")
+                   else f"module {module} is read from {source_text(declared[1])}, which is not a local path")
             known = [r for r in rules if r != "*"] if "*" not in rules and (rename is None or "*" in rename or len(rules) == 1) else []
             named = _Modifier(rename=rename, parent=modifier)
             self.note(file, use, f"{label}: {why}; " + (
@@ -554,7 +395,7 @@ class _Reader:
     def inherit(self, rules, rename, overwrite, modifier, file, use, label, inside) -> None:
         """`use rule X as Y with:` in the same workflow: Y is a copy of X (not a checkpoint) with the changes."""
         if len(rules) != 1 or rules[0] == "*" or rename is None:
-            raise _Stop(f"{label}: inheriting from a rule of the same workflow needs one rule and 'as NAME'",
+            raise WorkflowUnreadable(f"{label}: inheriting from a rule of the same workflow needs one rule and 'as NAME'",
                         (file, use.start[0], use.start[1] + 1))
         base = self.rules.get(modifier.modified(rules[0]))
         if base is None:
