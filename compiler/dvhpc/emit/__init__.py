@@ -43,7 +43,16 @@ def emit_site(site: Site) -> dict[str, GeneratedFile]:
 
 
 def emit_scripts(site: Site) -> dict[str, GeneratedFile]:
-    """Only the shell scripts of a site, as `emit_site` writes them (what lint runs shellcheck over)."""
+    """Only the shell scripts of a site, as `emit_site` writes them."""
     from dvhpc.emit import profile, scripts
 
     return dict(sorted({**scripts.files(site), **profile.scripts(site)}.items()))
+
+
+def script_checks(site: Site) -> dict:
+    """What `dvhpc lint` shellchecks for each script of a site: its template shape (stub data), the
+    same text for every spec, so 1000 specs cost one shellcheck run per shape
+    (`dvhpc.emit.scripts.ScriptCheck`, by path in the site's output folder)."""
+    from dvhpc.emit import scripts
+
+    return scripts.checks(site)

@@ -14,6 +14,7 @@ import math
 import shlex
 
 from dvhpc.emit import GeneratedFile, header
+from dvhpc.emit.scripts import status_script
 from dvhpc.emit.slurm_args import (
     account_of, extra_flags, generic_flags, generic_mem_mib, plugin_sees_gpu, plugin_tasks, scaled_expression,
 )
@@ -187,34 +188,6 @@ def profile_data(site: Site) -> dict:
     return data
 
 
-def _status_script(site: Site) -> str:
-    query = (
-        'state="$(sacct -j "$jobid" -X -n -P -o State 2>/dev/null | head -n 1 | cut -d " " -f 1)"\n'
-        if site.accounting else ""
-    )
-    return f"""#!/usr/bin/env bash
-{header(site)}# Snakemake cluster-generic status command: prints exactly one of running|success|failed.
-set -u
-jobid="${{1:?usage: status.sh JOBID}}"
-state=""
-{query}if [ -z "$state" ]; then
-    state="$(squeue -h -j "$jobid" -o %T 2>/dev/null | head -n 1)"
-fi
-if [ -z "$state" ]; then
-    state="$(scontrol -o show job "$jobid" 2>/dev/null | sed -n 's/.*JobState=\\([A-Z_]*\\).*/\\1/p')"
-fi
-case "$state" in
-    COMPLETED) echo success ;;
-    PENDING|CONFIGURING|RUNNING|COMPLETING|REQUEUED|REQUEUE_FED|REQUEUE_HOLD|RESIZING|SUSPENDED|STAGE_OUT|SIGNALING|STOPPED|RESV_DEL_HOLD|SPECIAL_EXIT|PREEMPTED)
-        echo running ;;
-    "")
-        echo "status.sh: job $jobid is unknown to sacct, squeue and scontrol" >&2
-        echo failed ;;
-    *) echo failed ;;
-esac
-"""
-
-
 def files(site: Site) -> dict[str, GeneratedFile]:
     return {PROFILE: GeneratedFile(header(site) + dump(profile_data(site))), **scripts(site)}
 
@@ -222,5 +195,5 @@ def files(site: Site) -> dict[str, GeneratedFile]:
 def scripts(site: Site) -> dict[str, GeneratedFile]:
     """The profile's shell script: the job status command of the cluster-generic executor."""
     if site.snakemake.executor == "cluster-generic":
-        return {STATUS: GeneratedFile(_status_script(site), executable=True)}
+        return {STATUS: status_script(site)}  # templates/status.sh behind its data block
     return {}

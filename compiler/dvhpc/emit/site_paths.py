@@ -1,16 +1,33 @@
 """site_paths.py for a site: named paths, datasets and settings for a Snakefile or any script.
 
-The generated module uses the standard library only. Spec values are embedded as Python literals
-(`quoting.py`, i.e. repr) in plain data tables; nothing from a spec is ever executed, and run-time
-text (`${VAR}`, `$VAR`, `~`, `{name}`) is expanded by the module's own code at call time.
+The generated module is the template files `templates/site_paths_head.py` (docstring) and
+`templates/site_paths_runtime.py` (the code, standard library only) with a data block between
+them: one assignment per name, the spec's values as Python literals (`quoting.py`, i.e. repr).
+Nothing from a spec is ever executed or substituted into code; run-time text (`${VAR}`, `$VAR`,
+`~`, `{name}`) is expanded by the runtime at call time.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
-from dvhpc.model.site import RuntimeText, Site
 from dvhpc.model.quoting import py
+from dvhpc.model.site import RuntimeText, Site
+
+TEMPLATES = Path(__file__).parent / "templates"
+PARTS = ("site_paths_head.py", "site_paths_runtime.py")
+# What the runtime reads from the data block, in the order the block assigns them.
+DATA_NAMES = ("SITE", "_DETECT_ENV", "_DETECT_HOSTNAMES", "_PATHS", "_DATASETS_ROOT", "_MOUNTED", "_SETTINGS",
+              "_CONTAINER")
+_DATA_INTRO = "# The spec, as data (run-time text is expanded by the code below, at call time).\n"
+
+
+@functools.cache
+def _read(part: str) -> str:
+    return (TEMPLATES / part).read_text(encoding="utf-8")
 
 
 def files(site: Site) -> dict[str, GeneratedFile]:
@@ -24,24 +41,40 @@ def _text(key: str, text: RuntimeText | None) -> str:
 
 
 def render(site: Site) -> str:
+    return emit.header(site) + _read(PARTS[0]) + "\n" + data_block(site_data(site)) + "\n" + _read(PARTS[1])
+
+
+def site_data(site: Site) -> dict[str, str]:
+    """The spec as the runtime reads it: each name's value as a Python literal (`quoting.py`)."""
     paths = {name: (_text(f"paths.{name}", e.cluster), _text(f"paths.{name}", e.local))
              for name, e in sorted(site.paths.items())}
     mounted = {name: (_text(f"datasets.mounted.{name}", m.path), dict(sorted(m.subsets.items())))
                for name, m in sorted(site.datasets.items())}
     settings = {name: (s.cluster, s.local) for name, s in sorted(site.settings.items())}
-    data = (
-        f"SITE = {py(site.name)}\n"
-        "\n"
-        "# The spec, as data (run-time text is expanded by the functions below, at call time).\n"
-        f"_DETECT_ENV = {py(dict(sorted(site.detect.env.items())))}\n"
-        f"_DETECT_HOSTNAMES = {py(list(site.detect.hostnames))}\n"
-        f"_PATHS = {_table(paths)}\n"
-        f"_DATASETS_ROOT = {py(site.datasets_root.text if site.datasets_root else None)}\n"
-        f"_MOUNTED = {_table(mounted)}\n"
-        f"_SETTINGS = {_table(settings)}\n"
-        f"_CONTAINER = {py(site.environment.container is not None)}\n"
-    )
-    return emit.header(site) + _DOC.format(site=site.name) + _IMPORTS + data + _CODE
+    return {
+        "SITE": py(site.name),
+        "_DETECT_ENV": py(dict(sorted(site.detect.env.items()))),
+        "_DETECT_HOSTNAMES": py(list(site.detect.hostnames)),
+        "_PATHS": _table(paths),
+        "_DATASETS_ROOT": py(site.datasets_root.text if site.datasets_root else None),
+        "_MOUNTED": _table(mounted),
+        "_SETTINGS": _table(settings),
+        "_CONTAINER": py(site.environment.container is not None),
+    }
+
+
+def data_block(literals: dict[str, str]) -> str:
+    """One assignment per data name, in DATA_NAMES order; the values are literals made by `quoting.py`."""
+    if list(literals) != list(DATA_NAMES):
+        raise ValueError(f"dvhpc internal error: site_paths data {list(literals)} is not {list(DATA_NAMES)}")
+    return _DATA_INTRO + "".join(f"{name} = {value}\n" for name, value in literals.items())
+
+
+def stub() -> str:
+    """A site_paths.py with empty data (what the tests pyflake as a file)."""
+    empty = {"SITE": py(""), "_DETECT_ENV": "{}", "_DETECT_HOSTNAMES": "[]", "_PATHS": "{}",
+             "_DATASETS_ROOT": "None", "_MOUNTED": "{}", "_SETTINGS": "{}", "_CONTAINER": "False"}
+    return "# (template check: stub data)\n" + _read(PARTS[0]) + "\n" + data_block(empty) + "\n" + _read(PARTS[1])
 
 
 def _table(entries: dict) -> str:
@@ -49,260 +82,3 @@ def _table(entries: dict) -> str:
     if not entries:
         return "{}"
     return "{\n" + "".join(f"    {py(k)}: {py(list(v))},\n" for k, v in entries.items()) + "}"
-
-
-_DOC = '''"""Paths, datasets and settings of site {site!r}, resolved at call time.
-
-    from site_paths import paths, path, data_base_dir, setting, on_cluster
-
-    paths.data                      # the 'data' path for where this runs (cluster or local)
-    path("models")                  # the same, by name
-    data_base_dir("imagenet", "test")
-    setting("batch_size")
-
-Every path is returned as a string. `${{VAR}}`, `$VAR`, a leading `~` (the current user's home)
-and `{{other_name}}` are expanded at each call, for the current environment; a variable that is
-not set (or empty) raises SitePathError naming it. `on_cluster()` decides between the cluster
-and local values: DVHPC_ON_CLUSTER=1 or 0 overrides the detection.
-
-Standard library only. Run `python site_paths.py` for a summary.
-"""
-'''
-
-_IMPORTS = '''
-from __future__ import annotations
-
-import fnmatch
-import functools
-import os
-import re
-import socket
-import sys
-
-__all__ = [
-    "SITE",
-    "SitePathError",
-    "data_base_dir",
-    "job_wrapper",
-    "on_cluster",
-    "path",
-    "paths",
-    "setting",
-]
-
-'''
-
-_CODE = '''
-
-_TOKEN = re.compile(r"\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}|\\$([A-Za-z_][A-Za-z0-9_]*)|\\{([A-Za-z_][A-Za-z0-9_]*)\\}")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-class SitePathError(LookupError):
-    """A path, dataset or setting that cannot be resolved here (unknown name, unset variable)."""
-
-
-# ------------------------------------------------------------------------------ where am I?
-
-
-@functools.lru_cache(maxsize=None)
-def _fqdn() -> str:
-    try:
-        return socket.getfqdn()
-    except OSError:
-        return ""
-
-
-def _host_matches() -> bool:
-    if not _DETECT_HOSTNAMES:
-        return False
-    try:
-        name = socket.gethostname()
-    except OSError:
-        name = ""
-    names = [n.lower() for n in (name, name.split(".")[0]) if n]
-    patterns = [p.lower() for p in _DETECT_HOSTNAMES]
-    if any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
-        return True
-    fqdn = _fqdn().lower()  # may ask DNS: only when the plain names did not match
-    return bool(fqdn) and any(fnmatch.fnmatchcase(fqdn, p) for p in patterns)
-
-
-def on_cluster() -> bool:
-    """True on this site's cluster: any `detect` entry matches (env first, then host names).
-
-    DVHPC_ON_CLUSTER=1 (or true/yes) forces True, DVHPC_ON_CLUSTER=0 (or false/no) forces False.
-    """
-    override = os.environ.get("DVHPC_ON_CLUSTER", "").strip().lower()
-    if override in _TRUE:
-        return True
-    if override in _FALSE:
-        return False
-    if override:
-        raise SitePathError("DVHPC_ON_CLUSTER must be 1 or 0, not %r" % os.environ["DVHPC_ON_CLUSTER"])
-    for name, pattern in _DETECT_ENV.items():
-        value = os.environ.get(name)
-        if value is not None and (pattern == "*" or fnmatch.fnmatchcase(value, pattern)):
-            return True
-    return _host_matches()
-
-
-def _where(cluster):
-    return on_cluster() if cluster is None else bool(cluster)
-
-
-# ------------------------------------------------------------------------------ expansion
-
-
-def _expand(text, what, cluster, seen):
-    """Expand a leading ~, ${VAR}/$VAR and {name} in one pass; values that come in are not re-read."""
-    if text == "~" or text.startswith("~/"):
-        home = os.path.expanduser("~")
-        if home == "~" or not home:
-            raise SitePathError("%s: cannot expand '~' (no home folder: HOME is not set)" % what)
-        text = home + text[1:]
-
-    def replace(match):
-        var = match.group(1) or match.group(2)
-        if var:
-            value = os.environ.get(var)
-            if not value:
-                raise SitePathError("%s: environment variable $%s is not set (or empty); it is needed by %r"
-                                    % (what, var, text))
-            return value
-        return _resolve(match.group(3), cluster, seen + (what,))
-
-    return _TOKEN.sub(replace, text)
-
-
-def _resolve(name, cluster, seen=()):
-    if name not in _PATHS:
-        known = ", ".join(sorted(_PATHS)) or "none"
-        raise SitePathError("unknown path %r (known paths: %s)" % (name, known))
-    what = "path %r (%s)" % (name, "cluster" if cluster else "local")
-    if what in seen:
-        raise SitePathError("paths refer to each other in a cycle: %s" % " -> ".join(seen + (what,)))
-    return _expand(_PATHS[name][0 if cluster else 1], what, cluster, seen)
-
-
-def path(name: str, cluster: bool | None = None) -> str:
-    """The named path for the current environment (or `cluster=True/False`), as a string."""
-    return _resolve(name, _where(cluster))
-
-
-class _Paths:
-    """`paths.NAME` is `path("NAME")`, resolved at each access."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name not in _PATHS:
-            raise AttributeError("site %r has no path %r (known paths: %s)"
-                                 % (SITE, name, ", ".join(sorted(_PATHS)) or "none"))
-        return path(name)
-
-    def __dir__(self):
-        return sorted(_PATHS)
-
-    def __iter__(self):
-        return iter(sorted(_PATHS))
-
-    def __contains__(self, name):
-        return name in _PATHS
-
-    def __repr__(self):
-        return "<paths of site %r: %s>" % (SITE, ", ".join(sorted(_PATHS)))
-
-
-paths = _Paths()
-
-
-# ------------------------------------------------------------------------------ datasets, settings
-
-
-def _join(base, part):
-    return base.rstrip("/") + "/" + part if base.rstrip("/") else "/" + part
-
-
-def data_base_dir(name: str, subset: str | None = None, cluster: bool | None = None) -> str:
-    """Where dataset `name` (optionally its `subset`) lives, as a string.
-
-    On the cluster a mounted dataset is `<mount>/<subset alias or subset>`; otherwise
-    `<datasets.root>/<name>[/<subset>]`.
-    """
-    if not isinstance(name, str) or not name:
-        raise SitePathError("data_base_dir needs a dataset name, not %r" % (name,))
-    if subset is not None and (not isinstance(subset, str) or not subset):
-        raise SitePathError("data_base_dir: subset must be a non-empty string or None, not %r" % (subset,))
-    here = _where(cluster)
-    if here and name in _MOUNTED:
-        mount, aliases = _MOUNTED[name]
-        base = _expand(mount, "datasets.mounted.%s" % name, here, ())
-        return base if subset is None else _join(base, aliases.get(subset, subset))
-    if _DATASETS_ROOT is None:
-        if name in _MOUNTED:
-            raise SitePathError("dataset %r is mounted on the cluster only, and the spec of site %r has no "
-                                "datasets.root for other places" % (name, SITE))
-        raise SitePathError("dataset %r is not mounted and the spec of site %r has no datasets.root" % (name, SITE))
-    base = _join(_expand(_DATASETS_ROOT, "datasets.root", here, ()), name)
-    return base if subset is None else _join(base, subset)
-
-
-def setting(name: str, cluster: bool | None = None):
-    """The value of setting `name` for the current environment (or `cluster=True/False`)."""
-    if name not in _SETTINGS:
-        known = ", ".join(sorted(_SETTINGS)) or "none"
-        raise SitePathError("unknown setting %r (known settings: %s)" % (name, known))
-    return _SETTINGS[name][0 if _where(cluster) else 1]
-
-
-def job_wrapper() -> str:
-    """The absolute path of wrap.sh when the site runs jobs in a container and this is the cluster, else "".
-
-    A plain path: quote it (shlex.quote) when you build a shell command from it.
-    """
-    if not _CONTAINER or not on_cluster():
-        return ""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrap.sh")
-
-
-# ------------------------------------------------------------------------------ summary
-
-
-def _summary(out=sys.stdout):
-    here = on_cluster()
-    out.write("site: %s\\n" % SITE)
-    out.write("on_cluster: %s\\n" % here)
-    out.write("paths:\\n")
-    for name in sorted(_PATHS):
-        try:
-            value = path(name)
-        except SitePathError as exc:
-            value = "error: %s" % exc
-        out.write("  %s: %s\\n" % (name, value))
-    out.write("datasets:\\n")
-    try:
-        root = _expand(_DATASETS_ROOT, "datasets.root", here, ()) if _DATASETS_ROOT is not None else "(none)"
-    except SitePathError as exc:
-        root = "error: %s" % exc
-    out.write("  root: %s\\n" % root)
-    for name in sorted(_MOUNTED):
-        try:
-            value = data_base_dir(name)
-        except SitePathError as exc:
-            value = "error: %s" % exc
-        out.write("  %s: %s\\n" % (name, value))
-    out.write("settings:\\n")
-    for name in sorted(_SETTINGS):
-        out.write("  %s: %r\\n" % (name, setting(name)))
-    out.write("job_wrapper: %s\\n" % (job_wrapper() or "(none)"))
-
-
-if __name__ == "__main__":
-    try:
-        _summary()
-    except SitePathError as exc:
-        sys.stderr.write("site_paths: %s\\n" % exc)
-        sys.exit(1)
-'''
