@@ -123,17 +123,26 @@ def test_rule_override_of_account_and_partition(project, dvhpc_main):
     assert r["account"]["profile"] == {"slurm_account": "'other'"}
 
 
-def test_built_in_defaults(project, dvhpc_main):
+def test_keys_no_layer_sets_are_engine_defaults(project, dvhpc_main):
+    """Not set is a state: no value is invented; explain names what the engine picks, and the
+    profile carries nothing for it (Snakemake and SLURM apply their own defaults)."""
     data = explain_json(dvhpc_main, project, "sites/bare.yaml", "prep", "defaults")
     for rule in data["rules"]:
         r = rows(rule)
-        assert origin(r["cpus"]) == ("built-in default", None, None, None)
-        assert origin(r["time"]) == ("built-in default", None, None, None)
-        assert r["time"]["value"] == "1h (60 min)"
+        for key in ("cpus", "time", "account"):  # no slurm.account, no rule account
+            assert origin(r[key]) == ("Snakemake/SLURM default", None, None, None), key
+            assert r[key]["value"] == "(not set)" and r[key]["profile"] == {}
+        assert "threads" in r["cpus"]["default"] and "DefaultTime" in r["time"]["default"]
         assert origin(r["partition"]) == ("partition default", "sites/bare.yaml", 5, 5)
-        assert "account" not in r  # no slurm.account, no rule account
+        assert all(a["minutes"] is None for a in rule["attempts"])
+        assert all("-t" not in a["sbatch"].split() and "--cpus-per-task" not in a["sbatch"] for a in rule["attempts"])
     assert origin(rows(data["rules"][0])["mem"]) == ("rule prep", "sites/bare.yaml", 8, 17)
-    assert origin(rows(data["rules"][1])["mem"]) == ("built-in default", None, None, None)
+    assert origin(rows(data["rules"][1])["mem"]) == ("Snakemake/SLURM default", None, None, None)
+    code, out, err = dvhpc_main("compile", "sites/bare.yaml", cwd=project)
+    assert code == 0, err
+    profile = (project / "generated" / "bare" / "profile" / "config.v9+.yaml").read_text()
+    for word in ("runtime", "cpus_per_task", "mem_mb: 1024", "jobs:", "set-threads"):
+        assert word not in profile, word
 
 
 def test_text_format(project, dvhpc_main):
@@ -199,7 +208,7 @@ def test_all_json_has_defaults_every_rule_and_settings(project, dvhpc_main):
         assert list(rule)[:1] == ["rule"] and {"sets", "values", "attempts"} <= set(rule)
         for row in rule["values"]:
             assert {"key", "value", "profile", "from"} <= set(row)
-            assert ("file" in row) == (row["from"] != "built-in default")
+            assert ("file" in row) == (row["from"] != "Snakemake/SLURM default")
             if "file" in row:
                 assert isinstance(row["line"], int) and isinstance(row["column"], int)
     settings = {row["key"]: row for row in data["settings"]}
@@ -210,7 +219,7 @@ def test_all_json_has_defaults_every_rule_and_settings(project, dvhpc_main):
     assert settings["show-failed-logs"]["spec"] == "snakemake.options.show-failed-logs"
     assert (settings["show-failed-logs"]["file"], settings["show-failed-logs"]["line"]) == (B, 5)
     assert (settings["restart-times"]["file"], settings["restart-times"]["line"]) == (X, 10)
-    assert settings["executor"]["from"] == "built-in default" and "file" not in settings["executor"]
+    assert settings["executor"]["from"] == "dvhpc default" and "file" not in settings["executor"]
     assert settings["paths.data.cluster"]["profile"] == "/scratch/data"
     assert (settings["paths.data.cluster"]["spec"], settings["paths.data.cluster"]["file"],
             settings["paths.data.cluster"]["line"]) == ("paths.data", X, 20)

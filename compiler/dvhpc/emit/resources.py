@@ -9,55 +9,61 @@ from __future__ import annotations
 import shlex
 
 from dvhpc.emit import GeneratedFile, header
-from dvhpc.emit.slurm_args import account_of, extra_flags, sbatch_args
+from dvhpc.emit.slurm_args import engine_defaults, extra_flags, sbatch_args
 from dvhpc.emit.yamlout import dump
+from dvhpc.model import keys
+from dvhpc.model.keys import Kind
 from dvhpc.model.site import Resources, Site
 
 RESOURCES = "resources.yaml"
 
 
 def describe(site: Site, res: Resources) -> dict:
+    """A request as reviewers read it: what the spec set (keys no layer sets are absent; what the
+    engine picks for those every job has is named in the defaults, and in a rule where that differs),
+    per attempt, the sbatch words."""
     out: dict = {}
     if res.sets:
         out["sets"] = list(res.sets)
-    if res.get("partition"):
-        out["partition"] = res.get("partition")
-    account = account_of(site, res)
-    if account:
-        out["account"] = account
-    for key in ("qos", "constraint"):
-        if res.get(key):
-            out[key] = res.get(key)
-    out["cpus"] = res.cpus
-    for key in ("mem", "mem_per_cpu", "disk"):
-        if res.get(key) is not None:
-            out[key] = {"human": str(res.get(key)), "mib": res.get(key).mib}
-    out["time"] = {"human": str(res.get("time")), "minutes": res.get("time").minutes}
-    out["gpus"] = res.gpus
-    if res.get("gpu_type") and res.gpus:
-        out["gpu_type"] = res.get("gpu_type")
-    for key in ("nodes", "tasks", "tasks_per_node"):
-        if res.get(key):
-            out[key] = res.get(key)
-    extra = extra_flags(site, res)
-    if extra:
-        out["slurm_extra"] = list(extra)
+    for key in keys.RESOURCES_YAML_ORDER:
+        value = res.value(key)
+        if value is None or key is keys.RETRY:
+            continue
+        if key.kind is Kind.MEMORY:
+            out[key.name] = {"human": str(value), "mib": value.mib}
+        elif key.kind is Kind.DURATION:
+            out[key.name] = {"human": str(value), "minutes": value.minutes}
+        elif key is keys.SLURM_EXTRA:
+            extra = extra_flags(site, res)
+            if extra:
+                out[key.name] = list(extra)
+        elif key is keys.GPU_TYPE:
+            if res.gpu is not None:
+                out[key.name] = value
+        elif key in (keys.TASKS_PER_NODE, keys.NODES, keys.TASKS) and not value:
+            continue
+        else:
+            out[key.name] = value
+    if keys.SLURM_EXTRA not in res and extra_flags(site, res):
+        out["slurm_extra"] = list(extra_flags(site, res))
     if res.retry:
-        out["retry"] = {key: str(sourced.value) for key, sourced in res.retry.items()}
+        out["retry"] = {key.name: str(sourced.value) for key, sourced in res.retry.items()}
+    engine = engine_defaults(res)
+    if engine and (res.is_defaults or engine != engine_defaults(site.defaults)):  # a rule: when it differs
+        out["engine_defaults"] = engine
     if not res.retry:
         out["sbatch"] = shlex.join(sbatch_args(site, res, res.attempts[0]))
         return out
     attempts = []
     for attempt in res.attempts:
-        item: dict = {"attempt": attempt.number, "minutes": attempt.minutes}
-        if attempt.mem_mib is not None:
-            item["mem_mib"] = attempt.mem_mib
-        if attempt.mem_per_cpu_mib is not None:
-            item["mem_per_cpu_mib"] = attempt.mem_per_cpu_mib
-        if attempt.disk_mib is not None:
-            item["disk_mib"] = attempt.disk_mib
+        item: dict = {"attempt": attempt.number}
+        for key, field in ((keys.TIME, "minutes"), (keys.MEM, "mem_mib"), (keys.MEM_PER_CPU, "mem_per_cpu_mib"),
+                           (keys.DISK, "disk_mib")):
+            value = attempt.value(key)
+            if value is not None:
+                item[field] = value.count
         if attempt.capped:
-            item["capped_at_partition_limit"] = list(attempt.capped)
+            item["capped_at_partition_limit"] = [key.name for key in attempt.capped]
         item["sbatch"] = shlex.join(sbatch_args(site, res, attempt))
         attempts.append(item)
     out["attempts"] = attempts
@@ -67,7 +73,7 @@ def describe(site: Site, res: Resources) -> dict:
 def resources_data(site: Site) -> dict:
     return {
         "site": site.name,
-        "executor": site.snakemake.executor,
+        "executor": str(site.snakemake.executor),
         "attempts": site.attempts,
         "defaults": describe(site, site.defaults),
         "rules": {name: describe(site, res) for name, res in site.rules.items()},

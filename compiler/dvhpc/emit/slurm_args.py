@@ -1,165 +1,248 @@
-"""What a rule asks SLURM for, per executor: the Snakemake resources we emit and the sbatch
-arguments they turn into. One place, so the profile, `resources.yaml` and `explain` agree.
+"""What a rule asks SLURM for, per executor: the Snakemake resources a backend emits and the
+sbatch arguments they turn into. One place, so the profile, `resources.yaml` and `explain` agree.
 
-The slurm executor's mapping follows snakemake-executor-plugin-slurm 2.8 (`get_submit_command`):
--A, -p, -t, -C, --qos, --mem/--mem-per-cpu, --nodes, --ntasks*, --cpus-per-task, slurm_extra,
-then --gres/--gpus.
+A backend (one per `Executor`) turns a resolved request into profile resources (`ProfileValue`s:
+a whole number, a string, a `Scaled` quantity, or flag words) and the sbatch words of an attempt.
+The slurm backend's words are the executor plugin's own construction (snakemake-executor-plugin-
+slurm 2.8.0 `get_submit_command`, `set_gres_string`, jobstep 0.6.1 `get_cpu_setting`) applied
+to those resources, so what `resources.yaml` shows is what the plugin builds from the profile.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from typing import Protocol, Union
 
-from dvhpc.model.site import Attempt, Resources, Site
-from dvhpc.model.units import Factor
+from dvhpc.model import keys
+from dvhpc.model.keys import Key
+from dvhpc.model.quoting import in_class
+from dvhpc.model.site import Attempt, Executor, GpuFlag, Resources, Site
+from dvhpc.model.units import Scaled
 
 
 @dataclass(frozen=True)
-class Request:
-    """A rule's request at one attempt, in SLURM's units."""
+class FlagWords:
+    """sbatch flags that travel as one string resource; a word may grow per attempt ((prefix, Scaled))."""
 
-    partition: str | None
-    account: str | None
-    qos: str | None
-    constraint: str | None
-    minutes: int
-    mem_mib: int | None
-    mem_per_cpu_mib: int | None
-    cpus: int
-    nodes: int | None
-    tasks: int | None
-    gpus: int
-    gpu_type: str | None
-    extra: tuple[str, ...]
+    words: tuple[Union[str, tuple[str, Scaled]], ...]
+
+    def at(self, attempt: int) -> str:
+        return shlex.join(w if isinstance(w, str) else f"{w[0]}{w[1].at(attempt).count}" for w in self.words)
+
+    def expression(self) -> str:
+        """The Python Snakemake evaluates: a string literal, or the words joined at run time."""
+        if all(isinstance(w, str) for w in self.words):
+            return repr(self.at(1))
+        parts = [repr(shlex.quote(w)) if isinstance(w, str) else f"{w[0]!r} + str({w[1].expression()})"
+                 for w in self.words]
+        return "' '.join([" + ", ".join(parts) + "])"
 
 
-def account_of(site: Site, res: Resources) -> str | None:
-    return res.get("account") or (site.account.value if site.account else None)
+ProfileValue = Union[int, str, Scaled, FlagWords]
+
+
+def literal(text: str) -> str:
+    """A Python string literal for a resource Snakemake evaluates (`'gpu'`, never bare `gpu`)."""
+    return repr(str(text))
+
+
+def rendered(value: ProfileValue) -> int | str:
+    """A resource as the profile writes it: Snakemake evaluates strings as Python."""
+    if isinstance(value, (Scaled, FlagWords)) or hasattr(value, "expression"):
+        return value.expression()
+    if isinstance(value, str):
+        return literal(value)
+    return value
+
+
+def at_attempt(value: ProfileValue, attempt: int) -> int | str:
+    """A resource as Snakemake evaluates it at `attempt`."""
+    if isinstance(value, Scaled):
+        return value.at(attempt).count
+    if isinstance(value, FlagWords):
+        return value.at(attempt)
+    return value
+
+
+def checked(key: Key, value):
+    """A string value the plugin pastes into its shell line, checked against the schema's class."""
+    return in_class(key.value_class, value, key.name) if key.value_class and isinstance(value, str) else value
 
 
 def gpu_flag(site: Site, res: Resources) -> str | None:
     """The sbatch GPU flag for the site's `gpu_flag` style, or None without GPUs."""
-    if res.gpus <= 0:
+    gpu = res.gpu
+    if gpu is None:
         return None
-    typed = f"{res.get('gpu_type')}:{res.gpus}" if res.get("gpu_type") else str(res.gpus)
-    return {"gpus": f"--gpus={typed}", "gres": f"--gres=gpu:{typed}", "gpus-per-node": f"--gpus-per-node={typed}"}[site.gpu_flag]
-
-
-def plugin_sees_gpu(site: Site, res: Resources) -> bool:
-    """Whether the slurm plugin treats the job as a GPU job (it then sends no --ntasks)."""
-    return res.gpus > 0 and site.gpu_flag in ("gpus", "gres")
+    return {GpuFlag.GPUS: f"--gpus={gpu.typed}", GpuFlag.GRES: f"--gres=gpu:{gpu.typed}",
+            GpuFlag.GPUS_PER_NODE: f"--gpus-per-node={gpu.typed}"}[site.gpu_flag]
 
 
 def extra_flags(site: Site, res: Resources) -> tuple[str, ...]:
     """Flags that travel in slurm_extra: tasks per node, gpus-per-node style GPUs, the spec's own."""
     flags = []
-    if res.get("tasks_per_node"):
-        flags.append(f"--ntasks-per-node={res.get('tasks_per_node')}")
-    if site.gpu_flag == "gpus-per-node" and res.gpus > 0:
+    if res.value(keys.TASKS_PER_NODE):
+        flags.append(f"--ntasks-per-node={res.value(keys.TASKS_PER_NODE)}")
+    if site.gpu_flag is GpuFlag.GPUS_PER_NODE and res.gpu is not None:
         flags.append(gpu_flag(site, res))
+    for flag in res.slurm_extra:
+        in_class("sbatch_flag", flag, "slurm_extra")
     return tuple(flags) + res.slurm_extra
 
 
-def request(site: Site, res: Resources, attempt: Attempt) -> Request:
-    return Request(
-        partition=res.get("partition"),
-        account=account_of(site, res),
-        qos=res.get("qos"),
-        constraint=res.get("constraint"),
-        minutes=attempt.minutes,
-        mem_mib=attempt.mem_mib if attempt.mem_per_cpu_mib is None else None,
-        mem_per_cpu_mib=attempt.mem_per_cpu_mib,
-        cpus=res.cpus,
-        nodes=res.get("nodes"),
-        tasks=res.get("tasks"),
-        gpus=res.gpus,
-        gpu_type=res.get("gpu_type"),
-        extra=extra_flags(site, res),
-    )
+def engine_defaults(res: Resources) -> dict[str, str]:
+    """The keys every job has that no layer sets: what the engine picks for them."""
+    return {key.name: key.engine_default for key in keys.KEYS if key.engine_picks and key not in res}
+
+
+class Backend(Protocol):
+    executor: Executor
+    status_script: bool  # the profile needs profile/status.sh
+
+    def resources(self, site: Site, res: Resources) -> dict[str, ProfileValue]: ...
+    def neutral(self, rule: dict[str, ProfileValue], defaults: dict[str, ProfileValue]) -> dict[str, ProfileValue]: ...
+    def sbatch_args(self, site: Site, res: Resources, attempt: Attempt) -> list[str]: ...
+
+
+class SlurmPlugin:
+    """`executor: slurm`: snakemake-executor-plugin-slurm 2.x reads the resources."""
+
+    executor = Executor.SLURM
+    status_script = False
+
+    def resources(self, site: Site, res: Resources) -> dict[str, ProfileValue]:
+        out: dict[str, ProfileValue] = {}
+        for key in keys.PROFILE_ORDER:
+            if key is keys.TASKS:
+                tasks = plugin_tasks(site, res)
+                if tasks:
+                    out["tasks"] = tasks
+            elif key is keys.GPUS:
+                out.update(self.gpus(site, res))
+            elif key is keys.SLURM_EXTRA:
+                extra = extra_flags(site, res)
+                if extra:
+                    out["slurm_extra"] = " ".join(extra)
+            elif key.snakemake is None or key not in res:
+                continue
+            elif key in res.requests:
+                out[key.snakemake] = res.requests[key]
+            else:
+                out[key.snakemake] = checked(key, res.value(key))
+        return out
+
+    @staticmethod
+    def gpus(site: Site, res: Resources) -> dict[str, ProfileValue]:
+        gpu = res.gpu
+        if gpu is None or site.gpu_flag is GpuFlag.GPUS_PER_NODE:
+            return {}
+        if site.gpu_flag is GpuFlag.GPUS:
+            out: dict[str, ProfileValue] = {"gpu": gpu.count}
+            if gpu.type:
+                out["gpu_model"] = checked(keys.GPU_TYPE, gpu.type)
+            return out
+        return {"gres": f"gpu:{checked(keys.GPU_TYPE, gpu.type)}:{gpu.count}" if gpu.type else f"gpu:{gpu.count}"}
+
+    @staticmethod
+    def neutral(rule: dict[str, ProfileValue], defaults: dict[str, ProfileValue]) -> dict[str, ProfileValue]:
+        """set-resources only overlays default-resources: switch off default keys a rule must not
+        inherit (the plugin tests them for truth, so 0 / '' switch them off; constraint and qos
+        cannot be, but rules inherit those from the defaults anyway)."""
+        off: dict[str, object] = {key.snakemake: key.off for key in keys.KEYS if key.snakemake and key.off is not None}
+        off.update({"gpu": 0, "gpu_model": "", "gres": "", "tasks": 0, "slurm_extra": ""})  # this backend's own
+        out = dict(rule)
+        for name in defaults:
+            if name not in rule and name in off:
+                out[name] = off[name]
+        return out
+
+    def sbatch_args(self, site: Site, res: Resources, attempt: Attempt) -> list[str]:
+        """The sbatch arguments (after the plugin's fixed prefix) the plugin builds at `attempt`."""
+        values = self.resources(site, res)
+        if not res.is_defaults:
+            defaults = defaults_resources(self, site)
+            values = {**defaults, **self.neutral(values, defaults)}
+        return plugin_words({name: at_attempt(value, attempt.number) for name, value in values.items()})
+
+
+def plugin_words(r: dict[str, int | str]) -> list[str]:
+    """The sbatch words snakemake-executor-plugin-slurm 2.8.0 builds from a job's resources, after
+    its fixed prefix; words the engine fills in itself (an account it guesses, the rule's threads,
+    Snakemake's default mem_mb) are left out: `engine_defaults` names them."""
+    words: list[str] = []
+    if r.get("slurm_account"):
+        words += ["-A", str(r["slurm_account"])]
+    if r.get("slurm_partition"):
+        words += ["-p", str(r["slurm_partition"])]
+    if r.get("runtime"):
+        words += ["-t", str(r["runtime"])]
+    if r.get("constraint") is not None:
+        words += ["-C", str(r["constraint"])]
+    if r.get("qos") is not None:
+        words.append(f"--qos={r['qos']}")
+    if r.get("mem_mb_per_cpu"):
+        words += ["--mem-per-cpu", str(r["mem_mb_per_cpu"])]
+    elif r.get("mem_mb"):
+        words += ["--mem", str(r["mem_mb"])]
+    if r.get("nodes") is not None:
+        words.append(f"--nodes={r['nodes']}")
+    gpu_job = bool(r.get("gpu")) or "gpu" in str(r.get("gres", ""))
+    if gpu_job:
+        per_gpu = r.get("tasks_per_gpu", r.get("tasks"))
+        if isinstance(per_gpu, int) and per_gpu >= 1:
+            words.append(f"--ntasks-per-gpu={per_gpu}")
+    else:
+        words.append(f"--ntasks={r.get('tasks') or 1}")
+    cpus, per_gpu_cpus = r.get("cpus_per_task"), r.get("cpus_per_gpu")
+    if isinstance(cpus, int) and cpus:
+        if cpus > 0:
+            words.append(f"--cpus-per-task={max(1, cpus)}")
+    elif gpu_job and isinstance(per_gpu_cpus, int) and per_gpu_cpus:
+        if per_gpu_cpus > 0:
+            words.append(f"--cpus-per-gpu={per_gpu_cpus}")
+    if r.get("slurm_extra"):
+        words += shlex.split(str(r["slurm_extra"]))
+    if r.get("gres"):
+        words.append(f"--gres={r['gres']}")
+    if r.get("gpu_model"):
+        words.append(f"--gpus={r['gpu_model']}:{r.get('gpu', 1)}")
+    elif r.get("gpu"):
+        words.append(f"--gpus={r['gpu']}")
+    return words
+
+
+def plugin_sees_gpu(site: Site, res: Resources) -> bool:
+    """Whether the slurm plugin treats the job as a GPU job (it then sends no --ntasks)."""
+    return res.gpu is not None and site.gpu_flag in (GpuFlag.GPUS, GpuFlag.GRES)
 
 
 def plugin_tasks(site: Site, res: Resources) -> int | None:
     """The `tasks` resource to emit so the plugin's --ntasks agrees with --ntasks-per-node."""
-    if res.get("tasks"):
-        return res.get("tasks")
-    if res.get("tasks_per_node") and not plugin_sees_gpu(site, res):
-        return res.get("tasks_per_node") * (res.get("nodes") or 1)
+    tasks, per_node = res.value(keys.TASKS), res.value(keys.TASKS_PER_NODE)
+    if tasks:
+        return tasks
+    if per_node and not plugin_sees_gpu(site, res):
+        return per_node * (res.value(keys.NODES) or 1)
     return None
 
 
+_last_defaults: list = [None, None]  # (site, its defaults' resources): every rule of a site overlays them
+
+
+def defaults_resources(backend: Backend, site: Site) -> dict[str, ProfileValue]:
+    if _last_defaults[0] is not site:
+        _last_defaults[:] = [site, backend.resources(site, site.defaults)]
+    return _last_defaults[1]
+
+
+def backend_for(site: Site) -> Backend:
+    from dvhpc.emit.cluster_generic import ClusterGeneric
+
+    backends: dict[Executor, Backend] = {Executor.SLURM: SlurmPlugin(), Executor.CLUSTER_GENERIC: ClusterGeneric()}
+    return backends[site.snakemake.executor]
+
+
 def sbatch_args(site: Site, res: Resources, attempt: Attempt) -> list[str]:
-    """The sbatch arguments (after the plugin's fixed prefix) for one attempt."""
-    req = request(site, res, attempt)
-    if site.snakemake.executor == "cluster-generic":
-        return generic_args(site, res, attempt)
-    args = []
-    if req.account:
-        args += ["-A", req.account]
-    if req.partition:
-        args += ["-p", req.partition]
-    args += ["-t", str(req.minutes)]
-    if req.constraint:
-        args += ["-C", req.constraint]
-    if req.qos:
-        args.append(f"--qos={req.qos}")
-    if req.mem_per_cpu_mib is not None:
-        args += ["--mem-per-cpu", str(req.mem_per_cpu_mib)]
-    elif req.mem_mib is not None:
-        args += ["--mem", str(req.mem_mib)]
-    if req.nodes:
-        args.append(f"--nodes={req.nodes}")
-    tasks = plugin_tasks(site, res)
-    if plugin_sees_gpu(site, res):
-        if tasks:
-            args.append(f"--ntasks-per-gpu={tasks}")
-    else:
-        args.append(f"--ntasks={tasks or 1}")
-    args.append(f"--cpus-per-task={req.cpus}")
-    args += list(req.extra)
-    if plugin_sees_gpu(site, res):
-        args.append(gpu_flag(site, res))
-    return args
-
-
-def generic_mem_mib(attempt: Attempt, res: Resources) -> int:
-    """cluster-generic always sends --mem: mem_per_cpu becomes mem_per_cpu x cpus (one node)."""
-    if attempt.mem_per_cpu_mib is not None:
-        return attempt.mem_per_cpu_mib * res.cpus
-    return attempt.mem_mib or 0
-
-
-def generic_flags(site: Site, res: Resources) -> list[str]:
-    """The per-rule flags of the cluster-generic template that not every rule has."""
-    flags = []
-    if res.get("constraint"):
-        flags.append(f"--constraint={res.get('constraint')}")
-    if res.get("qos"):
-        flags.append(f"--qos={res.get('qos')}")
-    if res.get("nodes"):
-        flags.append(f"--nodes={res.get('nodes')}")
-    if res.get("tasks"):
-        flags.append(f"--ntasks={res.get('tasks')}")
-    if res.gpus > 0 and site.gpu_flag != "gpus-per-node":
-        flags.append(gpu_flag(site, res))
-    return flags + list(extra_flags(site, res))
-
-
-def generic_args(site: Site, res: Resources, attempt: Attempt) -> list[str]:
-    args = []
-    if res.get("partition"):
-        args.append(f"--partition={res.get('partition')}")
-    account = account_of(site, res)
-    if account:
-        args.append(f"--account={account}")
-    args += [f"--cpus-per-task={res.cpus}", f"--mem={generic_mem_mib(attempt, res)}", f"--time={attempt.minutes}"]
-    return args + generic_flags(site, res)
-
-
-def scaled_expression(base: int, factor: Factor | None, cap: int | None) -> int | str:
-    """An integer, or the Snakemake expression of `attempt` that scales it (capped at `cap`)."""
-    if factor is None:
-        return base
-    expression = f"int({base} * {factor.literal} ** (attempt - 1))"
-    if cap is not None:
-        expression = f"min({expression}, {max(cap, base)})"
-    return expression
+    """The sbatch arguments of one attempt, as the site's executor builds them."""
+    return backend_for(site).sbatch_args(site, res, attempt)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Generic, TypeVar
+from enum import StrEnum
+from typing import Any, Callable, Generic, TypeVar
 
+from dvhpc.model import keys
+from dvhpc.model.keys import Key
+from dvhpc.model.units import Duration, Factor, GpuRequest, Memory, Scaled
 from dvhpc.report.diagnostics import Location
-from dvhpc.model.units import Duration, Factor, Memory
 
 T = TypeVar("T")
+Q = TypeVar("Q", Memory, Duration)
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,7 @@ class Origin:
     The place may be given as a function that finds it: most values are never reported or
     explained, and finding the layer and line of each of them was most of the resolve stage."""
 
-    label: str  # "defaults", "set gpu_train", "rule train_model", "partition default", "built-in default"
+    label: str  # "defaults", "set gpu_train", "rule train_model", "partition default", "slurm.account"
     place: Location | Callable[[], Location] | None = None
 
     @property
@@ -48,12 +52,19 @@ class Partition:
         return max(self.gpus.values(), default=0)
 
 
-# Resource keys of a request, in the order they are shown to people.
-RESOURCE_KEYS = (
-    "partition", "account", "qos", "constraint", "cpus", "mem", "mem_per_cpu", "time",
-    "gpus", "gpu_type", "nodes", "tasks", "tasks_per_node", "disk", "slurm_extra", "retry",
-)
-SCALED_KEYS = ("mem", "mem_per_cpu", "time", "disk")
+class Executor(StrEnum):
+    """How jobs reach SLURM: each value is one backend of the profile emitter."""
+
+    SLURM = "slurm"                      # snakemake-executor-plugin-slurm
+    CLUSTER_GENERIC = "cluster-generic"  # an sbatch template (snakemake-executor-plugin-cluster-generic)
+
+
+class GpuFlag(StrEnum):
+    """The sbatch option a site requests GPUs with."""
+
+    GPUS = "gpus"                    # --gpus=[type:]n
+    GRES = "gres"                    # --gres=gpu[:type]:n
+    GPUS_PER_NODE = "gpus-per-node"  # --gpus-per-node=[type:]n (through slurm_extra)
 
 
 @dataclass(frozen=True)
@@ -61,43 +72,51 @@ class Attempt:
     """The values a job asks for at one attempt (after retry scaling and capping)."""
 
     number: int
-    mem_mib: int | None
-    mem_per_cpu_mib: int | None
-    minutes: int
-    disk_mib: int | None
-    capped: tuple[str, ...] = ()  # keys held back by a partition limit at this attempt
+    values: dict[Key[Any], Scaled[Any]]  # the quantities of the request, by key (not-set keys absent)
+    capped: tuple[Key[Any], ...] = ()  # keys held back by a partition limit at this attempt
+
+    def value(self, key: Key[Q]) -> Q | None:
+        scaled = self.values.get(key)
+        return scaled.at(self.number) if scaled is not None else None
 
 
 @dataclass(frozen=True)
 class Resources:
-    """One rule's (or the defaults') fully resolved request. Absent keys are not in `values`."""
+    """One rule's (or the defaults') fully resolved request. Keys no layer sets are absent: the
+    engine's own default applies to them (`Key.engine_default`)."""
 
-    name: str  # rule name, or "__defaults__"
-    values: dict[str, Sourced]
+    name: str  # the rule name; "defaults" for resources.defaults (see is_defaults)
+    values: dict[Key[Any], Sourced[Any]]
     sets: tuple[str, ...]
+    requests: dict[Key[Any], Scaled[Any]]  # each set quantity (mem, time, ...) with its retry factor and cap
     attempts: tuple[Attempt, ...]
     partition: Partition | None
     location: Location | None
+    is_defaults: bool = False  # resources.defaults, not a rule
 
-    def get(self, key: str, default=None):
+    def value(self, key: Key[T]) -> T | None:
         item = self.values.get(key)
-        return item.value if item is not None else default
+        return item.value if item is not None else None
+
+    def sourced(self, key: Key[T]) -> Sourced[T] | None:
+        return self.values.get(key)
+
+    def __contains__(self, key: Key[Any]) -> bool:
+        return key in self.values
 
     @property
-    def cpus(self) -> int:
-        return self.get("cpus", 1)
-
-    @property
-    def gpus(self) -> int:
-        return self.get("gpus", 0)
+    def gpu(self) -> GpuRequest | None:
+        """The GPUs asked for; None without GPUs (gpus not set or 0)."""
+        count = self.value(keys.GPUS)
+        return GpuRequest(count, self.value(keys.GPU_TYPE)) if count else None
 
     @property
     def slurm_extra(self) -> tuple[str, ...]:
-        return tuple(self.get("slurm_extra", ()))
+        return self.value(keys.SLURM_EXTRA) or ()
 
     @property
-    def retry(self) -> dict[str, Factor]:
-        return {k: v for k, v in self.get("retry", {}).items()}
+    def retry(self) -> dict[Key[Any], Sourced[Factor]]:
+        return self.value(keys.RETRY) or {}
 
 
 @dataclass(frozen=True)
@@ -155,16 +174,23 @@ class Environment:
     container: Container | None = None
 
 
+# dvhpc's own default for snakemake.logdir: run.sh writes its log there and jobs.sh reads the job
+# logs there, so dvhpc must know the folder (the plugin's own default is elsewhere).
+DEFAULT_LOGDIR = "logs/slurm"
+
+
 @dataclass(frozen=True)
 class SnakemakeSettings:
-    executor: str = "slurm"
-    jobs: int | str = 100
+    """Snakemake's settings as the spec sets them; None: not set, Snakemake's own default applies."""
+
+    executor: Executor = Executor.SLURM  # dvhpc compiles for SLURM: the slurm plugin unless the spec says
+    jobs: int | str | None = None
     latency_wait: Duration | None = None
-    restart_times: int = 0
+    restart_times: int | None = None
     keep_going: bool | None = None
     rerun_incomplete: bool | None = None
     printshellcmds: bool | None = None
-    logdir: RuntimeText = RuntimeText("logs/slurm")
+    logdir: RuntimeText = RuntimeText(DEFAULT_LOGDIR)
     keep_successful_logs: bool | None = None
     delete_logs_older_than: Duration | None = None
     resources: dict[str, int | Memory] = field(default_factory=dict)
@@ -186,7 +212,7 @@ class Site:
     detect: Detect
     account: Sourced[str] | None
     accounting: bool
-    gpu_flag: str
+    gpu_flag: GpuFlag
     partitions: dict[str, Partition]
     snakemake: SnakemakeSettings
     defaults: Resources
@@ -200,4 +226,5 @@ class Site:
 
     @property
     def attempts(self) -> int:
-        return self.snakemake.restart_times + 1
+        """Attempts per job: restart_times + 1 (Snakemake restarts no job unless told)."""
+        return (self.snakemake.restart_times or 0) + 1

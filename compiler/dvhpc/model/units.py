@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Generic, TypeVar
 
 KIB = 1024
 
@@ -103,8 +104,14 @@ class Memory:
                 return f"{self.mib // size}{unit}"
         raise AssertionError("unreachable: every MiB count is divisible by 1")
 
+    @property
+    def count(self) -> int:
+        """The whole number Snakemake's mem_mb and SLURM's --mem read: MiB."""
+        return self.mib
+
     def scaled(self, factor: Fraction) -> "Memory":
-        return Memory(int(self.mib * factor))
+        """Grown by `factor`, rounded down to whole MiB (integer arithmetic, as the profile's expression)."""
+        return Memory(self.mib * factor.numerator // factor.denominator)
 
 
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
@@ -213,8 +220,14 @@ class Duration:
         hours, rest = divmod(rest, 3600)
         return f"{days}-{hours:02d}:{rest // 60:02d}:00"
 
+    @property
+    def count(self) -> int:
+        """The whole number Snakemake's runtime and SLURM's --time read: minutes."""
+        return self.minutes
+
     def scaled(self, factor: Fraction) -> "Duration":
-        return Duration(int(self.seconds * factor))
+        """Grown by `factor` in whole minutes, rounded down: what Snakemake computes from runtime."""
+        return Duration(self.minutes * factor.numerator // factor.denominator * 60)
 
 
 _FACTOR_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*$")
@@ -249,3 +262,68 @@ class Factor:
 
     def at(self, attempt: int) -> Fraction:
         return self.value ** (attempt - 1)
+
+
+Q = TypeVar("Q", Memory, Duration)
+
+
+@dataclass(frozen=True)
+class Scaled(Generic[Q]):
+    """A request that grows per retry attempt: base x factor^(attempt - 1), held at `cap`.
+
+    One value renders both what attempt n asks for (`at`) and the Snakemake expression of
+    `attempt` that computes the same number (`expression`), in integer arithmetic both: a
+    non-integer factor p/q is `base * p ** (attempt - 1) // q ** (attempt - 1)`, never a float.
+    A cap below the base does not shrink it: attempt 1 asks for what was written.
+    """
+
+    base: Q
+    factor: Factor | None = None
+    cap: Q | None = None
+
+    @property
+    def limit(self) -> Q | None:
+        """The most any attempt asks for, when retries grow it and a partition limits it."""
+        if self.factor is None or self.cap is None:
+            return None
+        return self.cap if self.cap.count >= self.base.count else self.base
+
+    def grown(self, attempt: int) -> Q:
+        """The value at `attempt` before the cap."""
+        if self.factor is None or attempt == 1:
+            return self.base
+        return self.base.scaled(self.factor.at(attempt))
+
+    def is_capped(self, attempt: int) -> bool:
+        limit = self.limit
+        return limit is not None and self.grown(attempt).count > limit.count
+
+    def at(self, attempt: int) -> Q:
+        limit = self.limit
+        return limit if limit is not None and self.is_capped(attempt) else self.grown(attempt)
+
+    def expression(self) -> int | str:
+        """The whole number, or Snakemake's Python expression of `attempt` for it."""
+        base = self.base.count
+        if self.factor is None:
+            return base
+        value = self.factor.value
+        if value.denominator == 1:
+            text = f"int({base} * {value.numerator} ** (attempt - 1))"
+        else:
+            text = f"{base} * {value.numerator} ** (attempt - 1) // {value.denominator} ** (attempt - 1)"
+        limit = self.limit
+        return f"min({text}, {limit.count})" if limit is not None else text
+
+
+@dataclass(frozen=True)
+class GpuRequest:
+    """GPUs a job asks for: a count, optionally of one type."""
+
+    count: int
+    type: str | None = None
+
+    @property
+    def typed(self) -> str:
+        """`type:count` or `count`, as --gpus and --gpus-per-node read it."""
+        return f"{self.type}:{self.count}" if self.type else str(self.count)

@@ -13,27 +13,27 @@ from functools import partial
 from dvhpc.model import safe_variables
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.frontend.layers import Layers
+from dvhpc.model import keys
+from dvhpc.model.keys import Key
 from dvhpc.model.site import (
-    Attempt, Container, Detect, Environment, MountedDataset, Origin, Partition, PathEntry,
-    Resources, RuntimeText, Setting, Site, SnakemakeSettings, Sourced,
+    DEFAULT_LOGDIR, Attempt, Container, Detect, Environment, Executor, GpuFlag, MountedDataset, Origin, Partition,
+    PathEntry, Resources, RuntimeText, Setting, Site, SnakemakeSettings, Sourced,
 )
-from dvhpc.model.units import Duration, Factor, Memory, UnitError
+from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
 
-BUILTIN_DEFAULTS = {"cpus": 1, "mem": Memory(1024), "time": Duration(3600)}
-DEFAULTS_NAME = "__defaults__"
-
-# sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> our key.
-MANAGED_FLAGS: dict[str, str] = {
+# sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:
+# the flags of the registry's keys, and those no key stands for.
+_PLUGIN_FLAGS: dict[str, str] = {
     "--job-name": "(set by Snakemake)", "-J": "(set by Snakemake)", "--output": "(set by Snakemake)",
     "-o": "(set by Snakemake)", "--error": "(set by Snakemake)", "-e": "(set by Snakemake)",
     "--parsable": "(set by Snakemake)", "--export": "(set by Snakemake)", "--comment": "(set by Snakemake)",
-    "--workdir": "(set by Snakemake)", "-D": "(set by Snakemake)",
-    "--account": "account", "-A": "account", "--partition": "partition", "-p": "partition",
-    "--mem": "mem", "--mem-per-cpu": "mem_per_cpu", "--ntasks": "tasks", "-n": "tasks",
-    "--ntasks-per-gpu": "tasks", "--cpus-per-task": "cpus", "-c": "cpus", "--cpus-per-gpu": "cpus",
-    "--time": "time", "-t": "time", "--constraint": "constraint", "-C": "constraint", "--qos": "qos",
-    "--nodes": "nodes", "-N": "nodes", "--clusters": "(not supported)", "--gres": "gpus + gpu_type",
-    "--gpus": "gpus + gpu_type",
+    "--workdir": "(set by Snakemake)", "-D": "(set by Snakemake)", "--clusters": "(not supported)",
+    "--ntasks-per-gpu": "tasks", "--cpus-per-gpu": "cpus",
+}
+MANAGED_FLAGS: dict[str, str] = {
+    **_PLUGIN_FLAGS,
+    **{flag: key.name for key in keys.KEYS for flag in (key.sbatch, key.sbatch_short) if flag},
+    "--gres": "gpus + gpu_type", "--gpus": "gpus + gpu_type",
 }
 
 # Profile keys dvhpc writes itself, with the aliases Snakemake accepts for them.
@@ -177,28 +177,30 @@ class Resolver:
                             notes=(Note("first default here", self.where("slurm", "partitions", defaults[0].name, "default")),))
         return result
 
-    def layer(self, raw: dict, path: tuple, label: str) -> dict[str, Sourced]:
+    def layer(self, raw: dict, path: tuple, label: str) -> dict[Key, Sourced]:
         """One layer's own resource keys, parsed, with their origin."""
-        values: dict[str, Sourced] = {}
-        parsers = {"mem": Memory.parse, "mem_per_cpu": Memory.parse, "disk": Memory.parse, "time": Duration.parse}
-        for key, value in raw.items():
-            if key == "use":
+        values: dict[Key, Sourced] = {}
+        for name, value in raw.items():
+            key = keys.BY_NAME.get(name)
+            if key is None:  # `use`, or a key the schema refused already
                 continue
-            origin = Origin(label, partial(self.layers.where, path + (key,)))
-            if key in parsers:
-                parsed = self.unit(parsers[key], value, path + (key,))
+            origin = Origin(label, partial(self.layers.where, path + (name,)))
+            parse = keys.parser(key)
+            if parse is not None:
+                parsed = self.unit(parse, value, path + (name,))
                 if parsed is not None:
                     values[key] = Sourced(parsed, origin)
-            elif key == "retry":
+            elif key is keys.RETRY:
                 factors = {}
                 for scaled, text in value.items():
-                    factor = self.unit(Factor.parse, text, path + (key, scaled))
-                    if factor is not None:
-                        factors[scaled] = Sourced(factor, Origin(label, partial(self.layers.where, path + (key, scaled))))
+                    factor = self.unit(Factor.parse, text, path + (name, scaled))
+                    if factor is not None and scaled in keys.BY_NAME:
+                        where = partial(self.layers.where, path + (name, scaled))
+                        factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, where))
                 values[key] = Sourced(factors, origin)
-            elif key == "slurm_extra":
+            elif key is keys.SLURM_EXTRA:
                 values[key] = Sourced(tuple(value), origin)
-                self.check_extra(value, path + (key,))
+                self.check_extra(value, path + (name,))
             else:
                 values[key] = Sourced(value, origin)
         return values
@@ -239,7 +241,8 @@ class Resolver:
         last = {entry[0]: index for index, entry in enumerate(chain)}
         return [entry for index, entry in enumerate(chain) if last[entry[0]] == index]
 
-    def resources(self, name: str, raw: dict, path: tuple, base: dict[str, Sourced], partitions, sets, attempts) -> Resources:
+    def resources(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets, attempts,
+                  *, is_defaults: bool = False) -> Resources:
         values = dict(base)
         applied = []
         for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
@@ -247,33 +250,35 @@ class Resolver:
                 self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
             values = self.overlay(values, self.set_layers[set_name])
             applied.append(set_name)
-        label = "defaults" if name == DEFAULTS_NAME else f"rule {name}"
-        values = self.overlay(values, self.layer(raw, path, label))
+        values = self.overlay(values, self.layer(raw, path, "defaults" if is_defaults else f"rule {name}"))
         partition = None
-        if "partition" in values:
-            part_name = values["partition"].value
+        if keys.PARTITION in values:
+            part_name = values[keys.PARTITION].value
             partition = partitions.get(part_name)
             if partition is None:
                 suggestion = closest(part_name, partitions)
                 self.report.add("DV211", f"unknown partition '{part_name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                                values["partition"].origin.location, hint="partitions: " + ", ".join(sorted(partitions)))
-        if "gpu_type" in values and partition is not None and values["gpu_type"].value not in partition.gpus:
+                                values[keys.PARTITION].origin.location, hint="partitions: " + ", ".join(sorted(partitions)))
+        gpu_type = values.get(keys.GPU_TYPE)
+        if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
-            self.report.add("DV212", f"GPU type '{values['gpu_type'].value}' is not offered by partition '{partition.name}' "
-                            f"(it has: {offered})", values["gpu_type"].origin.location,
+            self.report.add("DV212", f"GPU type '{gpu_type.value}' is not offered by partition '{partition.name}' "
+                            f"(it has: {offered})", gpu_type.origin.location,
                             notes=(Note(f"partition '{partition.name}' defined here", partition.location),))
-        return Resources(name=name, values=values, sets=tuple(applied), attempts=compute_attempts(values, partition, attempts),
-                         partition=partition, location=self.layers.where(path, key=True) if path else None)
+        requests = scaled_requests(values, partition)
+        return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
+                         attempts=attempts_of(requests, attempts), partition=partition,
+                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
 
     @staticmethod
-    def overlay(base: dict[str, Sourced], top: dict[str, Sourced]) -> dict[str, Sourced]:
+    def overlay(base: dict[Key, Sourced], top: dict[Key, Sourced]) -> dict[Key, Sourced]:
         merged = dict(base)
-        # memory is given one way: a layer's `mem` replaces a lower layer's `mem_per_cpu` and back
-        for one, other in (("mem", "mem_per_cpu"), ("mem_per_cpu", "mem")):
-            if one in top:
-                merged.pop(other, None)
+        # one way to say one thing: a layer's `mem` replaces a lower layer's `mem_per_cpu` and back
+        for key in top:
+            for other in key.replaces:
+                merged.pop(keys.BY_NAME[other], None)
         for key, item in top.items():
-            if key == "retry" and "retry" in merged:
+            if key is keys.RETRY and key in merged:
                 merged[key] = Sourced({**merged[key].value, **item.value}, item.origin)
             else:
                 merged[key] = item
@@ -284,14 +289,18 @@ class Resolver:
     def site(self, spec_file: str) -> Site:
         partitions = self.partitions()
         default_part = next((p for p in partitions.values() if p.default), None)
-        builtin = {k: Sourced(v, Origin("built-in default")) for k, v in BUILTIN_DEFAULTS.items()}
+        # what a request gets without a layer of resources setting it: the spec's own partition marked
+        # default and its slurm.account
+        base: dict[Key, Sourced] = {}
         if default_part:
-            builtin["partition"] = Sourced(default_part.name, Origin("partition default", default_part.location))
+            base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.location))
+        account = self.get("slurm", "account")
+        if account:
+            base[keys.ACCOUNT] = Sourced(account, Origin("slurm.account", self.where("slurm", "account")))
         sets = self.get("resources", "sets") or {}
-        restart_times = self.get("snakemake", "restart_times", default=0)
-        attempts = restart_times + 1
-        defaults = self.resources(DEFAULTS_NAME, self.get("resources", "defaults") or {}, ("resources", "defaults"),
-                                  builtin, partitions, sets, attempts)
+        attempts = self.get("snakemake", "restart_times", default=0) + 1
+        defaults = self.resources("defaults", self.get("resources", "defaults") or {}, ("resources", "defaults"),
+                                  base, partitions, sets, attempts, is_defaults=True)
         for name in sorted(sets):  # a set no rule uses is checked too (unknown sets, cycles, partitions)
             self.resources(name, {"use": name}, ("resources", "sets", name), defaults.values, partitions, sets, attempts)
         rules = {}
@@ -301,7 +310,6 @@ class Resolver:
                 rules[rule] = self.resources_shorthand(rule, path, defaults, partitions, sets, attempts)
                 continue
             rules[rule] = self.resources(rule, raw, path, defaults.values, partitions, sets, attempts)
-        account = self.get("slurm", "account")
         path_names = set(self.get("paths") or {})
         return Site(
             name=self.get("site", default=""),
@@ -312,7 +320,7 @@ class Resolver:
                           hostnames=tuple(self.get("detect", "hostnames") or ())),
             account=Sourced(account, Origin("slurm.account", self.where("slurm", "account"))) if account else None,
             accounting=self.get("slurm", "accounting", default=True),
-            gpu_flag=self.get("slurm", "gpu_flag", default="gpus"),
+            gpu_flag=GpuFlag(self.get("slurm", "gpu_flag", default=GpuFlag.GPUS)),
             partitions=partitions,
             snakemake=self.snakemake(),
             defaults=defaults,
@@ -346,16 +354,17 @@ class Resolver:
                     global_resources[key] = parsed
             else:
                 global_resources[key] = value
-        self.check_options(raw.get("options") or {}, raw.get("executor", "slurm"))
+        executor = Executor(raw.get("executor", Executor.SLURM))
+        self.check_options(raw.get("options") or {}, executor)
         return SnakemakeSettings(
-            executor=raw.get("executor", "slurm"),
-            jobs=raw.get("jobs", 100),
+            executor=executor,
+            jobs=raw.get("jobs"),
             latency_wait=self.unit(Duration.parse, raw["latency_wait"], path + ("latency_wait",)) if "latency_wait" in raw else None,
-            restart_times=raw.get("restart_times", 0),
+            restart_times=raw.get("restart_times"),
             keep_going=raw.get("keep_going"),
             rerun_incomplete=raw.get("rerun_incomplete"),
             printshellcmds=raw.get("printshellcmds"),
-            logdir=self.text(path + ("logdir",)) or RuntimeText("logs/slurm"),
+            logdir=self.text(path + ("logdir",)) or RuntimeText(DEFAULT_LOGDIR),
             keep_successful_logs=raw.get("keep_successful_logs"),
             delete_logs_older_than=(self.unit(Duration.parse, raw["delete_logs_older_than"], path + ("delete_logs_older_than",))
                                     if "delete_logs_older_than" in raw else None),
@@ -514,42 +523,22 @@ class Resolver:
         return Setting(name, value, value)
 
 
-def scaled_value(base: int, factor: Factor | None, attempt: int) -> int:
-    """What Snakemake computes for `int(base * factor ** (attempt - 1))`: the same float maths."""
-    if factor is None:
-        return base
-    return int(base * float(factor.value) ** (attempt - 1))
+def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> dict[Key, Scaled]:
+    """Each quantity of a request with its retry factor and the partition limit that holds it (the
+    one place a cap is computed)."""
+    retry = values[keys.RETRY].value if keys.RETRY in values else {}
+    requests: dict[Key, Scaled] = {}
+    for key in keys.SCALED:
+        if key in values:
+            factor = retry[key].value if key in retry else None
+            cap = key.cap(partition) if key.cap is not None and partition is not None else None
+            requests[key] = Scaled(values[key].value, factor, cap)
+    return requests
 
 
-def compute_attempts(values: dict[str, Sourced], partition: Partition | None, attempts: int) -> tuple[Attempt, ...]:
-    retry = {k: v.value for k, v in (values.get("retry").value.items() if "retry" in values else ())}
-    mem = values["mem"].value.mib if "mem" in values else None
-    mem_per_cpu = values["mem_per_cpu"].value.mib if "mem_per_cpu" in values else None
-    minutes = values["time"].value.minutes if "time" in values else 0
-    disk = values["disk"].value.mib if "disk" in values else None
-    limits = {
-        "mem": partition.mem.mib if partition and partition.mem else None,
-        "time": partition.max_time.minutes if partition and partition.max_time else None,
-        "mem_per_cpu": None,
-        "disk": None,
-    }
-    result = []
-    for number in range(1, attempts + 1):
-        capped = []
-
-        def value(key, base):
-            if base is None:
-                return None
-            raw = scaled_value(base, retry.get(key), number)
-            limit = limits[key]
-            if key in retry and limit is not None and raw > max(limit, base):
-                capped.append(key)
-                return max(limit, base)  # never below what attempt 1 asks for
-            return raw
-
-        result.append(Attempt(number, value("mem", mem), value("mem_per_cpu", mem_per_cpu), value("time", minutes),
-                              value("disk", disk), tuple(capped)))
-    return tuple(result)
+def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ...]:
+    return tuple(Attempt(number, requests, tuple(key for key, scaled in requests.items() if scaled.is_capped(number)))
+                 for number in range(1, attempts + 1))
 
 
 def resolve(layers: Layers, report: Report, spec_file: str) -> Site:

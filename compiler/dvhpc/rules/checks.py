@@ -8,8 +8,8 @@ import re
 
 from dvhpc.report.diagnostics import Location, Note, Report, dotted
 from dvhpc.frontend.layers import Layers
+from dvhpc.model import keys
 from dvhpc.model.site import Partition, Resources, Site
-from dvhpc.resolve.resolver import DEFAULTS_NAME
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
@@ -40,14 +40,14 @@ class Checker:
 
     def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=()) -> None:
         """Group findings by the place of the value: a set used by five rules is one finding."""
-        sourced = res.values.get(key)
+        sourced = res.sourced(keys.BY_NAME[key])
         location = sourced.origin.location if sourced and sourced.origin.location else (res.location or self.where())
         slot = self.grouped.setdefault((code, location, message), {"rules": [], "hint": hint, "notes": notes})
-        slot["rules"].append(res.name)
+        slot["rules"].append(None if res.is_defaults else res.name)
 
     def flush(self) -> None:
         for (code, location, message), slot in sorted(self.grouped.items(), key=lambda item: (item[0][1], item[0][0])):
-            names = ["defaults" if r == DEFAULTS_NAME else f"'{r}'" for r in slot["rules"]]
+            names = ["defaults" if r is None else f"'{r}'" for r in slot["rules"]]
             who = ("rule " if names[0] != "defaults" and len(names) == 1 else "") + ", ".join(names)
             if len(names) > 1:
                 who = "rules " + ", ".join(n for n in names)
@@ -60,49 +60,53 @@ class Checker:
         if part is None:
             return
         first = res.attempts[0]
-        if part.max_time and first.minutes > part.max_time.minutes:
+        time, mem, per_cpu = first.value(keys.TIME), first.value(keys.MEM), first.value(keys.MEM_PER_CPU)
+        cpus = res.value(keys.CPUS)  # not set: the rule's threads, which only the workflow knows
+        if part.max_time and time and time.minutes > part.max_time.minutes:
             self.finding("DV301", res, "time",
-                         f"time {_minutes(first.minutes)} exceeds partition '{part.name}' max_time {_minutes(part.max_time.minutes)}",
+                         f"time {_minutes(time.minutes)} exceeds partition '{part.name}' max_time {_minutes(part.max_time.minutes)}",
                          hint="SLURM rejects the job at submission; shorten it or use a partition with a longer MaxTime",
                          notes=(self.limit_note(part, "max_time", f"allows {part.max_time}"),))
         if part.mem:
-            if first.mem_mib is not None and first.mem_mib > part.mem.mib:
+            if mem is not None and mem.mib > part.mem.mib:
                 self.finding("DV302", res, "mem",
-                             f"mem {_mib(first.mem_mib)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
+                             f"mem {_mib(mem.mib)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
                              hint="no node can run it; SLURM rejects the job",
                              notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
-            if first.mem_per_cpu_mib is not None and first.mem_per_cpu_mib * res.cpus > part.mem.mib:
-                total = first.mem_per_cpu_mib * res.cpus
+            if per_cpu is not None and cpus is not None and per_cpu.mib * cpus > part.mem.mib:
+                total = per_cpu.mib * cpus
                 self.finding("DV302", res, "mem_per_cpu",
                              f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
                              notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
-        per_node_tasks = res.get("tasks_per_node") or 1
-        if part.cpus and res.cpus * per_node_tasks > part.cpus:
-            key = "tasks_per_node" if per_node_tasks > 1 and res.cpus <= part.cpus else "cpus"
-            what = f"cpus {res.cpus} x tasks_per_node {per_node_tasks} = {res.cpus * per_node_tasks}" if per_node_tasks > 1 \
-                else f"cpus {res.cpus}"
+        per_node_tasks = res.value(keys.TASKS_PER_NODE) or 1
+        if part.cpus and cpus is not None and cpus * per_node_tasks > part.cpus:
+            key = "tasks_per_node" if per_node_tasks > 1 and cpus <= part.cpus else "cpus"
+            what = f"cpus {cpus} x tasks_per_node {per_node_tasks} = {cpus * per_node_tasks}" if per_node_tasks > 1 \
+                else f"cpus {cpus}"
             self.finding("DV303", res, key, f"{what} exceeds partition '{part.name}' CPUs per node {part.cpus}",
                          notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),))
-        if res.gpus > 0:
+        count = res.value(keys.GPUS) or 0
+        if count > 0:
             if not part.gpus:
-                self.finding("DV305", res, "gpus", f"asks for {res.gpus} GPU(s) but partition '{part.name}' has no GPUs",
+                self.finding("DV305", res, "gpus", f"asks for {count} GPU(s) but partition '{part.name}' has no GPUs",
                              hint="use a GPU partition (`partition:`) or drop `gpus`",
                              notes=(self.limit_note(part, "gpus", "defines no `gpus`"),))
             else:
-                gpu_type = res.get("gpu_type")
+                gpu_type = res.value(keys.GPU_TYPE)
                 available = part.gpus.get(gpu_type, 0) if gpu_type else part.gpus_per_node
                 if gpu_type in part.gpus or not gpu_type:
-                    if res.gpus > available:
+                    if count > available:
                         label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
                         self.finding("DV304", res, "gpus",
-                                     f"gpus {res.gpus} exceeds the {available} {label} per node of partition '{part.name}'",
+                                     f"gpus {count} exceeds the {available} {label} per node of partition '{part.name}'",
                                      notes=(self.limit_note(part, "gpus", "has " + ", ".join(
                                          f"{n} {t} GPUs" for t, n in part.gpus.items()) + " per node"),))
-        elif res.get("gpu_type") and res.name != DEFAULTS_NAME:
-            self.finding("DV306", res, "gpu_type", f"gpu_type '{res.get('gpu_type')}' without gpus requests no GPU",
+        elif res.value(keys.GPU_TYPE) and not res.is_defaults:
+            self.finding("DV306", res, "gpu_type", f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
                          hint="set `gpus: 1` (or more)")
-        if part.nodes and res.get("nodes") and res.get("nodes") > part.nodes:
-            self.finding("DV307", res, "nodes", f"nodes {res.get('nodes')} exceeds the {part.nodes} nodes of partition '{part.name}'",
+        nodes = res.value(keys.NODES)
+        if part.nodes and nodes and nodes > part.nodes:
+            self.finding("DV307", res, "nodes", f"nodes {nodes} exceeds the {part.nodes} nodes of partition '{part.name}'",
                          notes=(self.limit_note(part, "nodes", f"has {part.nodes} nodes"),))
 
     def retries(self, res: Resources) -> None:
@@ -110,13 +114,12 @@ class Checker:
             return
         last = res.attempts[-1]
         for key in last.capped:
-            field = {"mem": "mem_mib", "time": "minutes"}[key]
-            values = " -> ".join(str(getattr(a, field)) for a in res.attempts)
-            unit = "MiB" if key == "mem" else "min"
+            values = " -> ".join(str(a.value(key).count) for a in res.attempts)
+            unit = "MiB" if key.kind is keys.Kind.MEMORY else "min"
             part = res.partition
-            limit_key = "mem" if key == "mem" else "max_time"
+            limit_key = "mem" if key is keys.MEM else "max_time"
             self.finding("DV310", res, "retry",
-                         f"retry {key} {res.retry[key].value} is capped by partition '{part.name}' "
+                         f"retry {key.name} {res.retry[key].value} is capped by partition '{part.name}' "
                          f"at attempt {len(res.attempts)}: {values} {unit}",
                          hint="the last attempt cannot grow as written; raise the partition limit, "
                          "lower the factor or restart_times",
@@ -135,9 +138,9 @@ class Checker:
 
     def account(self) -> None:
         site = self.site
-        if not site.accounting or site.account or site.defaults.get("account"):
+        if not site.accounting or site.account or keys.ACCOUNT in site.defaults:
             return
-        missing = [name for name, res in site.rules.items() if not res.get("account")]
+        missing = [name for name, res in site.rules.items() if keys.ACCOUNT not in res]
         if missing or not site.rules:
             self.report.add("DV321", "no slurm.account while accounting is on: jobs without an account land on the "
                             "default account (the executor plugin's account guess does not work)",
@@ -248,9 +251,9 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
         report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where)
     for name in sorted(info.localrules):
         res = site.rules.get(name)
-        if res is not None and res.gpus > 0:
+        if res is not None and res.gpu is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
-                       res.values["gpus"].origin.location or where, hint="drop the GPUs or remove it from localrules")
+                       res.sourced(keys.GPUS).origin.location or where, hint="drop the GPUs or remove it from localrules")
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:

@@ -21,21 +21,19 @@ from pathlib import Path
 from typing import Callable
 
 from dvhpc.report.diagnostics import Diagnostic, Location, Report
+from dvhpc.model import keys
+from dvhpc.model.keys import Kind
 from dvhpc.model.site import Site
-from dvhpc.resolve.resolver import DEFAULTS_NAME
 from dvhpc.frontend.source import MAX_DEPTH, MAX_FILE_BYTES
 from dvhpc.report.textsafe import markdown_code, printable
 from dvhpc.output.writer import safe_member
 
 AREAS = ("profile", "rules", "partitions", "environment", "paths", "datasets", "detect", "settings", "files")
-# rule fields compared, in the order they are shown; (key in resources.yaml, raw sub-key or None)
-RULE_FIELDS = (
-    ("partition", None), ("account", None), ("qos", None), ("constraint", None), ("cpus", None),
-    ("mem", "mib"), ("mem_per_cpu", "mib"), ("time", "minutes"), ("gpus", None), ("gpu_type", None),
-    ("nodes", None), ("tasks", None), ("tasks_per_node", None), ("disk", "mib"), ("slurm_extra", None),
-    ("retry", None),
-)
-UNIT = {"mem": "MiB", "mem_per_cpu": "MiB", "disk": "MiB", "time": "min"}
+# rule fields compared, in the order they are shown: (key in resources.yaml, raw sub-key or None)
+_RAW = {Kind.MEMORY: ("mib", "MiB"), Kind.DURATION: ("minutes", "min")}  # resources.yaml's raw form of a unit
+RULE_FIELDS = tuple((key.name, _RAW[key.kind][0] if key.kind in _RAW else None) for key in keys.KEYS)
+UNIT = {key.name: _RAW[key.kind][1] for key in keys.KEYS if key.kind in _RAW}
+_SHOWN_WHEN_ADDED = 8  # an added rule is summarised by its first fields: partition ... time
 _VIA_ACCOUNT, _VIA_LIMITS, _VIA_SETTINGS = "via slurm.account", "via partition limits or restart_times", "via the site's settings"
 _FIXED_VIA = {_VIA_ACCOUNT, _VIA_LIMITS, _VIA_SETTINGS}  # our words; any other `via` names a set or a layer
 
@@ -485,22 +483,21 @@ def _raw(key: str, sub: str | None, value):
     return value.get(sub) if sub and isinstance(value, dict) else value
 
 
-def _via(site: Site | None, rule: str, key: str) -> str | None:
+def _via(site: Site | None, rule: str | None, key: str) -> str | None:
+    """Where a rule's value came from, when not from the rule itself (rule None: the defaults)."""
     if site is None:
         return None
-    res = site.defaults if rule == DEFAULTS_NAME else site.rules.get(rule)
-    if res is None:
+    res = site.defaults if rule is None else site.rules.get(rule)
+    if res is None or key not in keys.BY_NAME:
         return None
-    sourced = res.values.get(key)
-    if key == "account" and sourced is None:
-        return _VIA_ACCOUNT
+    sourced = res.sourced(keys.BY_NAME[key])
     if sourced is None:
         return None
     label = sourced.origin.label
     return None if label.startswith("rule ") else f"via {label}"
 
 
-def _compare_rule(name: str, old: dict, new: dict, new_site: Site | None, old_site: Site | None) -> Change | None:
+def _compare_rule(name: str | None, old: dict, new: dict, new_site: Site | None, old_site: Site | None) -> Change | None:
     change = Change("rules", _item(name), "changed")
     for key, sub in RULE_FIELDS:
         a, b = old.get(key), new.get(key)
@@ -524,8 +521,8 @@ def _compare_rule(name: str, old: dict, new: dict, new_site: Site | None, old_si
     return change
 
 
-def _item(name: str) -> str:
-    return "defaults" if name == DEFAULTS_NAME else name
+def _item(name: str | None) -> str:
+    return "defaults" if name is None else name
 
 
 def _sbatch_text(rule: dict) -> str | None:
@@ -601,14 +598,16 @@ def compare(old: View, new: View) -> list[Change]:
                    if k not in ("default-resources", "set-resources", "set-threads")}
     changes += _mapping_changes("profile", old_profile, new_profile)
     old_res, new_res = old.yaml(RESOURCES_YAML), new.yaml(RESOURCES_YAML)
-    old_rules = {DEFAULTS_NAME: old_res.get("defaults", {}), **old_res.get("rules", {})}
-    new_rules = {DEFAULTS_NAME: new_res.get("defaults", {}), **new_res.get("rules", {})}
-    for name in sorted(set(old_rules) | set(new_rules), key=lambda n: (n != DEFAULTS_NAME, n)):
+    # the defaults are compared first, under the name None (no rule name can be None)
+    old_rules = {None: old_res.get("defaults", {}), **old_res.get("rules", {})}
+    new_rules = {None: new_res.get("defaults", {}), **new_res.get("rules", {})}
+    for name in sorted(set(old_rules) | set(new_rules), key=lambda n: (n is not None, n or "")):
         if name not in new_rules:
             changes.append(Change("rules", _item(name), "removed"))
         elif name not in old_rules:
             changes.append(Change("rules", _item(name), "added", unchanged=[(k, _human(k, new_rules[name].get(k)))
-                                                                     for k, _ in RULE_FIELDS[:8] if k in new_rules[name]]))
+                                                                     for k, _ in RULE_FIELDS[:_SHOWN_WHEN_ADDED]
+                                                                     if k in new_rules[name]]))
         else:
             change = _compare_rule(name, old_rules[name], new_rules[name], new.site, old.site)
             if change:

@@ -13,29 +13,35 @@ import shlex
 from dvhpc.emit.profile import profile_data, snakemake_resources
 from dvhpc.emit.slurm_args import sbatch_args
 from dvhpc.frontend.layers import Layers
-from dvhpc.model.site import RESOURCE_KEYS, Origin, Resources, Site
-from dvhpc.resolve.resolver import DEFAULTS_NAME
+from dvhpc.model import keys
+from dvhpc.model.keys import Key, Kind
+from dvhpc.model.site import Executor, Origin, Resources, Site
 from dvhpc.report.textsafe import printable
 
-# spec key -> profile resource names it is written as
-EMITTED_AS = {
-    "partition": ("slurm_partition",), "account": ("slurm_account",), "qos": ("qos",),
-    "constraint": ("constraint",), "cpus": ("cpus_per_task",), "mem": ("mem_mb",),
-    "mem_per_cpu": ("mem_mb_per_cpu",), "time": ("runtime",), "gpus": ("gpu", "gres", "slurm_extra"),
-    "gpu_type": ("gpu_model", "gres", "slurm_extra"), "nodes": ("nodes",), "tasks": ("tasks",),
-    "tasks_per_node": ("tasks", "slurm_extra"), "disk": ("disk_mb",), "slurm_extra": ("slurm_extra",),
+ENGINE_DEFAULT = "Snakemake/SLURM default"
+
+# profile resource names a key may be written as, beyond its own (`Key.snakemake`): the keys whose
+# form the backends decide (GPUs by slurm.gpu_flag, tasks per node through tasks and slurm_extra)
+_WRITTEN_AS: dict[Key, tuple[str, ...]] = {
+    keys.GPUS: ("gpu", "gres", "slurm_extra"), keys.GPU_TYPE: ("gpu_model", "gres", "slurm_extra"),
+    keys.TASKS: ("tasks",), keys.TASKS_PER_NODE: ("tasks", "slurm_extra"), keys.SLURM_EXTRA: ("slurm_extra",),
 }
 
 
-def _human(key: str, value) -> str:
-    if key in ("mem", "mem_per_cpu", "disk"):
+def emitted_as(key: Key) -> tuple[str, ...]:
+    """The profile resources a spec key is written as."""
+    return ((key.snakemake,) if key.snakemake else ()) + _WRITTEN_AS.get(key, ())
+
+
+def _human(key: Key, value) -> str:
+    if key.kind is Kind.MEMORY:
         return f"{value} ({value.mib} MiB)"
-    if key == "time":
+    if key.kind is Kind.DURATION:
         return f"{value} ({value.minutes} min)"
-    if key == "slurm_extra":
+    if key is keys.SLURM_EXTRA:
         return " ".join(value) or "(none)"
-    if key == "retry":
-        return ", ".join(f"{k} {v.value}" for k, v in value.items())
+    if key is keys.RETRY:
+        return ", ".join(f"{k.name} {v.value}" for k, v in value.items())
     return str(value)
 
 
@@ -46,27 +52,32 @@ def _origin(origin: Origin) -> dict:
 
 def explain_resources(site: Site, res: Resources) -> dict:
     emitted = snakemake_resources(site, res)
-    if res.name in site.rules and site.snakemake.executor == "slurm":  # set-threads lists only these
-        emitted["threads"] = res.cpus
+    if not res.is_defaults and res.name in site.rules and site.snakemake.executor is Executor.SLURM \
+            and keys.CPUS in res:  # set-threads lists only these
+        emitted["threads"] = res.value(keys.CPUS)
     values = []
-    for key, sourced in res.values.items():
-        origin = sourced.origin
-        profile = {name: emitted[name] for name in EMITTED_AS.get(key, ()) if name in emitted}
-        if key == "cpus" and "threads" in emitted:
+    for key in keys.KEYS:
+        sourced = res.sourced(key)
+        if sourced is None:
+            if key.engine_picks:  # not set: the engine's own default applies
+                values.append({"key": key.name, "value": "(not set)", "profile": {}, "from": ENGINE_DEFAULT,
+                               "default": key.engine_default})
+            continue
+        profile = {name: emitted[name] for name in emitted_as(key) if name in emitted}
+        if key is keys.CPUS and "threads" in emitted:
             profile["threads"] = emitted["threads"]
-        values.append({"key": key, "value": _human(key, sourced.value), "profile": profile, **_origin(origin)})
-    if "account" not in res.values and site.account:
-        values.append({"key": "account", "value": site.account.value,
-                       "profile": {"slurm_account": emitted.get("slurm_account")}, **_origin(site.account.origin)})
-    values.sort(key=lambda row: RESOURCE_KEYS.index(row["key"]))
-    attempts = [
-        {"attempt": a.number, "minutes": a.minutes, "mem_mib": a.mem_mib, "mem_per_cpu_mib": a.mem_per_cpu_mib,
-         "capped": list(a.capped), "sbatch": shlex.join(sbatch_args(site, res, a))}
-        for a in res.attempts
-    ]
+        values.append({"key": key.name, "value": _human(key, sourced.value), "profile": profile,
+                       **_origin(sourced.origin)})
+    attempts = []
+    for attempt in res.attempts:
+        minutes, mem, per_cpu = (attempt.value(keys.TIME), attempt.value(keys.MEM), attempt.value(keys.MEM_PER_CPU))
+        attempts.append({"attempt": attempt.number, "minutes": minutes.count if minutes else None,
+                         "mem_mib": mem.count if mem else None, "mem_per_cpu_mib": per_cpu.count if per_cpu else None,
+                         "capped": [key.name for key in attempt.capped],
+                         "sbatch": shlex.join(sbatch_args(site, res, attempt))})
     where = res.location
     return {
-        "rule": "defaults" if res.name == DEFAULTS_NAME else res.name,
+        "rule": res.name,
         **({"file": where.file, "line": where.line, "column": where.column} if where else {}),
         "sets": list(res.sets),
         "values": values,
@@ -75,7 +86,8 @@ def explain_resources(site: Site, res: Resources) -> dict:
 
 
 def explain_settings(site: Site, layers: Layers) -> list[dict]:
-    """Profile settings with the spec key that set them (or `built-in default`)."""
+    """Profile settings with the spec key that set them (or `dvhpc default`: the executor, and the
+    log folder that run.sh and jobs.sh read; every other setting is written only when set)."""
     rows = []
     data = profile_data(site)
     sources = {
@@ -98,7 +110,7 @@ def explain_settings(site: Site, layers: Layers) -> list[dict]:
         defined = layers.defines(path)
         loc = layers.where(path) if defined else None
         rows.append({"key": key, "profile": value, "spec": ".".join(path),
-                     "from": loc.file if loc else "built-in default",
+                     "from": loc.file if loc else "dvhpc default",
                      **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})})
     for name, setting in site.settings.items():
         loc = layers.where(("settings", name)) if layers.defines(("settings", name)) else None
@@ -131,7 +143,7 @@ def _unlisted(site: Site, name: str) -> Resources:
     """A workflow rule with no entry gets the defaults."""
     from dataclasses import replace
 
-    return replace(site.defaults, name=name, location=None)
+    return replace(site.defaults, name=name, location=None, is_defaults=False)
 
 
 def render_text(result: dict) -> str:
@@ -149,9 +161,10 @@ def render_text(result: dict) -> str:
             origin = value["from"] + (f" at {value['file']}:{value['line']}:{value['column']}" if "file" in value else "")
             out.append(f"  {value['key']:<{width}}  {value['value']:<24}  {profile:<40}  {origin}")
         for attempt in rule["attempts"]:
+            time = f"{attempt['minutes']} min" if attempt["minutes"] is not None else "time not set"
             mem = f", {attempt['mem_mib']} MiB" if attempt["mem_mib"] is not None else ""
             capped = f" (capped: {', '.join(attempt['capped'])})" if attempt["capped"] else ""
-            out.append(f"  attempt {attempt['attempt']}: {attempt['minutes']} min{mem}{capped}")
+            out.append(f"  attempt {attempt['attempt']}: {time}{mem}{capped}")
             out.append(f"    sbatch {attempt['sbatch']}")
         out.append("")
     if "settings" in result:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from dvhpc.report.diagnostics import Location, Report, Severity
 from dvhpc.frontend.source import Document, load
+from dvhpc.model import keys
+from dvhpc.model.keys import Kind
 from dvhpc.model.units import KIB, Duration, Memory
 
 PROFILE_NAMES = ("config.v9+.yaml", "profile.v9+.yaml", "config.v8+.yaml", "profile.yaml", "config.yaml")
@@ -40,6 +42,10 @@ _DURATION_WORDS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 
                    "minute": 60, "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
                    "d": 86400, "day": 86400, "days": 86400}
 _COMMENT_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd])\b", re.I)
+# a hand-written profile's resource name -> the spec key it means (the registry's import aliases)
+ALIASES = {alias: key for key in keys.KEYS for alias in key.aliases}
+# an sbatch option of a Snakemake 7 `cluster:` template (without dashes) -> the spec key it sets
+TEMPLATE_FLAGS = {flag.lstrip("-"): key.name for key in keys.KEYS for flag in (key.sbatch, key.sbatch_short) if flag}
 _TEMPLATE_FLAG = re.compile(r"--?([A-Za-z][A-Za-z0-9-]*)(?:[= ]|$)")
 
 
@@ -222,15 +228,17 @@ class Importer:
                      hint="set the real value in the spec")
             rule.notes.append(f"{key} was the placeholder {text}")
             return
-        if key == "runtime":
-            self.runtime(rule, value, path)
-        elif key in ("mem_mb", "mem"):
-            self.memory(rule, "mem", key, value, path)
-        elif key in ("mem_mb_per_cpu",):
-            self.memory(rule, "mem_per_cpu", key, value, path)
-        elif key in ("disk_mb", "disk"):
-            self.memory(rule, "disk", key, value, path)
-        elif key in ("cpus_per_task", "cpu", "threads", "cpus"):
+        spec_key = ALIASES.get(key)
+        if key == "gres":
+            self.gres(rule, text, path)
+        elif spec_key is None or spec_key is keys.RETRY:
+            self.say(Severity.WARNING, f"resource '{key}' has no dvhpc key; not imported", *path,
+                     hint="dvhpc's resource keys are listed in docs/spec.md")
+        elif spec_key.kind is Kind.DURATION:
+            self.runtime(rule, value, path, spec_key.name, dict(spec_key.alias_scale).get(key, 1))
+        elif spec_key.kind is Kind.MEMORY:
+            self.memory(rule, spec_key.name, key, value, path, dict(spec_key.alias_scale).get(key, 1))
+        elif spec_key is keys.CPUS:
             if not isinstance(value, int):
                 self.say(Severity.WARNING, f"{key}: '{raw}' is not a number; not imported", *path)
                 return
@@ -244,23 +252,17 @@ class Importer:
                 rule.notes.append(f"{earlier} and {key} merged into cpus")
             rule.values["cpus"] = value
             rule.values["_cpus_key"] = key
-        elif key in ("slurm_partition", "slurm_account", "constraint", "qos", "gpu_model"):
-            spec_key = {"slurm_partition": "partition", "slurm_account": "account", "gpu_model": "gpu_type"}.get(key, key)
-            rule.values[spec_key] = str(value)
-        elif key in ("gpu", "gpus", "nodes", "tasks", "tasks_per_node"):
+        elif spec_key.kind in (Kind.NAME, Kind.CONSTRAINT):
+            rule.values[spec_key.name] = str(value)
+        elif spec_key.kind is Kind.COUNT:
             if isinstance(value, int):
-                rule.values["gpus" if key in ("gpu", "gpus") else key] = value
-                if key in ("gpu", "gpus"):
+                rule.values[spec_key.name] = value
+                if spec_key is keys.GPUS:
                     self.gpu_flag = self.gpu_flag or "gpus"
             else:
                 self.say(Severity.WARNING, f"{key}: '{raw}' is not a number; not imported", *path)
-        elif key == "gres":
-            self.gres(rule, text, path)
-        elif key == "slurm_extra":
+        else:  # slurm_extra
             self.extra(rule, text, path)
-        else:
-            self.say(Severity.WARNING, f"resource '{key}' has no dvhpc key; not imported", *path,
-                     hint="dvhpc's resource keys are listed in docs/spec.md")
 
     def scaled(self, value, path) -> tuple[object, bool]:
         """`X * attempt` / `attempt * X` -> (X, True); anything else unchanged."""
@@ -276,19 +278,19 @@ class Importer:
                 return base, True
         return value, False
 
-    def runtime(self, rule: _Rule, value, path) -> None:
+    def runtime(self, rule: _Rule, value, path, spec_key: str = "time", scale: int = 1) -> None:
         value, retry = self.scaled(value, path)
-        if isinstance(value, int):
-            duration = Duration(value * 60)
+        if isinstance(value, int):  # Snakemake's runtime (and sbatch --time) reads a number as minutes
+            duration = Duration(value * scale * 60)
         else:
             try:
                 duration = Duration.parse(str(value))
             except ValueError:
                 self.say(Severity.ERROR, f"runtime '{value}' cannot be read as a duration; not imported", *path)
                 return
-        rule.values["time"] = str(duration)
+        rule.values[spec_key] = str(duration)
         if retry:
-            rule.values.setdefault("retry", {})["time"] = "2x"
+            rule.values.setdefault("retry", {})[spec_key] = "2x"
         said = self.comment_seconds(self.comment(*path))
         if said is not None and said != duration.seconds:
             self.say(Severity.WARNING, f"comment says {Duration(said)}, value means {duration} "
@@ -304,12 +306,12 @@ class Importer:
         unit = match.group(2).lower()
         return int(float(match.group(1)) * _DURATION_WORDS.get(unit, _DURATION_WORDS.get(unit.rstrip("s"), 60)))
 
-    def memory(self, rule: _Rule, spec_key: str, key: str, value, path) -> None:
+    def memory(self, rule: _Rule, spec_key: str, key: str, value, path, scale: int = 1) -> None:
         value, retry = self.scaled(value, path)
         if isinstance(value, bool) or value is None:
             return
         if isinstance(value, (int, float)):
-            mib = int(value)  # mem_mb / disk_mb: Snakemake passes the number, SLURM reads MiB
+            mib = int(value * scale)  # mem_mb / disk_mb: Snakemake passes the number, SLURM reads MiB
         else:
             match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", str(value), re.I)
             if not match:
@@ -379,9 +381,7 @@ class Importer:
             words = shlex.split(command)
         except ValueError:
             words = command.split()
-        known = {"partition": "partition", "p": "partition", "account": "account", "A": "account", "time": "time",
-                 "t": "time", "mem": "mem", "cpus-per-task": "cpus", "c": "cpus", "qos": "qos", "constraint": "constraint",
-                 "C": "constraint", "nodes": "nodes", "N": "nodes", "gres": "gres", "gpus": "gres"}
+        known = {**TEMPLATE_FLAGS, "gres": "gres", "gpus": "gres"}
         skip = {"parsable", "output", "o", "error", "e", "job-name", "J"}
         for word in words:
             match = _TEMPLATE_FLAG.match(word)
@@ -392,16 +392,15 @@ class Importer:
             if flag in skip:
                 continue
             if flag in known and value and not value.startswith("{"):
-                values[known[flag]] = self.literal(value) if known[flag] in ("cpus", "nodes") else value
+                counted = known[flag] in keys.BY_NAME and keys.BY_NAME[known[flag]].kind is Kind.COUNT
+                values[known[flag]] = self.literal(value) if counted else value
                 self.say(Severity.INFO, f"fixed sbatch flag '{word}' became {known[flag]} in resources.defaults", key)
             elif flag in known:
                 # {resources.x}: x carries this flag's value (named as the template author liked)
                 placeholder = re.fullmatch(r"\{resources\.([A-Za-z_][A-Za-z0-9_]*)\}", value)
                 if placeholder:
-                    standard = {"partition": "slurm_partition", "account": "slurm_account", "time": "runtime",
-                                "mem": "mem_mb", "cpus": "cpus_per_task", "qos": "qos", "constraint": "constraint",
-                                "nodes": "nodes", "gres": "gres"}[known[flag]]
-                    self.aliases[placeholder.group(1)] = standard
+                    key = keys.BY_NAME.get(known[flag])
+                    self.aliases[placeholder.group(1)] = (key.snakemake or key.name) if key else known[flag]
             else:
                 kept.append(word)
         if kept:
@@ -476,9 +475,7 @@ class Importer:
         pad = " " * indent
         out = [f"{pad}# {note}" for note in rule.notes]
         items = []
-        order = ("partition", "account", "qos", "constraint", "cpus", "mem", "mem_per_cpu", "time", "gpus", "gpu_type",
-                 "nodes", "tasks", "tasks_per_node", "disk", "slurm_extra", "retry")
-        for key in order:  # (keys starting with _ are bookkeeping, not written)
+        for key in (key.name for key in keys.KEYS):  # (keys starting with _ are bookkeeping, not written)
             if key not in rule.values:
                 continue
             value = rule.values[key]
