@@ -93,7 +93,7 @@ def extra_flags(site: Site, res: Resources) -> tuple[str, ...]:
 
 def engine_defaults(res: Resources) -> dict[str, str]:
     """The keys every job has that no layer sets: what the engine picks for them."""
-    return {key.name: key.engine_default for key in keys.KEYS if key.engine_picks and key not in res}
+    return {key.name: key.engine_default for key in res.engine_picked()}
 
 
 class Backend(Protocol):

@@ -104,6 +104,12 @@ class Resources:
     def __contains__(self, key: Key[Any]) -> bool:
         return key in self.values
 
+    def engine_picked(self) -> tuple[Key[Any], ...]:
+        """The keys every job has that no layer sets (nor a key standing in for them, as mem_per_cpu
+        for mem): the engine picks those (`Key.engine_default`)."""
+        return tuple(key for key in keys.KEYS if key.engine_picks and key not in self
+                     and not any(keys.BY_NAME[other] in self for other in key.replaces))
+
     @property
     def gpu(self) -> GpuRequest | None:
         """The GPUs asked for; None without GPUs (gpus not set or 0)."""

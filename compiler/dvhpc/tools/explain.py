@@ -56,10 +56,11 @@ def explain_resources(site: Site, res: Resources) -> dict:
             and keys.CPUS in res:  # set-threads lists only these
         emitted["threads"] = res.value(keys.CPUS)
     values = []
+    engine_picked = res.engine_picked()
     for key in keys.KEYS:
         sourced = res.sourced(key)
         if sourced is None:
-            if key.engine_picks:  # not set: the engine's own default applies
+            if key in engine_picked:  # not set: the engine's own default applies
                 values.append({"key": key.name, "value": "(not set)", "profile": {}, "from": ENGINE_DEFAULT,
                                "default": key.engine_default})
             continue
