@@ -44,10 +44,9 @@ SIZES = {
     "tiny": {"lint": 5, "compile": (50, 5), "diff": 50, "diff_large": 200, "growth": (10, 30, 100)},
 }
 DEFAULT_RUNS = {"full": 7, "tiny": 3}
-# lint with shellcheck on an empty cache: shellcheck checks each template shape once (issue 13), so
-# a cold run takes seconds, not the minutes of one shellcheck per generated script before; each
-# cold run needs a cache of its own, so the count is its own option
-SLOW_RUNS = 3
+# lint with shellcheck on an empty cache takes minutes at full size (~0.1 s of shellcheck per script):
+# one run by default
+SLOW_RUNS = 1
 FORBIDDEN_ON_STARTUP = ("jsonschema", "ruamel", "snakemake")
 GROWTH_PARTITIONS = 8
 
@@ -142,13 +141,13 @@ class Runner:
             sample = Sample(key, label, " ".join(_short(a) for a in make(0)), note=note, runs=runs)
             samples.append(sample)
         for index in range(-warmup, runs):
-            for (key, _label, _argv, ok), make, sample in zip(entries, makers, samples):
+            for (key, _label, _argv, ok), make, sample in zip(entries, makers, samples, strict=True):
                 wall, cpu, proc = _run_once(make(index), self.cwd, ok)
                 last[key] = proc
                 if index >= 0:
                     sample.wall.append(wall)
                     sample.cpu.append(cpu)
-        for (key, *_rest), sample in zip(entries, samples):
+        for (key, *_rest), sample in zip(entries, samples, strict=True):
             proc = last[key]
             self.outputs[key] = (proc.stdout + proc.stderr).decode("utf-8", "replace")
             self.samples[key] = sample
@@ -231,9 +230,11 @@ def machine() -> dict[str, str]:
         info["shellcheck"] = "not installed"
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "compiler"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "compiler"], cwd=REPO, capture_output=True,
+                               text=True)
         if head.returncode == 0:
-            info["commit"] = head.stdout.strip() + (" (compiler/ has uncommitted changes)" if dirty.stdout.strip() else "")
+            changed = " (compiler/ has uncommitted changes)" if dirty.stdout.strip() else ""
+            info["commit"] = head.stdout.strip() + changed
     except OSError:
         pass
     import hashlib
@@ -242,7 +243,8 @@ def machine() -> dict[str, str]:
     for path in sorted((REPO / "compiler").rglob("*")):
         if path.is_file() and path.suffix in (".py", ".json"):
             tree.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
-    info["compiler/ content hash"] = tree.hexdigest()[:12] + " (sha256 of compiler/**/*.py and *.json: tells runs of the same code apart)"
+    info["compiler/ content hash"] = (tree.hexdigest()[:12]
+                                      + " (sha256 of compiler/**/*.py and *.json: tells runs of the same code apart)")
     info["load average (1/5/15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg()) + " at the end"
     return info
 
@@ -251,7 +253,7 @@ def machine() -> dict[str, str]:
 
 def fit_exponent(sizes: list[int], times: list[float]) -> float | None:
     """Least-squares slope of log(time) over log(size)."""
-    points = [(math.log(n), math.log(t)) for n, t in zip(sizes, times) if t > 0]
+    points = [(math.log(n), math.log(t)) for n, t in zip(sizes, times, strict=True) if t > 0]
     if len(points) < 2:
         return None
     mx = statistics.fmean(p[0] for p in points)
@@ -368,7 +370,7 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
         m("lint_nosc", f"dvhpc lint --no-shellcheck ({count} specs)",
           [*dvhpc, "lint", "--no-shellcheck", str(paths["corpus"])], ok=(0, 1))
         lint_keys = ["lint_nosc"]
-        if args.slow_runs > 0:  # --slow-runs 0 skips the shellcheck runs
+        if args.slow_runs > 0:  # --slow-runs 0 skips the minutes-long shellcheck run
             # shellcheck results are cached by script content: each cold run starts from an empty
             # cache of its own, the warm runs reuse what the first cold run left
             m("lint", f"dvhpc lint ({count} specs, shellcheck, empty cache)",
@@ -402,7 +404,8 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
         together([floor("gv")] + [(f"gv{n}", f"dvhpc validate ({n} rules)",
                                    [*dvhpc, "validate", str(paths[f"growth_{n}"])], (0,)) for n in size["growth"]])
         together([floor("gc")] + [(f"gc{n}", f"dvhpc compile ({n} rules)",
-                   lambda i, n=n: [*dvhpc, "compile", str(paths[f"growth_{n}"]), "--out", str(out_root / f"g{n}-{i + 10}")],
+                   lambda i, n=n: [*dvhpc, "compile", str(paths[f"growth_{n}"]),
+                                   "--out", str(out_root / f"g{n}-{i + 10}")],
                    (0,)) for n in size["growth"]])
         return size, runner, paths, extra
     finally:
@@ -424,7 +427,7 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     add("# dvhpc benchmark results")
     add("")
     add(f"Generated by `python bench/run.py --size {args.size} --runs {args.runs}` on "
-        f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Whole processes (cold start: a new "
+        f"{_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}. Whole processes (cold start: a new "
         f"interpreter per run, warm file cache), median wall time of {args.runs} run(s) after "
         f"{runner.warmup} warm-up run(s); CPU = user+sys of the process and its children. Inputs are generated "
         f"with seed {specgen.SEED} (`bench/specgen.py`). \"beyond start-up\" = time − median `dvhpc --version`, "
@@ -443,6 +446,15 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     add("| # | measurement | command | median s | min s | CPU s | derived |")
     add("|---|---|---|---:|---:|---:|---|")
 
+    ratios, version_ratio, compile_beyond, exps = _result_rows(add, args, size, s)
+    imports = _import_rows(add, extra)
+    _target_rows(add, size, s, tiny, ratios, version_ratio, compile_beyond, exps, imports)
+    add("")
+    return "\n".join(lines)
+
+
+def _result_rows(add, args, size: dict, s: dict) -> tuple[dict, float, float, dict]:
+    """The results table and the growth table; returns the figures the targets are judged on."""
     def row(num: str, key: str, derived: str = "") -> None:
         if key not in s:
             return
@@ -501,11 +513,16 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
         "exponent k fits t = a + b·n^k through the three points (exactly 1 for linear growth) and is what the "
         "growth target is judged on.")
 
+    return ratios, version_ratio, compile_beyond, exps
+
+
+def _import_rows(add, extra: dict) -> list:
     # imports
     add("")
     add("## Imports at start-up (`python -X importtime -m dvhpc ...`)")
     add("")
-    add("| command | modules | import time ms | jsonschema/ruamel/snakemake imported | heaviest top-level imports (cumulative ms) |")
+    add("| command | modules | import time ms | jsonschema/ruamel/snakemake imported "
+        "| heaviest top-level imports (cumulative ms) |")
     add("|---|---:|---:|---|---|")
     imports = extra.get("imports", [])
     for rep in imports:
@@ -513,6 +530,11 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
         forbidden = ", ".join(sorted({f.split('.')[0] for f in rep["forbidden"]})) or "none"
         add(f"| `dvhpc {' '.join(rep['args'])}` | {rep['count']} | {rep['total_ms']:.0f} | {forbidden} | {heavy} |")
 
+    return imports
+
+
+def _target_rows(add, size: dict, s: dict, tiny: bool, ratios: dict, version_ratio: float, compile_beyond: float,
+                 exps: dict, imports: list) -> None:
     # targets
     add("")
     add("## Targets (issue 9)")
@@ -559,8 +581,7 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
         ok = None if incremental is None else incremental <= T_GROWTH_EXPONENT
         add(f"| {name} grows ~linearly (incremental exponent ≤ {T_GROWTH_EXPONENT}) | k = {_fmt(incremental, 2)} "
             f"(fitted {_fmt(fitted, 2)}) | {'n/a (tiny)' if tiny else verdict(ok)} |")
-    add("")
-    return "\n".join(lines)
+
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -573,9 +594,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed runs before each command (default 1, 0 when --runs 1)")
     parser.add_argument("--slow-runs", type=int, default=SLOW_RUNS,
-                        help=f"runs of `dvhpc lint` with shellcheck on an empty cache, each with a cache of its own "
+                        help=f"runs of `dvhpc lint` with shellcheck, which takes minutes at full size "
                              f"(default {SLOW_RUNS})")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="where to write the report (default bench/RESULTS.md)")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"),
+                        help="where to write the report (default bench/RESULTS.md)")
     parser.add_argument("--workdir", help="generate the inputs here and keep them (default: a temporary folder)")
     parser.add_argument("--generate-only", action="store_true",
                         help="only write the inputs (into --workdir or a kept temporary folder), e.g. for profiling")

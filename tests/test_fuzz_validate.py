@@ -73,7 +73,8 @@ _UNITISH = ["16G", "16GB", "1.5T", "0G", "2h", "90s", "13h20m", "1-02:03", "30:0
 
 yaml_scalars = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}.get(str(f), str(f))),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda f: {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}.get(str(f), str(f))),
     st.sampled_from(["true", "false", "yes", "no", "on", "off", "null", "~", "", "[]", "{}", "[1, 2]", "{a: 1}",
                      "0x1F", "0o17", "1_000", ".5", "1.0", "-0", "2025-01-01", "12:30:00", "!!str 1", "!!int 7",
                      "!!float 1", "!!bool yes", "!!null", "!tag x", "!!python/name:os.system", "!!binary aGk=",
@@ -101,13 +102,15 @@ def yamlish(draw) -> str:
         elif kind == 1:
             lines.append(f"{indent}- {draw(yaml_scalars)}")
         elif kind == 2:
-            items = ", ".join(f"{draw(st.sampled_from(_WORDS))}: {draw(yaml_scalars)}" for _ in range(draw(st.integers(0, 4))))
+            items = ", ".join(f"{draw(st.sampled_from(_WORDS))}: {draw(yaml_scalars)}"
+                              for _ in range(draw(st.integers(0, 4))))
             lines.append(f"{indent}{key}: {{{items}}}")
         elif kind == 3:
             items = ", ".join(draw(yaml_scalars) for _ in range(draw(st.integers(0, 4))))
             lines.append(f"{indent}{key}: [{items}]")
         elif kind == 4:
-            lines.append(f"{indent}{key}: {draw(st.sampled_from(['&a', '&b', '*a', '*b', '!x', '<<: *a']))} {draw(yaml_scalars)}")
+            node = draw(st.sampled_from(['&a', '&b', '*a', '*b', '!x', '<<: *a']))
+            lines.append(f"{indent}{key}: {node} {draw(yaml_scalars)}")
         else:
             lines.append(f"{indent}{key}: {draw(yaml_scalars)}")
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n", "\n\n"]))
@@ -174,6 +177,25 @@ def yaml_tree(draw) -> str:
 _PAIR = re.compile(r"(?P<key>[A-Za-z_][\w-]*):(?P<space>\s+)(?P<value>\"[^\"]*\"|[^,{}\[\]#\n]+?)(?=\s*(?:[,}\]#]|$))")
 
 
+def _edit_pair(draw, op: str, line: str, lines: list[str]) -> str:
+    """`line` with the key or value of one of its `key: value` pairs replaced (unchanged if it has none)."""
+    pairs = list(_PAIR.finditer(line))
+    if not pairs:
+        return line
+    match = draw(st.sampled_from(pairs))
+    if op == "rename_key":
+        new = draw(st.sampled_from(_WORDS))
+        return line[:match.start("key")] + new + line[match.end("key"):]
+    if op == "swap_values":
+        others = list(_PAIR.finditer(draw(st.sampled_from(lines))))
+        if not others:
+            return line
+        value = draw(st.sampled_from(others))["value"]
+    else:
+        value = draw(yaml_scalars)
+    return line[:match.start("value")] + value + line[match.end("value"):]
+
+
 @st.composite
 def mutated_example(draw) -> str:
     """sites/example.yaml with 1-5 random edits."""
@@ -194,23 +216,7 @@ def mutated_example(draw) -> str:
             other = draw(st.integers(0, len(lines) - 1))
             lines[index], lines[other] = lines[other], lines[index]
         elif op in ("swap_values", "replace_scalar", "rename_key"):
-            pairs = [m for text in [line] for m in _PAIR.finditer(text)]
-            if not pairs:
-                continue
-            match = draw(st.sampled_from(pairs))
-            if op == "rename_key":
-                new = draw(st.sampled_from(_WORDS))
-                lines[index] = line[:match.start("key")] + new + line[match.end("key"):]
-                continue
-            if op == "swap_values":
-                other_line = draw(st.sampled_from(lines))
-                others = list(_PAIR.finditer(other_line))
-                if not others:
-                    continue
-                value = draw(st.sampled_from(others))["value"]
-            else:
-                value = draw(yaml_scalars)
-            lines[index] = line[:match.start("value")] + value + line[match.end("value"):]
+            lines[index] = _edit_pair(draw, op, line, lines)
         elif op == "indent":
             lines[index] = " " * draw(st.integers(1, 4)) + line
         elif op == "dedent":

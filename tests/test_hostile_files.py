@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, SITES, run_in_process, run_subprocess
-from dvhpc.tools import init as di
-from dvhpc.report.diagnostics import Report
 from dvhpc.frontend.source import load_yaml
+from dvhpc.report.diagnostics import Report
+from dvhpc.tools import init as di
 
 PARTITIONS = FIXTURES / "init" / "hpc-a" / "partitions.txt"
 IMPORT_V7 = FIXTURES / "import" / "v7" / "config.yaml"
@@ -155,7 +155,7 @@ def test_output_folder_that_cannot_be_written_is_an_error_not_a_crash(tmp_path):
     assert code == 2 and "cannot write" in err and "internal error" not in err
 
 
-# ---------------------------------------------------------------------------- foreign files in generated/<site>/ (item 15)
+# ------------------------------------------------------------------ foreign files in generated/<site>/ (item 15)
 
 
 def _example_project(tmp_path: Path) -> tuple[Path, Path]:
@@ -218,7 +218,7 @@ def test_compile_without_hard_links_recreates_a_fifo_and_refuses_to_drop_a_socke
     _plant_foreign(site)
     old_resources = (site / "resources.yaml").read_text()
 
-    def no_links(*args, **kwargs):
+    def no_links(*_args, **_kwargs):
         raise PermissionError(1, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
@@ -248,8 +248,8 @@ def _hostile_folders(tmp_path: Path) -> tuple[str, str, int]:
     """Two generated folders of one site; the second's resources.yaml holds a rule per payload
     (the payload as its name and its partition) and a changed partition per payload."""
     from dvhpc.build import compile_specs
-    from dvhpc.tools.diff import read_generated_yaml
     from dvhpc.emit.yamlout import dump
+    from dvhpc.tools.diff import read_generated_yaml
 
     spec = FIXTURES / "diff" / "set_value" / "old.yaml"
     for out in ("out1", "out2"):
@@ -291,8 +291,8 @@ def test_diff_text_and_json_escape_control_characters(tmp_path, fmt):
 
 
 def test_compile_check_drift_and_explain_escape_control_characters(tmp_path):
-    from dvhpc.tools.diff import read_generated_yaml
     from dvhpc.emit.yamlout import dump
+    from dvhpc.tools.diff import read_generated_yaml
 
     spec = tmp_path / "t\x1b]0;owned\x07\u202e.yaml"  # explain names the file of every value
     spec.write_text("dvhpc: 1\nsite: t\nslurm:\n  partitions:\n    cpu: {default: true}\n"

@@ -19,9 +19,9 @@ import pytest
 
 from conftest import SITES, run_subprocess
 from dvhpc.build import compile_specs
+from dvhpc.emit.yamlout import dump
 from dvhpc.report.diagnostics import Report
 from dvhpc.tools.diff import DiffError, compare, folder_view, view_of
-from dvhpc.emit.yamlout import dump
 
 SEEDS = 200
 YAML_FILES = ("resources.yaml", "profile/config.v9+.yaml")
@@ -178,10 +178,10 @@ def test_broken_folder_through_the_cli(project, tmp_path, damage, where):
 
 
 def test_the_documented_dv403_example_is_what_diff_prints(project, tmp_path):
-    from dvhpc.report.codes import RULES
+    from dvhpc.tools.docs import EXAMPLES
 
     shutil.copytree(project / "pristine", tmp_path / "generated")
     (tmp_path / "generated" / "example" / "resources.yaml").write_text("rules: []\n")
     with pytest.raises(DiffError) as caught:
         folder_view(tmp_path / "generated" / "example")
-    assert caught.value.diagnostic.message == RULES["DV403"].message
+    assert caught.value.diagnostic.message == EXAMPLES["DV403"]

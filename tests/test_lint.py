@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import FIXTURES, HEAD_RE, REPO, run_in_process, run_subprocess  # noqa: E402
 
-from dvhpc.report.diagnostics import CODES  # noqa: E402
+from dvhpc.report.codes import RULES  # noqa: E402
 
 LINT_FIXTURES = FIXTURES / "lint"
 WORKFLOW_FIXTURE = FIXTURES / "workflow"
@@ -167,7 +167,7 @@ def test_every_lint_code_has_a_failing_and_a_passing_fixture():
         assert (LINT_FIXTURES / f"{name}.yaml").is_file(), name
         assert (LINT_FIXTURES / "ok" / f"{name}.yaml").is_file(), f"no passing fixture ok/{name}.yaml"
     assert sorted(p.stem for p in LINT_FIXTURES.glob("*.yaml")) == CASES, "a fixture without .expected"
-    assert set(LINT_CODES) <= set(CODES)
+    assert set(LINT_CODES) <= set(RULES)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -183,7 +183,7 @@ def test_failing_fixture(name, fixtures):
     assert code_under_test in {m["code"] for m in found}
     # the severity is the catalogue's
     for match in found:
-        assert match["severity"] == CODES[match["code"]][0].value, match.group(0)
+        assert match["severity"] == RULES[match["code"]].severity.value, match.group(0)
     errors = any(m["severity"] == "error" for m in found)
     assert status == (1 if errors else 0), err
     # the summary is the last line: on stderr when lint fails, else on stdout
@@ -248,9 +248,9 @@ def test_list_codes_prints_the_catalogue():
     status, out, err = run_in_process("lint", "--list-codes")
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert len(lines) == len(CODES)
-    for line, (code, (severity, meaning)) in zip(lines, CODES.items()):
-        assert re.fullmatch(rf"{code}  {severity.value:<7}  {re.escape(meaning)}", line), line
+    assert len(lines) == len(RULES)
+    for line, rule in zip(lines, RULES.values()):
+        assert re.fullmatch(rf"{rule.code}  {rule.severity.value:<7}  {rule.name} +{re.escape(rule.summary)}", line), line
 
 
 # --------------------------------------------------------------------------- exit codes, many files

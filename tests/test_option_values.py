@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc.model import snakemake_options as so
 from dvhpc.emit.profile import PROFILE, files
+from dvhpc.model import snakemake_options as so
 from dvhpc.pipeline import check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,8 @@ def _emitted(folder: Path, option: str, value) -> tuple[bool, list, Path]:
     if site is None:
         base = _checked(folder / "base", {})
         assert base.ok, base.report.items
-        site = dataclasses.replace(base.site, snakemake=dataclasses.replace(base.site.snakemake, options={option: value}))
+        options = dataclasses.replace(base.site.snakemake, options={option: value})
+        site = dataclasses.replace(base.site, snakemake=options)
     profile = folder / "profile"
     profile.mkdir(exist_ok=True)
     (profile / Path(PROFILE).name).write_text(files(site)[PROFILE].content)
@@ -157,7 +158,8 @@ ORACLE = textwrap.dedent("""
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                 _, args = parse_args(argv)
         except SystemExit as exc:
-            return None, f"exit {exc.code}: " + err.getvalue().strip().splitlines()[-1:][0] if err.getvalue().strip() else f"exit {exc.code}"
+            last = err.getvalue().strip().splitlines()[-1:]
+            return None, f"exit {exc.code}: {last[0]}" if last else f"exit {exc.code}"
         except Exception as exc:  # a Snakemake parse function that raises
             return None, repr(exc)[:300]
         return {k: norm(v) for k, v in vars(args).items() if k != "profile"}, ""
@@ -168,7 +170,8 @@ ORACLE = textwrap.dedent("""
         meant, why_meant = parse(["--profile", case["base"], "-n", *case["meant"]])
         agrees = got is not None and meant is not None and got == meant
         if got is not None and meant is not None and not agrees:
-            why = "parsed differently: " + ", ".join(sorted(k for k in set(got) | set(meant) if got.get(k) != meant.get(k)))
+            differ = sorted(k for k in set(got) | set(meant) if got.get(k) != meant.get(k))
+            why = "parsed differently: " + ", ".join(differ)
         out.append({"agrees": agrees, "why": why or why_meant})
     print(json.dumps(out))
 """)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc.report.diagnostics import Report
 from dvhpc.frontend.layers import SpecLoader
 from dvhpc.frontend.schema import _fast_check, _validator
+from dvhpc.report.diagnostics import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = sorted(

@@ -27,9 +27,9 @@ from ruamel.yaml import YAML
 
 from dvhpc.build import compile_specs
 from dvhpc.emit import scripts
-from dvhpc.pipeline import check
-from dvhpc.model.quoting import VALUE_CLASSES
 from dvhpc.frontend.schema import schema
+from dvhpc.model.quoting import VALUE_CLASSES
+from dvhpc.pipeline import check
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = shutil.which("snakemake", path=os.path.dirname(sys.executable)) or shutil.which("snakemake")
@@ -88,10 +88,8 @@ def test_the_emitter_refuses_a_value_outside_its_class(tmp_path):
                                "resources: {rules: {r: {constraint: a100}}}\n")
     assert checked.ok
     rule = checked.site.rules["r"]
-    from dvhpc.model.keys import CONSTRAINT
-
     values = dict(rule.values)
-    values[CONSTRAINT] = type(values[CONSTRAINT])("a100 && touch MARKER", values[CONSTRAINT].origin)
+    values["constraint"] = type(values["constraint"])("a100 && touch MARKER", values["constraint"].origin)
     object.__setattr__(rule, "values", values)
     with pytest.raises(ValueError, match="constraint"):
         profile_data(checked.site)

@@ -207,7 +207,7 @@ def test_workflow_exec_needs_workflow_and_says_it_executes(tmp_path):
 # --------------------------------------------------------------------------- what it reads
 
 
-def test_strings_comments_and_docstrings_are_not_rules(tmp_path):
+def test_strings_comments_and_docstrings_are_not_rules():
     info = read_snakefile(WORKFLOWS / "oracle" / "tricky" / "Snakefile")
     assert info.error is None and info.notes == ()
     assert not [r for r in info.rules if r.startswith("not_")]
@@ -370,12 +370,14 @@ def test_lint_reports_dv354_and_dv353_with_places(tmp_path):
         "wf/Snakefile": 'include: config["extra"]\nrule train:\n    shell: "true"\nrule prepare:\n    shell: "true"\n',
     })
     shutil.copy(_sleeper_workflow(tmp_path / "sleeper").parent / "site.yaml", tmp_path / "site.yaml")
-    proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path, env=_env(tmp_path))
-    from dvhpc.report.codes import RULES
+    proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path,
+                  env=_env(tmp_path))
+    from dvhpc.tools.docs import EXAMPLES
 
-    assert f"wf/Snakefile:1:10: warning[DV354]: {RULES['DV354'].message}\n" in proc.stderr, proc.stderr
+    assert f"wf/Snakefile:1:10: warning[DV354]: {EXAMPLES['DV354']}\n" in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "wf" / "Snakefile").write_bytes(b'rule train:\n    shell: "\xff"\n')
-    proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path, env=_env(tmp_path))
+    proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path,
+                  env=_env(tmp_path))
     assert "wf/Snakefile:2:13: error[DV353]: cannot read the workflow: not valid UTF-8 (byte 0xff)" in proc.stderr
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

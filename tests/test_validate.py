@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HEAD_RE, REPO, SITES, VALIDATE_FIXTURES, diagnostic_heads, dvhpc_env, run_in_process, run_subprocess
+from conftest import (
+    HEAD_RE,
+    REPO,
+    SITES,
+    VALIDATE_FIXTURES,
+    diagnostic_heads,
+    dvhpc_env,
+    run_in_process,
+    run_subprocess,
+)
 
 REGRESSIONS = VALIDATE_FIXTURES / "regressions"
 
@@ -79,8 +88,8 @@ def test_sites_validate_clean(spec, run_dvhpc):
     assert (code, err) == (0, ""), err
     lines = out.splitlines()
     assert len(lines) == 1
-    assert re.fullmatch(rf"sites/{re.escape(spec)}: ok \((site '[a-z][a-z0-9_-]*'|abstract layer), \d+ rules?, \d+ partitions?\)",
-                        lines[0]), lines[0]
+    assert re.fullmatch(rf"sites/{re.escape(spec)}: ok \((site '[a-z][a-z0-9_-]*'|abstract layer), "
+                        r"\d+ rules?, \d+ partitions?\)", lines[0]), lines[0]
 
 
 def test_example_and_base_confirmations(run_dvhpc):
@@ -212,7 +221,8 @@ def test_json_notes_name_the_first_definition(dvhpc_main):
     assert code == 1
     (item,) = json.loads(out)
     assert (item["line"], item["column"]) == (11, 5)
-    assert item["notes"] == [{"message": "first defined here", "file": "dv004_duplicate_key.yaml", "line": 9, "column": 5}]
+    assert item["notes"] == [{"message": "first defined here", "file": "dv004_duplicate_key.yaml", "line": 9,
+                              "column": 5}]
 
 
 def test_duplicate_key_text_names_both_places(run_dvhpc):
@@ -256,7 +266,8 @@ def test_text_has_no_colour_when_not_a_tty(run_dvhpc):
 def test_missing_spec_file(tmp_path, run_dvhpc):
     code, out, err = run_dvhpc("validate", "nope/site.yaml", cwd=tmp_path)
     assert code == 1
-    assert diagnostic_heads(err) == ["nope/site.yaml:1:1: error[DV001]: cannot read 'nope/site.yaml': it does not exist"]
+    assert diagnostic_heads(err) == [
+        "nope/site.yaml:1:1: error[DV001]: cannot read 'nope/site.yaml': it does not exist"]
     assert "Traceback" not in err
 
 
@@ -340,7 +351,8 @@ def test_error_in_a_base_is_reported_in_the_base(tmp_path, dvhpc_main):
     (tmp_path / "site.yaml").write_text("dvhpc: 1\nsite: s\nextends: base.yaml\n")
     code, _, err = dvhpc_main("validate", "site.yaml", cwd=tmp_path)
     assert code == 1
-    assert diagnostic_heads(err) == ["base.yaml:4:19: error[DV201]: resources.defaults.mem: unknown memory unit 'Q' in '4Q'"]
+    assert diagnostic_heads(err) == [
+        "base.yaml:4:19: error[DV201]: resources.defaults.mem: unknown memory unit 'Q' in '4Q'"]
 
 
 # --------------------------------------------------------------------------- exit codes
@@ -373,7 +385,7 @@ def test_internal_error_exits_3_in_process(monkeypatch, dvhpc_main):
     assert "internal error (RuntimeError: kaboom)" in lines[0] and "bug" in lines[0]
 
 
-def test_internal_error_exits_3_in_a_subprocess(tmp_path):
+def test_internal_error_exits_3_in_a_subprocess():
     import subprocess
 
     script = ("import sys, dvhpc.pipeline\n"
@@ -391,7 +403,10 @@ def test_debug_env_shows_the_traceback(monkeypatch):
     import dvhpc.pipeline
     from dvhpc import cli
 
-    monkeypatch.setattr(dvhpc.pipeline, "check", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("kaboom")))
+    def kaboom(*_args, **_kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(dvhpc.pipeline, "check", kaboom)
     monkeypatch.setenv("DVHPC_DEBUG", "1")
     monkeypatch.setattr(sys, "argv", ["dvhpc", "validate", str(SITES / "example.yaml")])
     with pytest.raises(RuntimeError, match="kaboom"):

@@ -237,14 +237,8 @@ def _check_review(options: dict[str, dict]) -> None:
         )
 
 
-def build_table() -> dict:
-    """Build the table from the installed Snakemake (imports snakemake and its plugins)."""
-    import importlib.metadata as md
-
-    from snakemake.cli import get_argument_parser
-
-    parser = get_argument_parser()
-
+def _plugin_of_actions(parser: argparse.ArgumentParser) -> tuple[dict[int, str | None], dict[str, str]]:
+    """Which external plugin registered each action (by id), and the version of each such plugin."""
     # Which external plugin registered which action: each plugin adds its settings as an
     # argument group titled "<name> <type> plugin settings"
     # (snakemake_interface_common/plugin_registry/plugin.py → PluginBase.register_cli_args).
@@ -269,6 +263,18 @@ def build_table() -> dict:
                 action_plugin[id(action)] = name if version is not None else None
             if version is not None:
                 versions[name] = version
+    return action_plugin, versions
+
+
+def build_table() -> dict:
+    """Build the table from the installed Snakemake (imports snakemake and its plugins)."""
+    import importlib.metadata as md
+
+    from snakemake.cli import get_argument_parser
+
+    parser = get_argument_parser()
+
+    action_plugin, versions = _plugin_of_actions(parser)
 
     missing = [p for p in REQUIRED_PLUGINS if p not in versions]
     if missing:

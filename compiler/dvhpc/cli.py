@@ -34,11 +34,7 @@ def emit_diagnostics(diags, fmt: str, sources: dict[str, list[str]] | None = Non
         click.echo(sarif(diags))
     elif diags:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-        from dvhpc.frontend.source import SourceLines
-
-        lines = SourceLines()
-        lines.update(sources or {})
-        click.echo(render.text(diags, lines, colour=colour), err=True)
+        click.echo(render.text(diags, sources or {}, colour=colour), err=True)
 
 
 def shown(diags, fmt: str) -> list:

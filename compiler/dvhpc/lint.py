@@ -130,25 +130,26 @@ class _Options:
 def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str, int]]]:
     """Lint specs in this process: their results, and the script shapes the shellcheck cache does
     not know yet as (index of the result, display name, text, line shift). Known findings are in the results."""
-    from dvhpc.rules.checks import apply_suppressions, check_site, check_workflow
+    from dvhpc.rules.checks import check_site, check_workflow
+
+    def site_checks(layers, site, report: Report) -> None:
+        check_site(layers, site, report)
+        if options.info is not None:
+            check_workflow(site, layers, options.info, options.workflow, report)
 
     loader = SpecLoader()
     results = []
     scripts: list[tuple[int, str, str, int]] = []
     for spec in specs:
-        checked = check(spec, loader)
-        report = Report(list(checked.report.items))
-        if checked.ok and not checked.abstract:
-            check_site(checked.layers, checked.site, report)
-            if options.info is not None:
-                check_workflow(checked.site, checked.layers, options.info, options.workflow, report)
+        checked = check(spec, loader, checks=site_checks)  # silenced there, as for every command
+        report = checked.report
+        if checked.site is not None and not checked.abstract:
             if options.program:
                 from dvhpc.emit import script_checks
 
                 for name, shape in script_checks(checked.site).items():
                     scripts.append((len(results), f"generated/{checked.site.name}/{name}", shape.text,
                                     shape.line_shift))
-        apply_suppressions(report, checked.layers)
         results.append(LintResult(spec, report))
     if not scripts or options.cache is None:
         return results, scripts

@@ -1,16 +1,23 @@
-"""The compiler pipeline as library calls: load -> merge layers -> validate -> resolve.
+"""The compiler pipeline as library calls: load -> merge layers -> validate -> resolve
+(-> the lint checks, for `dvhpc lint`) -> silence what the spec ignores.
 
-The CLI and the tests call these; each stage only reads what the previous one produced.
+The CLI and the tests call these; each stage only reads what the previous one produced. Silencing
+is applied here, once, so `validate`, `lint`, `compile`, `diff` and `explain` agree on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvhpc.report.diagnostics import Report
 from dvhpc.frontend.layers import Layers, SpecLoader
 from dvhpc.model.site import Site
+from dvhpc.report.diagnostics import Report
+from dvhpc.report.suppression import apply_suppressions
+
+# A later stage's checks of a valid site (lint): they add findings to the report.
+SiteChecks = Callable[[Layers, Site, Report], None]
 
 
 @dataclass
@@ -31,10 +38,27 @@ class Checked:
         return bool(self.layers and isinstance(self.layers.data, dict) and self.layers.data.get("abstract"))
 
 
-def check(spec: str, loader: SpecLoader | None = None) -> Checked:
-    """Load, merge, validate and resolve one spec; never raises for bad input."""
-    from dvhpc.resolve.resolver import resolve
+def ignored_codes(layers: Layers | None) -> dict[str, set[str]]:
+    """Each spec file's own `lint.ignore` (as written in that file, not merged)."""
+    ignored: dict[str, set[str]] = {}
+    for doc in layers.docs if layers else ():
+        section = doc.data.get("lint") if isinstance(doc.data, dict) else None
+        codes = section.get("ignore") if isinstance(section, dict) else None
+        ignored[doc.file] = {code for code in codes if isinstance(code, str)} if isinstance(codes, list) else set()
+    return ignored
+
+
+def check(spec: str, loader: SpecLoader | None = None, *, checks: SiteChecks | None = None) -> Checked:
+    """Load, merge, validate and resolve one spec, run `checks` on a valid concrete site, and
+    silence what the spec ignores; never raises for bad input."""
+    checked = _check(spec, loader, checks)
+    apply_suppressions(checked.report, ignored_codes(checked.layers))
+    return checked
+
+
+def _check(spec: str, loader: SpecLoader | None, checks: SiteChecks | None) -> Checked:
     from dvhpc.frontend.schema import validate
+    from dvhpc.resolve.resolver import resolve
 
     report = Report()
     layers = (loader or SpecLoader()).load(Path(spec), report, display=spec)
@@ -43,6 +67,9 @@ def check(spec: str, loader: SpecLoader | None = None) -> Checked:
     if not validate(layers, report):
         return Checked(spec, layers, None, report)
     site = resolve(layers, report, spec)
-    if report.has_errors:
+    if report.has_errors:  # no silenceable error comes before the lint checks
         return Checked(spec, layers, None, report)
-    return Checked(spec, layers, site, report)
+    checked = Checked(spec, layers, site, report)
+    if checks is not None and not checked.abstract:
+        checks(layers, site, report)
+    return checked

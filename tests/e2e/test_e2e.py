@@ -210,7 +210,8 @@ class Run:
         return [job for jobs in self.jobs.values() for job in jobs]
 
 
-def find_jobs(local_slurm, executor: str, output: str, run_id: str) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
+def find_jobs(local_slurm, executor: str, output: str,
+              run_id: str) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
     """This run's jobs by job name: the plugin's run UUID, or `${DVHPC_RUN_ID}-<rule>`."""
     by_rule: dict[str, list[dict[str, str]]] = {}
     if executor == "slurm":
@@ -350,7 +351,7 @@ def test_scontrol_matches_resources_yaml(e2e_run: Run, rule: str):
     want = expected(e2e_run.resources, rule)
     jobs = e2e_run.jobs.get(rule, [])
     assert len(jobs) == len(want["attempts"]), (rule, jobs)
-    for attempt, (job, (limit, mem)) in enumerate(zip(jobs, want["attempts"]), start=1):
+    for attempt, (job, (limit, mem)) in enumerate(zip(jobs, want["attempts"], strict=True), start=1):
         seen = {"partition": job["Partition"], "account": job["Account"], "minutes": minutes(job["TimeLimit"]),
                 "mem_mib": mib(job["MinMemoryNode"]), "cpus_per_task": int(job["CPUs/Task"]),
                 "tasks": int(job["NumTasks"]), "gpu": gpu_request(job)}
@@ -380,7 +381,7 @@ def test_sacct_matches_resources_yaml(e2e_run: Run, local_slurm, rule: str):
     records = sacct_records(e2e_run)
     want = expected(e2e_run.resources, rule)
     ids = [job["JobId"] for job in e2e_run.jobs[rule]]
-    for attempt, (job_id, (limit, mem)) in enumerate(zip(ids, want["attempts"]), start=1):
+    for attempt, (job_id, (limit, mem)) in enumerate(zip(ids, want["attempts"], strict=True), start=1):
         rec = records[job_id]
         gpus = re.search(r"gres/gpu=(\d+)", rec["ReqTRES"])
         seen = {"partition": rec["Partition"], "account": rec["Account"], "minutes": minutes(rec["Timelimit"]),
@@ -409,7 +410,7 @@ def sacct_records(run: Run) -> dict[str, dict[str, str]]:
         records = {}
         for line in proc.stdout.splitlines():
             if line.strip():
-                rec = dict(zip(names, line.split("|")))
+                rec = dict(zip(names, line.split("|"), strict=False))  # sacct may add fields
                 records[rec["JobID"]] = rec
         filled = all(records.get(j, {}).get(k) for j in want for k in ("Partition", "Timelimit", "ReqMem", "ReqTRES"))
         if proc.returncode == 0 and set(records) == want and filled:
@@ -436,7 +437,8 @@ def test_jobs_saw_what_they_asked_for(e2e_run: Run):
         assert (seen[rule]["gpus"] != "none") == bool(want["gpu"]), rule
         # the test removed the venv from PATH: bootstrap.sh activated it (environment.venv)
         assert seen[rule]["venv"] != "none" and Path(seen[rule]["venv"]).resolve() == VENV.resolve()
-    marker = dict(item.split("=", 1) for item in (e2e_run.workdir / "markers" / "flaky.failed-once").read_text().split())
+    marker_file = e2e_run.workdir / "markers" / "flaky.failed-once"
+    marker = dict(item.split("=", 1) for item in marker_file.read_text().split())
     minutes_, mem = expected(e2e_run.resources, RETRIED)["attempts"][0]
     assert marker == {"job": e2e_run.jobs[RETRIED][0]["JobId"], "mem_mb": str(mem), "runtime": str(minutes_)}
 

@@ -32,7 +32,7 @@ if str(TESTS) not in sys.path:
 from conftest import dvhpc_env, run_in_process  # noqa: E402
 
 # Every in-process dvhpc run made through `run_counted`, by command; printed at the end of the
-# session by test_zz_summary.py (and quoted in the closing note of issue 8).
+# session by the terminal summary of tests/conftest.py (and quoted in the closing note of issue 8).
 COUNTS: dict[str, int] = {}
 
 
@@ -133,7 +133,8 @@ class StubEnv:
             (repo / "f.txt").write_text("one\n")
             git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
             for args in (["init", "-q"], ["add", "f.txt"], ["commit", "-q", "-m", "one"]):
-                subprocess.run(git + args, check=True, capture_output=True, env={**self.vars, "PATH": os.environ["PATH"]})
+                subprocess.run(git + args, check=True, capture_output=True,
+                               env={**self.vars, "PATH": os.environ["PATH"]})
             (repo / "f.txt").write_text("two\n")
         return repo
 

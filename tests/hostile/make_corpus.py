@@ -111,11 +111,13 @@ def files() -> dict[str, bytes | str]:
     )
     f["zero-valid.yaml"] = (
         MIN + "slurm:\n  partitions:\n    cpu: {default: true, mem: 1G, max_time: 1h}\n"
-        "resources:\n  defaults: {mem: 0G, time: 0min, gpus: 0}\n  rules:\n    r: {mem: 0M, time: 0s, retry: {mem: 0.0x, time: 0x}}\n"
+        "resources:\n  defaults: {mem: 0G, time: 0min, gpus: 0}\n"
+        "  rules:\n    r: {mem: 0M, time: 0s, retry: {mem: 0.0x, time: 0x}}\n"
         "snakemake: {restart_times: 3, latency_wait: 0s, delete_logs_older_than: 0s}\n"
     )
     f["floats-as-ints.yaml"] = MIN + "resources:\n  defaults: {cpus: 4.0, gpus: 1.0}\nsnakemake: {jobs: 1.0e2}\n"
-    f["weird-ints.yaml"] = MIN + "resources:\n  defaults: {cpus: 0o17, gpus: 0b1, nodes: 1_000, tasks: +5}\nsnakemake: {jobs: 0x_1}\n"
+    f["weird-ints.yaml"] = (MIN + "resources:\n  defaults: {cpus: 0o17, gpus: 0b1, nodes: 1_000, tasks: +5}\n"
+                            "snakemake: {jobs: 0x_1}\n")
     f["unit-edge-cases.yaml"] = (
         MIN + "resources:\n  defaults: {mem: '1e3G', time: '1h1h', disk: '.5G'}\n"
         "  rules:\n    a: {mem: '  8G  ', time: '00:00:00'}\n    b: {mem: '8 G', time: '1-'}\n"
@@ -151,13 +153,16 @@ def files() -> dict[str, bytes | str]:
     f["toml-deep-inline.toml"] = "dvhpc = 1\nx = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n"
     f["toml-deep-tables.toml"] = "dvhpc = 1\n[" + ".".join(f"k{i}" for i in range(3000)) + "]\n"
     f["toml-dup-table.toml"] = 'dvhpc = 1\nsite = "t"\n[slurm]\naccount = "a"\n[slurm]\naccount = "b"\n'
-    f["toml-datetime.toml"] = 'dvhpc = 1\nsite = "t"\ndescription = 1979-05-27T07:32:00Z\n[settings]\nd = 1979-05-27\nt = 07:32:00\n'
-    f["toml-huge-int.toml"] = 'dvhpc = 1\nsite = "t"\n[snakemake]\njobs = 99999999999999999999999\n[settings]\nf = inf\nn = nan\n'
+    f["toml-datetime.toml"] = ('dvhpc = 1\nsite = "t"\ndescription = 1979-05-27T07:32:00Z\n'
+                               '[settings]\nd = 1979-05-27\nt = 07:32:00\n')
+    f["toml-huge-int.toml"] = ('dvhpc = 1\nsite = "t"\n[snakemake]\njobs = 99999999999999999999999\n'
+                               '[settings]\nf = inf\nn = nan\n')
     f["toml-bom.toml"] = b"\xef\xbb\xbf" + b'dvhpc = 1\nsite = "t"\n'
     f["toml-nul.toml"] = b'dvhpc = 1\nsite = "t\x00"\n'
     f["toml-surrogate.toml"] = 'dvhpc = 1\nsite = "t"\ndescription = "\\ud800"\n'
     f["toml-lookalike.toml"] = 'dvhpc = 1\nsite = "t"\n[resources.defaults]\np\u0430rtition = "cpu"\n'
-    f["toml-array-of-tables.toml"] = 'dvhpc = 1\nsite = "t"\n[[slurm]]\naccount = "a"\n[[resources.rules.r]]\ncpus = 1\n'
+    f["toml-array-of-tables.toml"] = ('dvhpc = 1\nsite = "t"\n[[slurm]]\naccount = "a"\n'
+                                      '[[resources.rules.r]]\ncpus = 1\n')
     f["toml-quoted-keys.toml"] = 'dvhpc = 1\nsite = "t"\n[settings]\n"a.b" = 1\n"" = 2\n"\\n" = 3\n'
     f["toml-crlf.toml"] = 'dvhpc = 1\r\nsite = "t"\r\n[slurm]\r\naccount = "a"\r\n'
     f["toml-tabs.toml"] = 'dvhpc\t=\t1\nsite\t= "t\tx"\n'

@@ -19,8 +19,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,8 @@ FIELDS = {
     "environment.conda": (lambda s, p: s["environment"].__setitem__("conda", p), "env1"),
     "environment.venv": (_venv, "venv"),
     "environment.workdir": (lambda s, p: s["environment"].__setitem__("workdir", p), "work"),
-    "environment.variables.<name>": (lambda s, p: _rename(s["environment"]["variables"], "DV_DATA_DIR", p), "DV_DATA_DIR"),
+    "environment.variables.<name>": (lambda s, p: _rename(s["environment"]["variables"], "DV_DATA_DIR", p),
+                                     "DV_DATA_DIR"),
     "environment.variables.<value>": (lambda s, p: s["environment"]["variables"].__setitem__("DV_DATA_DIR", p), "v"),
     "environment.require.python": (lambda s, p: s["environment"]["require"].__setitem__("python", p), ">=3.11"),
     "environment.container.image": (lambda s, p: s["environment"]["container"].__setitem__("image", p), "/i.sif"),
@@ -128,8 +129,8 @@ FIELDS = {
     "datasets.mounted.*.path": (lambda s, p: s["datasets"]["mounted"]["ds"].__setitem__("path", p), "/m"),
     "datasets.mounted.*.subsets.<name>": (lambda s, p: _rename(s["datasets"]["mounted"]["ds"]["subsets"], "test", p),
                                           "test"),
-    "datasets.mounted.*.subsets.<value>": (lambda s, p: s["datasets"]["mounted"]["ds"]["subsets"].__setitem__("test", p),
-                                           "val"),
+    "datasets.mounted.*.subsets.<value>": (
+        lambda s, p: s["datasets"]["mounted"]["ds"]["subsets"].__setitem__("test", p), "val"),
     "settings.<name>": (lambda s, p: _rename(s["settings"], "s", p), "s"),
     "settings.*.<string value>": (lambda s, p: s["settings"]["s"].__setitem__("cluster", p), "a"),
 }
@@ -464,8 +465,8 @@ def test_variable_names_used_by_the_scripts_or_the_shell_are_refused_or_inert(tm
     env = StubEnv(folder)
     env.run([str(site / "run.sh"), "--foreground", "x"], DVHPC_SKIP_CHECKS="1")
     env.run(["bash", "-c", f"source {shlex.quote(str(site))}/bootstrap.sh"], DVHPC_SKIP_CHECKS="1")
-    env.run(["bash", "--norc", "--noprofile", "-i"], stdin=f"source {shlex.quote(str(site))}/bootstrap.sh\ntrue\nexit\n",
-            DVHPC_SKIP_CHECKS="1")
+    env.run(["bash", "--norc", "--noprofile", "-i"],
+            stdin=f"source {shlex.quote(str(site))}/bootstrap.sh\ntrue\nexit\n", DVHPC_SKIP_CHECKS="1")
     log = next(iter(folder.glob("logs/slurm/*.log")), None)
     assert not markers(tmp_path), (f"environment.variables.{name}: {value!r} was executed by the generated "
                                    f"scripts: {markers(tmp_path)}")

@@ -156,5 +156,6 @@ def test_planted_temporary_and_old_folders_are_not_followed(project):
     outside_writes(project, before)
     site = out / "example"
     assert not site.is_symlink(), "the site folder became a symlink to the victim"
-    assert not (site / "file").exists() and not (site / "sub").exists(), "the victim's files were copied into the output"
+    assert not (site / "file").exists() and not (site / "sub").exists(), \
+        "the victim's files were copied into the output"
     assert not leftovers(out, "example"), f"planted links left behind: {leftovers(out, 'example')}"

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from hostile_lib import COUNTS, CORPUS, SITES, count, four_commands, run_counted
 from conftest import run_subprocess
+from hostile_lib import CORPUS, COUNTS, SITES, count, four_commands, run_counted
 
 EXAMPLE_TEXT = (SITES / "example.yaml").read_text(encoding="utf-8")
 EXAMPLE = YAML(typ="safe").load(EXAMPLE_TEXT)
@@ -78,7 +78,7 @@ def run_cases(cases: list[tuple[str, str, bytes | None]], base: Path) -> list[st
     problems = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(WORKERS, initializer=_worker_init, initargs=(str(base),)) as pool:
-        for label, problem, counts in pool.imap_unordered(_run_case, cases, chunksize=4):
+        for _label, problem, counts in pool.imap_unordered(_run_case, cases, chunksize=4):
             count("fuzz cases")
             for kind, n in counts.items():
                 count(kind, n)
@@ -101,7 +101,8 @@ def big_cases() -> list[tuple[str, str, bytes | None]]:
         ("10 MB line (YAML value)", "big-line.yaml", head + b'description: "' + b"x" * ten + b'"\n'),
         ("10 MB line (comment)", "big-comment.yaml", head + b"# " + b"y" * ten + b"\n"),
         ("10 MB line (TOML)", "big-line.toml", b'dvhpc = 1\nsite = "big"\ndescription = "' + b"z" * ten + b'"\n'),
-        ("10 MB of lines", "big-lines.yaml", head + b"settings:\n" + b"".join(b"  s%d: %d\n" % (i, i) for i in range(700_000))),
+        ("10 MB of lines", "big-lines.yaml",
+         head + b"settings:\n" + b"".join(b"  s%d: %d\n" % (i, i) for i in range(700_000))),
         ("1 MB line under the limit", "long-line.yaml", head + b"paths: {p: '/" + b"w" * (1024 * 1024) + b"'}\n"),
     ]
 
@@ -237,7 +238,7 @@ def covering_cases() -> list[tuple[str, str, bytes]]:
 def edge_cases() -> list[tuple[str, str, bytes]]:
     cases = []
     for path, value in leaves(EXAMPLE):
-        for j, raw in enumerate(edge_values(value)):
+        for raw in edge_values(value):
             data = trimmed(path[0])
             _set(data, path, _RAW.format(0))
             label = f"{'.'.join(map(str, path))} = {raw[:40]}"
@@ -279,7 +280,8 @@ def lookalike_cases() -> list[tuple[str, str, bytes]]:
         items = [(new if k == path[-1] else k, v) for k, v in parent.items()]
         parent.clear()
         parent.update(items)
-        cases.append((f"look-alike ({kind}) {'.'.join(map(str, path))} -> {new!r}", f"look-{index}.yaml", dump(data, {})))
+        label = f"look-alike ({kind}) {'.'.join(map(str, path))} -> {new!r}"
+        cases.append((label, f"look-{index}.yaml", dump(data, {})))
     return cases
 
 
@@ -352,7 +354,8 @@ def hostile_toml(draw):
                   st.sampled_from(["80G", "-1G", "1h", "2x", "cpu", "${HOME}", "$(touch MARKER)"])),
         lambda inner: st.one_of(st.lists(inner, max_size=3),
                                 st.dictionaries(st.sampled_from(["cpus", "mem", "time", "partition", "use", "x",
-                                                                 "defaults", "rules", "cpu", "gpu"]), inner, max_size=3)),
+                                                                 "defaults", "rules", "cpu", "gpu"]),
+                                                inner, max_size=3)),
         max_leaves=10))
     top = draw(st.sampled_from(["slurm", "resources", "snakemake", "settings", "paths", "environment"]))
     from hostile_lib import toml_value

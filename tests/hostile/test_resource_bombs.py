@@ -162,7 +162,8 @@ def test_bomb_is_refused_or_handled_within_limits(results, label):
     assert r["cpu_s"] < CPU_LIMIT_S, f"{label}: {r['cpu_s']} s of CPU\n{shown}"
     assert r["maxrss_mb"] < MEMORY_LIMIT_MB, f"{label}: {r['maxrss_mb']} MB\n{shown}"
     assert r["stdout_bytes"] + r["stderr_bytes"] < MAX_OUTPUT_BYTES, (
-        f"{label}: a {r['spec_bytes']}-byte spec printed {r['stdout_bytes'] + r['stderr_bytes']} bytes of output\n{shown}")
+        f"{label}: a {r['spec_bytes']}-byte spec printed {r['stdout_bytes'] + r['stderr_bytes']} bytes of output\n"
+        f"{shown}")
     if expected == "refused":
         assert r["rc"] == 1 and "DV" in r["stderr_tail"], shown
     elif expected == "handled":

@@ -115,7 +115,8 @@ def _user_session(folder: Path, site: Path) -> subprocess.CompletedProcess:
         subprocess.run(git + args, check=True, capture_output=True, env=env)
     (repo / "f.txt").write_text("two\n")
     node = "node -e 0 >/dev/null 2>&1" if shutil.which("node") else ""
-    script = f"source {shlex.quote(str(site / 'bootstrap.sh'))}\n" + AFTER.format(repo=shlex.quote(str(repo)), node=node)
+    script = (f"source {shlex.quote(str(site / 'bootstrap.sh'))}\n"
+              + AFTER.format(repo=shlex.quote(str(repo)), node=node))
     return subprocess.run(["bash", "--norc", "--noprofile", "-i"], input=script + "exit\n", cwd=folder, env=env,
                           capture_output=True, text=True, timeout=60)
 

@@ -116,7 +116,7 @@ class LocalSlurm:
         while True:
             proc = _run(["sacct", "-X", "-P", "-n", "-j", job_id, "--format", fields])
             lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-            record = dict(zip(names, lines[0].split("|"))) if proc.returncode == 0 and lines else None
+            record = dict(zip(names, lines[0].split("|"), strict=False)) if proc.returncode == 0 and lines else None
             if record and all(record.values()):
                 return record
             if time.monotonic() > deadline:

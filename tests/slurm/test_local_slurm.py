@@ -22,7 +22,8 @@ def test_status_reports_mode_and_partitions(local_slurm):
     assert parts.split() == ["cpu*", "1-00:00:00", "up", "gpu", "12:00:00", "up"]
 
 
-def test_node_advertises_cpus_memory_and_fake_gpus(local_slurm):
+@pytest.mark.usefixtures("local_slurm")  # the cluster runs; the test reads it with the SLURM tools
+def test_node_advertises_cpus_memory_and_fake_gpus():
     node = subprocess.run(["scontrol", "-o", "show", "node"], capture_output=True, text=True, check=True).stdout
     assert "CPUTot=4 " in node
     assert "RealMemory=8000 " in node

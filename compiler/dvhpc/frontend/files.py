@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from dvhpc.frontend.document import text_location
+from dvhpc.frontend.document import split_lines, text_location
 from dvhpc.report.diagnostics import Location, Report
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -88,10 +88,12 @@ def decode(raw: bytes, display: str, report: Report) -> str | None:
         column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8")) + 1
         report.add("DV002", "file is not valid UTF-8 text", Location(display, line, column),
                    hint="save the file as UTF-8")
+        report.register(display, split_lines(raw.decode("utf-8", errors="replace")))
         return None
     nul = text.find("\x00")
     if nul >= 0:
         report.add("DV002", "file contains a NUL byte (binary data?)", text_location(text, nul, display))
+        report.register(display, split_lines(text))
         return None
     return text
 

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvhpc.report.diagnostics import Location, Note, Report
 from dvhpc.frontend.source import Document, PathT, load_spec, read_file
+from dvhpc.report.diagnostics import Location, Note, Report
 
 # Keys that describe one file, not the site: never inherited from a base.
 _OWN_KEYS = ("abstract", "extends")

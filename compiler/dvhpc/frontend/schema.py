@@ -8,9 +8,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from dvhpc.report.diagnostics import Report, closest, dotted
 from dvhpc.frontend.layers import Layers
 from dvhpc.model.units import Duration, Factor, Memory, UnitError
+from dvhpc.report.diagnostics import Report, closest, dotted
 
 _UNIT_PARSERS = {"memory": Memory.parse, "duration": Duration.parse, "factor": Factor.parse}
 _TYPE_NAMES = {
@@ -69,7 +69,8 @@ def _type_of(value) -> str:
         return "number"
     if value is None:
         return "null"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "object", list: "array", str: "string"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _accepts_type(subschema: dict, value) -> bool:
@@ -90,8 +91,8 @@ def _describe(subschema: dict) -> str:
         return repr(subschema["const"])
     if "enum" in subschema:
         return "one of " + ", ".join(map(str, subschema["enum"]))
-    kinds = subschema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    declared = subschema.get("type")
+    kinds: list[str] = declared if isinstance(declared, list) else [declared] if declared else []
     if subschema.get("x-dvhpc-unit"):
         return f"a {subschema['x-dvhpc-unit']} with a unit"
     return " or ".join(_TYPE_NAMES.get(k, k) for k in kinds) or "a value"
@@ -106,59 +107,60 @@ class _Translator:
         self.report.add(code, message, self.layers.where(tuple(path), key=key), hint=hint)
 
     def translate(self, error) -> None:
+        """The keys and structure of a mapping; a value's own problems go to `value`."""
         path = tuple(error.absolute_path)
         kind = error.validator
-        sub = error.schema if isinstance(error.schema, dict) else {}
         where = dotted(path)
         if "propertyNames" in error.schema_path and isinstance(error.instance, str):
-            self.add("DV103", f"invalid name '{error.instance}' in {where}: {_describe_pattern(error.schema)}",
-                     path + (error.instance,), key=True)
-            return
-        if kind == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
-            for extra in extras:
-                suggestion = closest(extra, allowed)
-                self.add(
-                    "DV102",
-                    f"unknown key '{extra}' in {where}" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                    path + (extra,), key=True,
-                    hint=None if suggestion else "allowed keys: " + ", ".join(allowed),
-                )
+            self.bad_name(error.instance, error.schema, path)
+        elif kind == "additionalProperties":
+            self.unknown_keys(error, path)
         elif kind == "required":
-            missing = [k for k in error.validator_value if k not in error.instance]
-            for key in missing:
+            for key in [k for k in error.validator_value if k not in error.instance]:
                 self.add("DV101", f"missing required key '{key}' in {where}", path)
         elif kind == "propertyNames":
-            name = error.instance
-            self.add("DV103", f"invalid name '{name}' in {where}: {_describe_pattern(error.schema.get('propertyNames', {}))}",
-                     path + (name,), key=True)
+            self.bad_name(error.instance, error.schema.get("propertyNames", {}), path)
         elif kind in ("oneOf", "anyOf"):
             self.one_of(error, path)
         elif kind == "not":
             first, second = error.validator_value.get("required", ["?", "?"])[:2]
             self.add("DV104", f"{where}: set either '{first}' or '{second}', not both", path)
-        elif kind == "const" and path == ("dvhpc",):
+        else:
+            self.value(error, kind, path)
+
+    def bad_name(self, name: str, names_schema, path) -> None:
+        self.add("DV103", f"invalid name '{name}' in {dotted(path)}: {_describe_pattern(names_schema)}",
+                 path + (name,), key=True)
+
+    def unknown_keys(self, error, path) -> None:
+        allowed = sorted(error.schema.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        for extra in extras:
+            suggestion = closest(extra, allowed)
+            self.add(
+                "DV102",
+                f"unknown key '{extra}' in {dotted(path)}" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                path + (extra,), key=True,
+                hint=None if suggestion else "allowed keys: " + ", ".join(allowed),
+            )
+
+    def value(self, error, kind: str, path) -> None:
+        sub = error.schema if isinstance(error.schema, dict) else {}
+        where = dotted(path)
+        if kind == "const" and path == ("dvhpc",):
             self.add("DV105", f"unsupported spec format version {error.instance!r}; this dvhpc reads version 1", path)
         elif sub.get("x-dvhpc-unit") and kind in ("type", "pattern"):
             self.unit(sub["x-dvhpc-unit"], error.instance, path)
         elif kind == "type":
-            self.add("DV100", f"{where} must be {_describe(error.schema)}, not {_TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))}", path)
+            found = _type_of(error.instance)
+            self.add("DV100", f"{where} must be {_describe(error.schema)}, not {_TYPE_NAMES.get(found, found)}", path)
         elif kind in ("enum", "const"):
             self.add("DV103", f"{where}: {error.instance!r} is not allowed; expected {_describe(error.schema)}", path)
         elif kind == "pattern" and "slurm_extra" in path:
-            if any(q in str(error.instance) for q in "'\""):
-                self.add("DV233", f"{where}: quotes inside a slurm_extra flag ({_short(error.instance)}); each item "
-                         "is passed to sbatch as one flag, so it needs no quoting", path,
-                         hint="write the flag bare, e.g. --gres=gpu:1 -> use `gpus`/`gpu_type`; --mail-type=END")
-            elif " " in str(error.instance).strip():
-                self.add("DV233", f"{where}: {_short(error.instance)} holds several flags or a space; "
-                         "write one flag per list item", path, hint='e.g. slurm_extra: ["--exclusive", "--mail-type=END"]')
-            else:
-                self.add("DV103", f"{where}: {_short(error.instance)} is not a plain sbatch flag "
-                         "(--name or --name=value with letters, digits and _.,:@%+/=-)", path)
+            self.slurm_extra(error.instance, path)
         elif kind == "pattern":
-            self.add("DV103", f"{where}: {_short(error.instance)} is not valid: {_describe_pattern(error.schema)}", path)
+            expected = _describe_pattern(error.schema)
+            self.add("DV103", f"{where}: {_short(error.instance)} is not valid: {expected}", path)
         elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             bound = "at least" if "inimum" in kind else "at most"
             self.add("DV103", f"{where} must be {bound} {error.validator_value}, not {error.instance!r}", path)
@@ -168,6 +170,20 @@ class _Translator:
             self.add("DV103", f"{where} is too long (at most {error.validator_value})", path)
         else:
             self.add("DV103", f"{where}: {error.message}", path)
+
+    def slurm_extra(self, flag, path) -> None:
+        where = dotted(path)
+        if any(q in str(flag) for q in "'\""):
+            self.add("DV233", f"{where}: quotes inside a slurm_extra flag ({_short(flag)}); each item "
+                     "is passed to sbatch as one flag, so it needs no quoting", path,
+                     hint="write the flag bare, e.g. --gres=gpu:1 -> use `gpus`/`gpu_type`; --mail-type=END")
+        elif " " in str(flag).strip():
+            self.add("DV233", f"{where}: {_short(flag)} holds several flags or a space; "
+                     "write one flag per list item", path,
+                     hint='e.g. slurm_extra: ["--exclusive", "--mail-type=END"]')
+        else:
+            self.add("DV103", f"{where}: {_short(flag)} is not a plain sbatch flag "
+                     "(--name or --name=value with letters, digits and _.,:@%+/=-)", path)
 
     def unit(self, unit: str, value, path) -> None:
         try:
@@ -190,7 +206,8 @@ class _Translator:
             self.unit(alternatives[fitting[0]]["x-dvhpc-unit"], error.instance, path)
             return
         expected = " or ".join(dict.fromkeys(_describe(alt) for alt in alternatives))
-        self.add("DV104", f"{dotted(path)} must be {expected}, not {_TYPE_NAMES.get(_type_of(error.instance), 'this')}", path)
+        found = _TYPE_NAMES.get(_type_of(error.instance), "this")
+        self.add("DV104", f"{dotted(path)} must be {expected}, not {found}", path)
 
 
 def _short(value) -> str:

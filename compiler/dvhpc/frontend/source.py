@@ -18,7 +18,7 @@ from dvhpc.frontend.yaml_compose import load_yaml
 from dvhpc.report.diagnostics import Location, Report
 
 # The loader's API; names kept here for the modules that import them from `source`.
-__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_FILE_BYTES", "SPEC_KEY", "Document", "Key", "PathT", "SourceLines",
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_FILE_BYTES", "SPEC_KEY", "Document", "Key", "PathT",
            "Span", "is_spec", "load", "load_spec", "load_toml", "load_yaml", "parse", "read_file"]
 
 SPEC_KEY = "dvhpc"  # every spec and layer holds it at its top level (`dvhpc: 1`)
@@ -72,19 +72,8 @@ def parse(raw: bytes, path: Path, display: str, report: Report) -> Document | No
     doc = load_toml(text, display, report) if path.suffix.lower() == ".toml" else load_yaml(text, display, report)
     if doc is not None:
         doc.sha256 = digest(raw)
+    # the source map: snippets quote this text, never the file read again (it may have changed,
+    # or be another revision's); a file that turns out not to be a spec is never registered
+    report.register(display, doc.lines if doc is not None else split_lines(text))
     return doc
 
-
-class SourceLines(dict):
-    """Source lines for snippets, read on demand: regular files only, never blocking (a FIFO or a
-    device named in a diagnostic is not opened), at most the size a spec may have."""
-
-    def get(self, file, default=None):
-        if file not in self:
-            try:
-                raw = read_file(Path(file))
-            except (OSError, ValueError):
-                self[file] = None
-            else:
-                self[file] = split_lines(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
-        return self[file] or default

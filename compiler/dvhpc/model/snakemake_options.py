@@ -25,11 +25,12 @@ import difflib
 import json
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Any, Literal
 
 # Must equal the "snakemake" field of the table (tests/test_snakemake_options.py checks it).
 PINNED_SNAKEMAKE = "9.27.1"
@@ -95,10 +96,11 @@ class OptionCheck:
 
 
 @lru_cache(maxsize=1)
-def load() -> Mapping:
+def load() -> Mapping[str, Any]:
     """The generated table: {"snakemake": version, "plugins": {...}, "options": {...}} (read once)."""
     text = (Path(__file__).parent.parent / "data" / "snakemake_options.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    table: dict[str, Any] = json.loads(text)
+    return table
 
 
 @lru_cache(maxsize=1)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvhpc import __version__
-from dvhpc.report.diagnostics import Location, Report
 from dvhpc.emit import GeneratedFile
+from dvhpc.report.diagnostics import Location, Report
 
 MANIFEST = "MANIFEST.json"
 _TMP, _OLD = ".tmp-", ".old-"
@@ -110,9 +110,9 @@ def plan(site_dir: Path, files: dict[str, GeneratedFile]) -> Plan:
             if relative != MANIFEST and sha256(now) != recorded.get(relative):
                 result.hand_edited.append(relative)
     for relative in sorted(set(recorded) - set(files)):
-        if _current(site_dir, relative) is not None:
+        if (left := _current(site_dir, relative)) is not None:
             result.removed.append(relative)
-            if sha256(_current(site_dir, relative)) != recorded[relative]:
+            if sha256(left) != recorded[relative]:
                 result.hand_edited.append(relative)
     return result
 

@@ -273,25 +273,3 @@ def _shown(path: str) -> str:
 
     relative = os.path.relpath(path) if os.path.isabs(path) else path
     return relative if len(relative) < len(path) else path
-
-
-_SUPPRESS = re.compile(r"#\s*dvhpc:\s*ignore\[([A-Z0-9,\s]+)\]")
-
-
-def apply_suppressions(report: Report, layers: Layers | None) -> None:
-    """Mark diagnostics silenced by `# dvhpc: ignore[CODE]` on their line or by the `lint.ignore`
-    of the file they are in (a base layer's list does not silence the sites that extend it)."""
-    from dataclasses import replace
-
-    docs = layers.docs if layers else []
-    lines = {doc.file: doc.lines for doc in docs}
-    ignored = {doc.file: set((doc.data.get("lint") or {}).get("ignore") or []) if isinstance(doc.data, dict) else set()
-               for doc in docs}
-    for index, diag in enumerate(report.items):
-        codes: set[str] = set(ignored.get(diag.location.file, ()))
-        source = lines.get(diag.location.file)
-        if source and 1 <= diag.location.line <= len(source):
-            for match in _SUPPRESS.finditer(source[diag.location.line - 1]):
-                codes.update(c.strip() for c in match.group(1).split(","))
-        if diag.code in codes:
-            report.items[index] = replace(diag, suppressed=True)

@@ -100,7 +100,7 @@ def read_workflow(snakefile: Path, *, workdir: Path | None = None,
 # --------------------------------------------------------------------------- child process
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
 
