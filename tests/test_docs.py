@@ -172,10 +172,12 @@ def test_example_keys_are_documented():
 
 
 def test_diagnostics_md_lists_every_code():
-    from dvhpc.report.diagnostics import CODES
+    from dvhpc.report.codes import RULES
 
     text = DIAGNOSTICS_MD.read_text(encoding="utf-8")
-    for code, (severity, meaning) in CODES.items():
-        row = next((line for line in text.splitlines() if line.startswith(f"| {code} |")), None)
+    for code, rule in RULES.items():
+        row = next((line for line in text.splitlines() if line.startswith(f"| [{code}](#{code.lower()}) |")), None)
         assert row, f"{code} missing from docs/diagnostics.md"
-        assert f"| {severity.value} |" in row and meaning.replace("|", "\\|") in row
+        assert f"| `{rule.name}` | {rule.severity.value} | {rule.stage.value} |" in row
+        assert rule.summary.replace("|", "\\|") in row
+        assert f"\n### {code}\n" in text and rule.explanation in text

@@ -178,10 +178,10 @@ def test_broken_folder_through_the_cli(project, tmp_path, damage, where):
 
 
 def test_the_documented_dv403_example_is_what_diff_prints(project, tmp_path):
-    from dvhpc.tools.docs import EXAMPLES
+    from dvhpc.report.codes import RULES
 
     shutil.copytree(project / "pristine", tmp_path / "generated")
     (tmp_path / "generated" / "example" / "resources.yaml").write_text("rules: []\n")
     with pytest.raises(DiffError) as caught:
         folder_view(tmp_path / "generated" / "example")
-    assert caught.value.diagnostic.message == EXAMPLES["DV403"]
+    assert caught.value.diagnostic.message == RULES["DV403"].message

@@ -88,8 +88,10 @@ def test_the_emitter_refuses_a_value_outside_its_class(tmp_path):
                                "resources: {rules: {r: {constraint: a100}}}\n")
     assert checked.ok
     rule = checked.site.rules["r"]
+    from dvhpc.model.keys import CONSTRAINT
+
     values = dict(rule.values)
-    values["constraint"] = type(values["constraint"])("a100 && touch MARKER", values["constraint"].origin)
+    values[CONSTRAINT] = type(values[CONSTRAINT])("a100 && touch MARKER", values[CONSTRAINT].origin)
     object.__setattr__(rule, "values", values)
     with pytest.raises(ValueError, match="constraint"):
         profile_data(checked.site)

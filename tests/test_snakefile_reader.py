@@ -372,9 +372,9 @@ def test_lint_reports_dv354_and_dv353_with_places(tmp_path):
     shutil.copy(_sleeper_workflow(tmp_path / "sleeper").parent / "site.yaml", tmp_path / "site.yaml")
     proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path,
                   env=_env(tmp_path))
-    from dvhpc.tools.docs import EXAMPLES
+    from dvhpc.report.codes import RULES
 
-    assert f"wf/Snakefile:1:10: warning[DV354]: {EXAMPLES['DV354']}\n" in proc.stderr, proc.stderr
+    assert f"wf/Snakefile:1:10: warning[DV354]: {RULES['DV354'].message}\n" in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "wf" / "Snakefile").write_bytes(b'rule train:\n    shell: "\xff"\n')
     proc = _dvhpc("lint", "--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path,
