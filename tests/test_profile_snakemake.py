@@ -172,8 +172,9 @@ def test_retry_is_capped_at_partition_limit(tmp_path):
     log = tmp_path / "sbatch.args"
     _fake_slurm(tmp_path / "bin", log)
     env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    _snakemake(["--profile", str(site_dir / "profile"), "--slurm-init-seconds-before-status-checks", "1", "o1.txt"],
-               workflow, env)
+    # the spec sets no snakemake.jobs: Snakemake has no default for remote execution, so the caller says
+    _snakemake(["--profile", str(site_dir / "profile"), "--slurm-init-seconds-before-status-checks", "1", "--jobs", "1",
+                "o1.txt"], workflow, env)
     calls = _submissions(log)
     for attempt in (1, 2, 3):
         args = calls[("grow", attempt)]

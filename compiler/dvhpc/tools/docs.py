@@ -181,9 +181,11 @@ class _SpecWriter:
             lines += ["Each item: " + fact[0].lower() + fact[1:] for fact in item_facts]
         if isinstance(sub.get("propertyNames"), dict):
             lines.append("Names (`<name>`): " + self.name_words(sub["propertyNames"]))
-        if isinstance(sub.get("not"), dict) and sub["not"].get("required"):
-            names = [_code(n) for n in sub["not"]["required"]]
-            lines.append(f"Set {_alternatives(names)}, not {'both' if len(names) == 2 else 'all of them'}.")
+        # keys that exclude each other: one `not`, or an `allOf` of them (one per pair)
+        for negation in [sub] + [part for part in sub.get("allOf", ()) if isinstance(part, dict)]:
+            if isinstance(negation.get("not"), dict) and negation["not"].get("required"):
+                names = [_code(n) for n in negation["not"]["required"]]
+                lines.append(f"Set {_alternatives(names)}, not {'both' if len(names) == 2 else 'all of them'}.")
         return lines
 
     def name_words(self, sub: dict) -> str:
