@@ -118,3 +118,68 @@ def test_every_key_has_its_forms(key):
     assert key.generic is not None
     if key.kind in (Kind.NAME, Kind.CONSTRAINT):
         assert key.value_class
+
+
+# ----------------------------------------------------------------------------- two keys added by declaration
+
+NEW_KEYS_SPEC = """\
+dvhpc: 1
+site: newkeys
+slurm:
+  account: lab
+  gpu_flag: gpus
+  partitions:
+    cpu: {default: true, max_time: 1d, mem: 100G, cpus: 32}
+    gpu: {max_time: 1d, mem: 200G, cpus: 32, gpus: {a100: 4}}
+snakemake: {restart_times: 1, jobs: 4}
+resources:
+  defaults: {cpus: 2, mem: 4G, time: 1h}
+  rules:
+    per_gpu: {partition: gpu, gpus: 2, gpu_type: a100, cpus_per_gpu: 8, mem: 32G, time: 2h}
+    per_cpu: {cpus: 4, mem_per_cpu: 3G, time: 30min, retry: {mem_per_cpu: 2x}}
+"""
+
+
+def _checked(tmp_path, text):
+    from dvhpc.pipeline import check
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    return check(str(spec))
+
+
+def test_cpus_per_gpu_and_mem_per_cpu_compile(tmp_path):
+    """cpus_per_gpu (new: only its declaration) and mem_per_cpu reach the profile as the slurm
+    plugin's cpus_per_gpu and mem_mb_per_cpu, and resources.yaml's sbatch words follow."""
+    from dvhpc.emit.profile import profile_data
+    from dvhpc.emit.resources import resources_data
+
+    checked = _checked(tmp_path, NEW_KEYS_SPEC)
+    assert checked.ok, [d.message for d in checked.report.items]
+    profile = profile_data(checked.site)
+    per_gpu = profile["set-resources"]["per_gpu"]
+    assert per_gpu["cpus_per_gpu"] == 8 and per_gpu["cpus_per_task"] == 0  # the defaults' cpus switched off
+    assert "per_gpu" not in profile["set-threads"]  # its threads stay the workflow's
+    per_cpu = profile["set-resources"]["per_cpu"]
+    assert per_cpu["mem_mb_per_cpu"] == "int(3072 * 2 ** (attempt - 1))"
+    rules = resources_data(checked.site)["rules"]
+    assert rules["per_gpu"]["sbatch"] == "-A lab -p gpu -t 120 --mem 32768 --cpus-per-gpu=8 --gpus=a100:2"
+    assert [a["sbatch"] for a in rules["per_cpu"]["attempts"]] == [
+        "-A lab -p cpu -t 30 --mem-per-cpu 3072 --ntasks=1 --cpus-per-task=4",
+        "-A lab -p cpu -t 30 --mem-per-cpu 6144 --ntasks=1 --cpus-per-task=4"]
+    assert "engine_defaults" not in rules["per_gpu"]  # cpus_per_gpu stands in for cpus
+
+
+def test_cpus_and_cpus_per_gpu_exclude_each_other(tmp_path):
+    checked = _checked(tmp_path, NEW_KEYS_SPEC.replace("cpus_per_gpu: 8,", "cpus_per_gpu: 8, cpus: 4,"))
+    assert [d.code for d in checked.report.items] == ["DV104"]
+    assert "'cpus' or 'cpus_per_gpu'" in checked.report.items[0].message
+
+
+def test_import_reads_the_new_keys(tmp_path):
+    from dvhpc.tools.importer import import_profile
+
+    (tmp_path / "config.yaml").write_text(
+        "executor: slurm\nset-resources:\n  r: {cpus_per_gpu: 8, gpu: 1, mem_mb_per_cpu: 2048, runtime: 30}\n")
+    text = import_profile(str(tmp_path / "config.yaml"), "imp").text
+    assert "r: {mem_per_cpu: 2G, time: 30min, gpus: 1, cpus_per_gpu: 8}" in text

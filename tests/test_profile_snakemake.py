@@ -243,3 +243,56 @@ def test_status_script_words(tmp_path, state, word):
     proc = subprocess.run([str(site_dir / "profile" / "status.sh"), "123"], capture_output=True, text=True,
                           env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     assert proc.stdout == word + "\n"
+
+
+NEW_KEYS = """\
+dvhpc: 1
+site: newkeys
+slurm:
+  account: mylab   # the fake sacctmgr knows this one
+  gpu_flag: gpus
+  partitions:
+    cpu: {default: true, max_time: 1d, mem: 100G, cpus: 32}
+    gpu: {max_time: 1d, mem: 200G, cpus: 32, gpus: {a100: 4}}
+snakemake: {restart_times: 1, jobs: 4}
+resources:
+  rules:
+    per_gpu: {partition: gpu, gpus: 2, gpu_type: a100, cpus_per_gpu: 8, mem: 32G, time: 2h}
+    per_cpu: {cpus: 4, mem_per_cpu: 3G, time: 30min, retry: {mem_per_cpu: 2x}}
+    unset: {partition: cpu}
+"""
+
+
+def test_slurm_plugin_submits_new_keys_and_leaves_unset_keys_to_the_engine(tmp_path):
+    """cpus_per_gpu and mem_per_cpu (keys of the registry) are submitted exactly as resources.yaml
+    says; for a rule that sets no cpus, mem or time, the plugin adds only what Snakemake itself
+    supplies (--cpus-per-task from the rule's threads, --mem from its default mem_mb) and no --time:
+    the words resources.yaml names under engine_defaults, and nothing dvhpc invented."""
+    spec = tmp_path / "newkeys.yaml"
+    spec.write_text(NEW_KEYS)
+    site_dir, resources = _compile(tmp_path, spec)
+    profile = YAML(typ="safe").load((site_dir / "profile" / "config.v9+.yaml").read_text())
+    assert set(profile["default-resources"]) == {"slurm_partition", "slurm_account"}  # the spec's, nothing more
+    assert set(resources["defaults"]["engine_defaults"]) == {"cpus", "mem", "time"}  # a rule lists them when they differ
+    assert "engine_defaults" not in resources["rules"]["unset"]
+    workflow = tmp_path / "wf"
+    workflow.mkdir()
+    rules = ("per_gpu", "per_cpu", "unset")
+    (workflow / "Snakefile").write_text("".join(f"rule {r}:\n    output: '{r}.txt'\n    shell: 'touch {{output}}'\n"
+                                                for r in rules))
+    log = tmp_path / "sbatch.args"
+    _fake_slurm(tmp_path / "bin", log)
+    env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    _snakemake(["--profile", str(site_dir / "profile"), "--slurm-init-seconds-before-status-checks", "1",
+                *(f"{r}.txt" for r in rules)], workflow, env)
+    calls = _submissions(log)
+    for rule in ("per_gpu", "per_cpu"):
+        want = resources["rules"][rule]
+        for attempt in (1, 2):
+            expected = want["attempts"][attempt - 1]["sbatch"] if "attempts" in want else want["sbatch"]
+            assert calls[(rule, attempt)] == shlex.split(expected), (rule, attempt)
+    assert "--cpus-per-gpu=8" in calls[("per_gpu", 1)] and "--mem-per-cpu" in calls[("per_cpu", 2)]
+    submitted = calls[("unset", 1)]
+    assert "-t" not in submitted and "--cpus-per-task=1" in submitted
+    engine_words = ["--cpus-per-task=1", "--mem", submitted[submitted.index("--mem") + 1]]
+    assert [w for w in submitted if w not in engine_words] == shlex.split(resources["rules"]["unset"]["sbatch"])

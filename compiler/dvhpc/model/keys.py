@@ -105,7 +105,15 @@ CPUS: Key[int] = Key(
     {"type": "integer", "minimum": 1, "maximum": 100000},
     "Snakemake: the rule's own threads (`--cpus-per-task=<threads>`, 1 unless the Snakefile says)",
     snakemake="cpus_per_task", sbatch="--cpus-per-task", sbatch_short="-c", generic=Template.SPECIAL,
-    aliases=("cpus_per_task", "cpus", "cpu", "threads", "ncpus"), off=0, engine_picks=True)
+    aliases=("cpus_per_task", "cpus", "cpu", "threads", "ncpus"), replaces=("cpus_per_gpu",), off=0,
+    engine_picks=True)
+CPUS_PER_GPU: Key[int] = Key(
+    "cpus_per_gpu", Kind.COUNT, "CPUs per GPU (`--cpus-per-gpu`) of a GPU job, instead of `cpus`; replaces `cpus` "
+    "when set. The executor plugin sends it for a job with GPUs (`slurm.gpu_flag` `gpus` or `gres`); the "
+    "cluster-generic template does not send it.",
+    {"type": "integer", "minimum": 1, "maximum": 100000}, "SLURM: `cpus` applies",
+    snakemake="cpus_per_gpu", sbatch="--cpus-per-gpu", generic=Template.NONE, aliases=("cpus_per_gpu",),
+    replaces=("cpus",), off=0)
 MEM: Key[Memory] = Key(
     "mem", Kind.MEMORY, "Memory per node (`--mem`), with a unit: `512M`, `16G`, `1.5T` (binary, as SLURM reads "
     "them) or `16GB` (decimal).",
@@ -163,7 +171,7 @@ RETRY: Key[dict[str, Any]] = Key(
 # Every key, in the order people see them (explain, import, diff, docs/spec.md, the schema).
 KEYS: tuple[Key[Any], ...] = (
     PARTITION, ACCOUNT, QOS, CONSTRAINT, CPUS, MEM, MEM_PER_CPU, TIME, GPUS, GPU_TYPE, NODES, TASKS,
-    TASKS_PER_NODE, DISK, SLURM_EXTRA, RETRY,
+    TASKS_PER_NODE, DISK, SLURM_EXTRA, RETRY, CPUS_PER_GPU,
 )
 BY_NAME: dict[str, Key[Any]] = {key.name: key for key in KEYS}
 SCALED: tuple[Key[Any], ...] = tuple(key for key in KEYS if key.scales)
