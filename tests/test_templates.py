@@ -7,6 +7,7 @@ bash and shellcheck are the oracles: what a data block means is what bash assign
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -45,7 +46,8 @@ def test_every_template_file_is_used_and_shipped():
     used = {part for template in scripts.ALL for part in template.parts} | set(site_paths.PARTS)
     assert used == {p.name for p in TEMPLATES.iterdir() if p.is_file()}
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"emit/templates/*"' in pyproject  # package data: the wheel carries them (tests/test_install.py)
+    # package data: the wheel carries them (tests/test_install.py builds and uses one)
+    assert '"emit/templates/*.sh", "emit/templates/*.py"' in pyproject
 
 
 @needs_shellcheck
@@ -196,3 +198,15 @@ def test_lint_checks_one_shape_per_template_whatever_the_spec():
             assert real.endswith(code[name]) and c.text.endswith(code[name])
             assert real.count("\n") == c.text.count("\n") + c.line_shift
     assert len(shapes) == len({name for name, _ in shapes})  # both sites: the same text per script
+
+
+def test_a_line_break_in_a_value_shifts_the_template_lines(monkeypatch):
+    """DV360 lines point into the real file: a value over two lines moves the template down by one."""
+    site = check(str(ROOT / "sites" / "example.yaml")).site
+    jobs = dataclasses.replace(scripts.JOBS, data=lambda s: {**scripts.JOBS.data(s),
+                                                             "_dvhpc_partition_lines": ["a\nb", "c"]})
+    monkeypatch.setattr(scripts, "_templates", lambda _site: [jobs])
+    shape = scripts.checks(site)["jobs.sh"]
+    content = scripts.files(site)["jobs.sh"].content
+    assert shape.line_shift == 1
+    assert content.count("\n") == shape.text.count("\n") + 1 and content.endswith(scripts.JOBS.code())

@@ -141,11 +141,13 @@ class ScriptCheck:
 def checks(site: Site) -> dict[str, ScriptCheck]:
     """Every script of the site as shellcheck needs to see it (`dvhpc lint`): one text per template shape."""
     result = {}
+    header_lines = emit.header(site).count("\n") - _STUB_HEADER.count("\n")
     for template in _templates(site):
-        data = data_block(template.fields, template.data(site))  # also checks the values' classes
-        stub = data_block(template.fields, _stub_data(template))
-        shift = (emit.header(site) + data).count("\n") - (_STUB_HEADER + stub).count("\n")
-        result[template.output] = ScriptCheck(template.stub(), shift)
+        data = template.data(site)  # also checks the values' classes, as compile does
+        # a data block has a line per field, plus the line breaks inside values (none in a stub)
+        breaks = sum(item.count("\n") for value in data.values() if not isinstance(value, bool)
+                     for item in ([value] if isinstance(value, str) else value))
+        result[template.output] = ScriptCheck(template.stub(), header_lines + breaks)
     return result
 
 
