@@ -65,8 +65,11 @@ def _merge(base: dict, top: dict) -> dict:
 class SpecLoader:
     """Loads specs with their `extends` chains; a base shared by many specs is read once."""
 
-    def __init__(self, reader=read_file):
+    def __init__(self, reader=read_file, label: str = ""):
+        """`label` prefixes every file's name in diagnostics and the source map (`HEAD:` for files
+        a git reader takes from that revision), so no snippet is ever taken from another file."""
         self.reader = reader
+        self.label = label
         self.cache: dict[tuple[str, str], tuple[Document | None, Report]] = {}
 
     def _load(self, path: Path, display: str, origin: Location | None) -> tuple[Document | None, Report]:
@@ -84,7 +87,7 @@ class SpecLoader:
         return loaded
 
     def load(self, path: Path, report: Report, display: str | None = None) -> Layers | None:
-        display = display or str(path)
+        display = self.label + (display or str(path))
         if _NOT_UTF8.search(display):
             # its bytes reach no output intact: generated files name their spec in UTF-8 text
             report.add("DV002", f"file name '{display}' is not valid UTF-8", Location(display, 1, 1),
@@ -124,7 +127,8 @@ class SpecLoader:
                 return False
             base_path = path.parent / entry
             normal = os.path.normpath(str(base_path))
-            display = os.path.normpath(os.path.join(os.path.dirname(doc.file), entry))
+            beside = os.path.normpath(os.path.join(os.path.dirname(doc.file.removeprefix(self.label)), entry))
+            display = self.label + beside
             if normal in stack:
                 chain = " -> ".join([*(os.path.basename(s) for s in stack), os.path.basename(normal)])
                 report.add("DV011", f"cycle in `extends`: {chain}", where,

@@ -129,7 +129,8 @@ def view_of(side: str, report: Report) -> View:
     if os.path.isdir(side):
         return folder_view(Path(side))
     rev, _, path = side.partition(":") if _is_rev_spec(side) else ("", "", side)
-    loader = SpecLoader(git_reader(rev)) if rev else SpecLoader()
+    # a git side's files are named REV:path in its diagnostics: their snippets are that revision's text
+    loader = SpecLoader(git_reader(rev), label=f"{rev}:") if rev else SpecLoader()
     if rev:
         _require_git_revision(rev)
     checked = check(path, loader)
