@@ -254,7 +254,7 @@ slurm:
   partitions:
     cpu: {default: true, max_time: 1d, mem: 100G, cpus: 32}
     gpu: {max_time: 1d, mem: 200G, cpus: 32, gpus: {a100: 4}}
-snakemake: {restart_times: 1, jobs: 4}
+snakemake: {restart_times: 1, jobs: 4, keep_going: true}   # every rule is submitted, though each is refused
 resources:
   rules:
     per_gpu: {partition: gpu, gpus: 2, gpu_type: a100, cpus_per_gpu: 8, mem: 32G, time: 2h}

@@ -58,8 +58,9 @@ class ClusterGeneric:
         memory = _memory(res)
         if keys.MEM in fields and memory is not None:
             out["mem_mb"] = memory  # type: ignore[assignment]
-        if keys.CPUS in res:
-            out["cpus_per_task"] = res.value(keys.CPUS)
+        cpus = res.value(keys.CPUS)
+        if cpus is not None:
+            out["cpus_per_task"] = cpus
         if keys.DISK in res.requests:
             out["disk_mb"] = res.requests[keys.DISK]
         out["dvhpc_sbatch_flags"] = FlagWords(tuple(self.flags(site, res)))
@@ -142,12 +143,12 @@ def submit_command(site: Site) -> str:
         f'"--error={log_file}.err"',
     ]
     fields = ClusterGeneric.fields(site)
-    for key in (keys.PARTITION, keys.ACCOUNT):
-        if key in fields:
-            parts.append(f"{_FIELDS[key][0]}{{resources.{_FIELDS[key][1]}:q}}")
+    for name in (keys.PARTITION, keys.ACCOUNT):
+        if name in fields:
+            parts.append(f"{_FIELDS[name][0]}{{resources.{_FIELDS[name][1]}:q}}")
     parts.append("--cpus-per-task={threads}")
-    for key in (keys.MEM, keys.TIME):
-        if key in fields:
-            parts.append(f"{_FIELDS[key][0]}{{resources.{_FIELDS[key][1]}}}")
+    for amount in (keys.MEM, keys.TIME):
+        if amount in fields:
+            parts.append(f"{_FIELDS[amount][0]}{{resources.{_FIELDS[amount][1]}}}")
     parts.append("{resources.dvhpc_sbatch_flags}")
     return " ".join(parts)

@@ -59,9 +59,9 @@ def describe(site: Site, res: Resources) -> dict:
         item: dict = {"attempt": attempt.number}
         for key, field in ((keys.TIME, "minutes"), (keys.MEM, "mem_mib"), (keys.MEM_PER_CPU, "mem_per_cpu_mib"),
                            (keys.DISK, "disk_mib")):
-            value = attempt.value(key)
-            if value is not None:
-                item[field] = value.count
+            count = attempt.count(key)
+            if count is not None:
+                item[field] = count
         if attempt.capped:
             item["capped_at_partition_limit"] = [key.name for key in attempt.capped]
         item["sbatch"] = shlex.join(sbatch_args(site, res, attempt))

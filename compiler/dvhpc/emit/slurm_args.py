@@ -84,8 +84,9 @@ def extra_flags(site: Site, res: Resources) -> tuple[str, ...]:
     flags = []
     if res.value(keys.TASKS_PER_NODE):
         flags.append(f"--ntasks-per-node={res.value(keys.TASKS_PER_NODE)}")
-    if site.gpu_flag is GpuFlag.GPUS_PER_NODE and res.gpu is not None:
-        flags.append(gpu_flag(site, res))
+    gpus = gpu_flag(site, res) if site.gpu_flag is GpuFlag.GPUS_PER_NODE else None
+    if gpus:
+        flags.append(gpus)
     for flag in res.slurm_extra:
         in_class("sbatch_flag", flag, "slurm_extra")
     return tuple(flags) + res.slurm_extra
@@ -149,7 +150,8 @@ class SlurmPlugin:
         """set-resources only overlays default-resources: switch off default keys a rule must not
         inherit (the plugin tests them for truth, so 0 / '' switch them off; constraint and qos
         cannot be, but rules inherit those from the defaults anyway)."""
-        off: dict[str, object] = {key.snakemake: key.off for key in keys.KEYS if key.snakemake and key.off is not None}
+        off: dict[str, ProfileValue] = {key.snakemake: key.off for key in keys.KEYS
+                                        if key.snakemake and key.off is not None}
         off.update({"gpu": 0, "gpu_model": "", "gres": "", "tasks": 0, "slurm_extra": ""})  # this backend's own
         out = dict(rule)
         for name in defaults:

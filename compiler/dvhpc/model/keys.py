@@ -21,7 +21,7 @@ from dvhpc.model.units import Duration, Factor, Memory
 if TYPE_CHECKING:
     from dvhpc.model.site import Partition
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # a Key[Memory] is a Key[object]: keys are read, never written
 
 
 class Kind(Enum):
@@ -46,7 +46,7 @@ class Template(Enum):
 
 
 @dataclass(frozen=True, eq=False)
-class Key(Generic[T]):
+class Key(Generic[T_co]):
     """One resource key. Identity is the key: two declarations are two keys."""
 
     name: str
@@ -64,7 +64,7 @@ class Key(Generic[T]):
     scales: bool = False              # may grow per retry attempt (`retry: {key: 2x}`)
     replaces: tuple[str, ...] = ()    # keys a layer that sets this one drops (one way to say one thing)
     value_class: str | None = None    # dvhpc.model.quoting.VALUE_CLASSES class of a string value
-    off: object = None                # the profile value with which a rule switches off the default's (plugin tests truth)
+    off: int | str | None = None                # the profile value with which a rule switches off the default's (plugin tests truth)
     engine_picks: bool = False        # every job has one: when no layer sets it, the engine picks it (explain says so)
 
     def __repr__(self) -> str:
@@ -164,7 +164,7 @@ SLURM_EXTRA: Key[tuple[str, ...]] = Key(
         "type": "string", "description": "One sbatch flag, without quotes or spaces, e.g. `--exclusive` or "
         "`--mail-type=END`.", "pattern": "^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:@%+/=-]+)?$", "maxLength": 512}},
     "no further flags", generic=Template.SPECIAL, aliases=("slurm_extra",))
-RETRY: Key[dict[str, Any]] = Key(
+RETRY: Key[dict[Key[Any], Any]] = Key(
     "retry", Kind.FACTORS, "Scaling per retry attempt: the value at attempt n is value \u00d7 factor^(n-1), capped "
     "at the partition's limit.", {"type": "object"}, "no scaling", generic=Template.SPECIAL)
 

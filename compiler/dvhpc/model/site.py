@@ -79,6 +79,11 @@ class Attempt:
         scaled = self.values.get(key)
         return scaled.at(self.number) if scaled is not None else None
 
+    def count(self, key: Key[Any]) -> int | None:
+        """The whole number sent for `key` at this attempt (MiB, minutes), None when not set."""
+        scaled = self.values.get(key)
+        return scaled.at(self.number).count if scaled is not None else None
+
 
 @dataclass(frozen=True)
 class Resources:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 KIB = 1024
 
@@ -37,13 +38,16 @@ _MEMORY_UNITS: dict[str, int] = {
 }
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
-def _memo_text(parse):
+ParseFn = TypeVar("ParseFn", bound=Callable[..., Any])
+
+
+def _memo_text(parse: ParseFn) -> ParseFn:
     """Cache a parser's results for text: a lint run meets the same few values ('16G', '2h')
     thousands of times. Errors are raised, never cached; the results are immutable."""
     cache: dict[str, object] = {}
 
     @functools.wraps(parse)
-    def parse_text(cls, text):
+    def parse_text(cls: Any, text: object) -> Any:
         if type(text) is not str:
             return parse(cls, text)
         result = cache.get(text)
@@ -53,7 +57,7 @@ def _memo_text(parse):
                 cache[text] = result
         return result
 
-    return parse_text
+    return parse_text  # type: ignore[return-value]
 
 
 MAX_MIB = 2**40  # a petabyte of RAM per job is certainly a typo

@@ -110,7 +110,7 @@ class Resolver:
         self.report = report
         self.cycles: set[frozenset] = set()
         self.chains: dict[str, list] = {}  # set name -> its flattened chain (sets using sets)
-        self.set_layers: dict[str, dict[str, Sourced]] = {}  # set name -> its own keys, parsed once
+        self.set_layers: dict[str, dict[Key, Sourced]] = {}  # set name -> its own keys, parsed once
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))

@@ -71,9 +71,8 @@ def explain_resources(site: Site, res: Resources) -> dict:
                        **_origin(sourced.origin)})
     attempts = []
     for attempt in res.attempts:
-        minutes, mem, per_cpu = (attempt.value(keys.TIME), attempt.value(keys.MEM), attempt.value(keys.MEM_PER_CPU))
-        attempts.append({"attempt": attempt.number, "minutes": minutes.count if minutes else None,
-                         "mem_mib": mem.count if mem else None, "mem_per_cpu_mib": per_cpu.count if per_cpu else None,
+        attempts.append({"attempt": attempt.number, "minutes": attempt.count(keys.TIME),
+                         "mem_mib": attempt.count(keys.MEM), "mem_per_cpu_mib": attempt.count(keys.MEM_PER_CPU),
                          "capped": [key.name for key in attempt.capped],
                          "sbatch": shlex.join(sbatch_args(site, res, attempt))})
     where = res.location
