@@ -110,6 +110,18 @@ def test_sarif_rules_come_from_the_registry(tmp_path):
     assert sarif_rule["defaultConfiguration"]["level"] == "error"
 
 
+def test_json_carries_the_rule_name_and_its_fields(tmp_path):
+    _, found = lint_example(RULES["DV301"].failing, tmp_path)
+    [diag] = [d for d in found if d["code"] == "DV301"]
+    assert diag["rule"] == "time-exceeds-partition"
+    assert diag["fields"] == {"rules": ["prepare"], "key": "time", "partition": "cpu",
+                              "value": 4320, "limit": 2880, "unit": "min"}
+    example = Example("slurm:\n  partitions:\n    cpu: {default: true, max_tiem: 2d}\n")
+    _, found = lint_example(example, tmp_path / "dv102")
+    [diag] = [d for d in found if d["code"] == "DV102"]
+    assert diag["fields"] == {"key": "max_tiem", "path": "slurm.partitions.cpu", "suggestion": "max_time"}
+
+
 def test_every_code_used_in_the_package_is_declared():
     """A code string in the source (`report.add("DV301", ...)`) must be a declared rule."""
     unknown = []

@@ -103,8 +103,9 @@ class _Translator:
         self.layers = layers
         self.report = report
 
-    def add(self, code: str, message: str, path, *, key: bool = False, hint: str | None = None) -> None:
-        self.report.add(code, message, self.layers.where(tuple(path), key=key), hint=hint)
+    def add(self, code: str, message: str, path, *, key: bool = False, hint: str | None = None,
+            fields: dict | None = None) -> None:
+        self.report.add(code, message, self.layers.where(tuple(path), key=key), hint=hint, fields=fields)
 
     def translate(self, error) -> None:
         """The keys and structure of a mapping; a value's own problems go to `value`."""
@@ -142,6 +143,7 @@ class _Translator:
                 f"unknown key '{extra}' in {dotted(path)}" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
                 path + (extra,), key=True,
                 hint=None if suggestion else "allowed keys: " + ", ".join(allowed),
+                fields={"key": extra, "path": dotted(path), "suggestion": suggestion},
             )
 
     def value(self, error, kind: str, path) -> None:

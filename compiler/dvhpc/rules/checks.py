@@ -17,6 +17,11 @@ def _mib(value: int) -> str:
     return f"{value} MiB ({value // 1024}G)" if value % 1024 == 0 else f"{value} MiB"
 
 
+def _limit(part: Partition, key: str, value: int, limit: int, unit: str) -> dict:
+    """The structured fields of a request over a partition limit (JSON output)."""
+    return {"key": key, "partition": part.name, "value": value, "limit": limit, "unit": unit}
+
+
 def _minutes(value: int) -> str:
     days, rest = divmod(value, 1440)
     hours, minutes = divmod(rest, 60)
@@ -38,11 +43,13 @@ class Checker:
     def limit_note(self, part: Partition, key: str, text: str) -> Note:
         return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", part.name, key)))
 
-    def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=()) -> None:
+    def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=(),
+                fields: dict | None = None) -> None:
         """Group findings by the place of the value: a set used by five rules is one finding."""
         sourced = res.sourced(keys.BY_NAME[key])
         location = sourced.origin.location if sourced and sourced.origin.location else (res.location or self.where())
-        slot = self.grouped.setdefault((code, location, message), {"rules": [], "hint": hint, "notes": notes})
+        slot = self.grouped.setdefault((code, location, message), {"rules": [], "hint": hint, "notes": notes,
+                                                                       "fields": fields or {}})
         slot["rules"].append(None if res.is_defaults else res.name)
 
     def flush(self) -> None:
@@ -51,7 +58,9 @@ class Checker:
             who = ("rule " if names[0] != "defaults" and len(names) == 1 else "") + ", ".join(names)
             if len(names) > 1:
                 who = "rules " + ", ".join(n for n in names)
-            self.report.add(code, f"{who}: {message}", location, hint=slot["hint"], notes=slot["notes"])
+            rules = ["defaults" if r is None else r for r in slot["rules"]]
+            self.report.add(code, f"{who}: {message}", location, hint=slot["hint"], notes=slot["notes"],
+                            fields={"rules": rules, **slot["fields"]})
 
     # ------------------------------------------------------------------ requests vs partitions
 
@@ -66,25 +75,29 @@ class Checker:
             self.finding("DV301", res, "time",
                          f"time {_minutes(time.minutes)} exceeds partition '{part.name}' max_time {_minutes(part.max_time.minutes)}",
                          hint="SLURM rejects the job at submission; shorten it or use a partition with a longer MaxTime",
-                         notes=(self.limit_note(part, "max_time", f"allows {part.max_time}"),))
+                         notes=(self.limit_note(part, "max_time", f"allows {part.max_time}"),),
+                         fields=_limit(part, "time", time.minutes, part.max_time.minutes, "min"))
         if part.mem:
             if mem is not None and mem.mib > part.mem.mib:
                 self.finding("DV302", res, "mem",
                              f"mem {_mib(mem.mib)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
                              hint="no node can run it; SLURM rejects the job",
-                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
+                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
+                         fields=_limit(part, "mem", mem.mib, part.mem.mib, "MiB"))
             if per_cpu is not None and cpus is not None and per_cpu.mib * cpus > part.mem.mib:
                 total = per_cpu.mib * cpus
                 self.finding("DV302", res, "mem_per_cpu",
                              f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
-                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),))
+                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
+                         fields=_limit(part, "mem_per_cpu", total, part.mem.mib, "MiB"))
         per_node_tasks = res.value(keys.TASKS_PER_NODE) or 1
         if part.cpus and cpus is not None and cpus * per_node_tasks > part.cpus:
             key = "tasks_per_node" if per_node_tasks > 1 and cpus <= part.cpus else "cpus"
             what = f"cpus {cpus} x tasks_per_node {per_node_tasks} = {cpus * per_node_tasks}" if per_node_tasks > 1 \
                 else f"cpus {cpus}"
             self.finding("DV303", res, key, f"{what} exceeds partition '{part.name}' CPUs per node {part.cpus}",
-                         notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),))
+                         notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),),
+                         fields=_limit(part, key, cpus * per_node_tasks, part.cpus, "CPUs"))
         count = res.value(keys.GPUS) or 0
         if count > 0:
             if not part.gpus:
@@ -99,6 +112,7 @@ class Checker:
                         label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
                         self.finding("DV304", res, "gpus",
                                      f"gpus {count} exceeds the {available} {label} per node of partition '{part.name}'",
+                         fields={**_limit(part, "gpus", count, available, "GPUs"), "gpu_type": gpu_type},
                                      notes=(self.limit_note(part, "gpus", "has " + ", ".join(
                                          f"{n} {t} GPUs" for t, n in part.gpus.items()) + " per node"),))
         elif res.value(keys.GPU_TYPE) and not res.is_defaults:
