@@ -108,6 +108,8 @@ def test_sarif_rules_come_from_the_registry(tmp_path):
     assert sarif_rule["fullDescription"]["text"] == rule.explanation
     assert rule.explanation in sarif_rule["help"]["text"]
     assert sarif_rule["defaultConfiguration"]["level"] == "error"
+    [result] = [r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "DV301"]
+    assert result["properties"]["fields"]["limit"] == 2880
 
 
 def test_json_carries_the_rule_name_and_its_fields(tmp_path):

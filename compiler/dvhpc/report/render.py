@@ -92,16 +92,16 @@ def as_dict(diag: Diagnostic) -> dict:
             for n in diag.notes
         ],
         "suppressed": diag.suppressed,
-        "fields": _safe_fields(diag.fields),
+        "fields": safe_fields(diag.fields),
     }
 
 
-def _safe_fields(value):
+def safe_fields(value: object) -> object:
     """A rule's fields for JSON: spec text escaped as everywhere, numbers kept as numbers."""
     if isinstance(value, dict):
-        return {safe(k): _safe_fields(v) for k, v in value.items()}
+        return {safe(k): safe_fields(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_safe_fields(v) for v in value]
+        return [safe_fields(v) for v in value]
     if value is None or isinstance(value, (bool, int, float)):
         return value
     return safe(value)

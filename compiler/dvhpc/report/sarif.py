@@ -9,7 +9,7 @@ from urllib.parse import quote
 from dvhpc import __version__
 from dvhpc.report.codes import RULES
 from dvhpc.report.diagnostics import Diagnostic, Severity
-from dvhpc.report.render import safe
+from dvhpc.report.render import safe, safe_fields
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -61,6 +61,8 @@ def sarif(diags: list[Diagnostic]) -> str:
                                       "region": {"startLine": note.location.line, "startColumn": note.location.column}}}
                 for index, note in enumerate(diag.notes) if note.location
             ]
+        if diag.fields:  # the rule's structured values, as in --format json
+            result["properties"] = {"fields": safe_fields(diag.fields)}
         if diag.suppressed:
             result["suppressions"] = [{"kind": "inSource"}]
         results.append(result)
