@@ -5,11 +5,13 @@ waited in the queue). Reads the model and, for placeholders, the raw layers; rep
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
-from dvhpc.report.diagnostics import Location, Note, Report, dotted
 from dvhpc.frontend.layers import Layers
 from dvhpc.model import keys
 from dvhpc.model.site import Partition, Resources, Site
+from dvhpc.report.diagnostics import Location, Note, Report, dotted
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
@@ -68,69 +70,84 @@ class Checker:
         part = res.partition
         if part is None:
             return
-        first = res.attempts[0]
-        time, mem, per_cpu = first.value(keys.TIME), first.value(keys.MEM), first.value(keys.MEM_PER_CPU)
-        cpus = res.value(keys.CPUS)  # not set: the rule's threads, which only the workflow knows
+        time = res.attempts[0].value(keys.TIME)
         if part.max_time and time and time.minutes > part.max_time.minutes:
             self.finding("DV301", res, "time",
-                         f"time {_minutes(time.minutes)} exceeds partition '{part.name}' max_time {_minutes(part.max_time.minutes)}",
-                         hint="SLURM rejects the job at submission; shorten it or use a partition with a longer MaxTime",
+                         f"time {_minutes(time.minutes)} exceeds partition '{part.name}' max_time "
+                         f"{_minutes(part.max_time.minutes)}",
+                         hint="SLURM rejects the job at submission; shorten it or use a partition with a longer "
+                         "MaxTime",
                          notes=(self.limit_note(part, "max_time", f"allows {part.max_time}"),),
                          fields=_limit(part, "time", time.minutes, part.max_time.minutes, "min"))
-        if part.mem:
-            if mem is not None and mem.mib > part.mem.mib:
-                self.finding("DV302", res, "mem",
-                             f"mem {_mib(mem.mib)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
-                             hint="no node can run it; SLURM rejects the job",
-                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
-                         fields=_limit(part, "mem", mem.mib, part.mem.mib, "MiB"))
-            if per_cpu is not None and cpus is not None and per_cpu.mib * cpus > part.mem.mib:
-                total = per_cpu.mib * cpus
-                self.finding("DV302", res, "mem_per_cpu",
-                             f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' node memory {_mib(part.mem.mib)}",
-                             notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
-                         fields=_limit(part, "mem_per_cpu", total, part.mem.mib, "MiB"))
-        per_node_tasks = res.value(keys.TASKS_PER_NODE) or 1
-        if part.cpus and cpus is not None and cpus * per_node_tasks > part.cpus:
-            key = "tasks_per_node" if per_node_tasks > 1 and cpus <= part.cpus else "cpus"
-            what = f"cpus {cpus} x tasks_per_node {per_node_tasks} = {cpus * per_node_tasks}" if per_node_tasks > 1 \
-                else f"cpus {cpus}"
-            self.finding("DV303", res, key, f"{what} exceeds partition '{part.name}' CPUs per node {part.cpus}",
-                         notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),),
-                         fields=_limit(part, key, cpus * per_node_tasks, part.cpus, "CPUs"))
-        count = res.value(keys.GPUS) or 0
-        if count > 0:
-            if not part.gpus:
-                self.finding("DV305", res, "gpus", f"asks for {count} GPU(s) but partition '{part.name}' has no GPUs",
-                             hint="use a GPU partition (`partition:`) or drop `gpus`",
-                             notes=(self.limit_note(part, "gpus", "defines no `gpus`"),))
-            else:
-                gpu_type = res.value(keys.GPU_TYPE)
-                available = part.gpus.get(gpu_type, 0) if gpu_type else part.gpus_per_node
-                if gpu_type in part.gpus or not gpu_type:
-                    if count > available:
-                        label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
-                        self.finding("DV304", res, "gpus",
-                                     f"gpus {count} exceeds the {available} {label} per node of partition '{part.name}'",
-                         fields={**_limit(part, "gpus", count, available, "GPUs"), "gpu_type": gpu_type},
-                                     notes=(self.limit_note(part, "gpus", "has " + ", ".join(
-                                         f"{n} {t} GPUs" for t, n in part.gpus.items()) + " per node"),))
+        self.fit_memory(res, part)
+        self.fit_cpus(res, part)
+        if res.gpu is not None:
+            self.fit_gpus(res, part)
         elif res.value(keys.GPU_TYPE) and not res.is_defaults:
             self.finding("DV306", res, "gpu_type", f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
                          hint="set `gpus: 1` (or more)")
         nodes = res.value(keys.NODES)
         if part.nodes and nodes and nodes > part.nodes:
-            self.finding("DV307", res, "nodes", f"nodes {nodes} exceeds the {part.nodes} nodes of partition '{part.name}'",
+            self.finding("DV307", res, "nodes",
+                         f"nodes {nodes} exceeds the {part.nodes} nodes of partition '{part.name}'",
                          notes=(self.limit_note(part, "nodes", f"has {part.nodes} nodes"),))
 
+    def fit_memory(self, res: Resources, part: Partition) -> None:
+        if not part.mem:
+            return
+        first = res.attempts[0]
+        mem, per_cpu, cpus = first.value(keys.MEM), first.value(keys.MEM_PER_CPU), res.value(keys.CPUS)
+        node_mem = f"node memory {_mib(part.mem.mib)}"
+        if mem is not None and mem.mib > part.mem.mib:
+            self.finding("DV302", res, "mem", f"mem {_mib(mem.mib)} exceeds partition '{part.name}' {node_mem}",
+                         hint="no node can run it; SLURM rejects the job",
+                         notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
+                         fields=_limit(part, "mem", mem.mib, part.mem.mib, "MiB"))
+        if per_cpu is not None and cpus is not None and per_cpu.mib * cpus > part.mem.mib:
+            total = per_cpu.mib * cpus
+            self.finding("DV302", res, "mem_per_cpu",
+                         f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' {node_mem}",
+                         notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
+                         fields=_limit(part, "mem_per_cpu", total, part.mem.mib, "MiB"))
+
+    def fit_cpus(self, res: Resources, part: Partition) -> None:
+        per_node_tasks = res.value(keys.TASKS_PER_NODE) or 1
+        cpus = res.value(keys.CPUS)  # not set: the rule's threads, which only the workflow knows
+        if part.cpus and cpus is not None and cpus * per_node_tasks > part.cpus:
+            key = "tasks_per_node" if per_node_tasks > 1 and cpus <= part.cpus else "cpus"
+            what = f"cpus {cpus} x tasks_per_node {per_node_tasks} = {cpus * per_node_tasks}" \
+                if per_node_tasks > 1 else f"cpus {cpus}"
+            self.finding("DV303", res, key, f"{what} exceeds partition '{part.name}' CPUs per node {part.cpus}",
+                         notes=(self.limit_note(part, "cpus", f"has {part.cpus} CPUs per node"),),
+                         fields=_limit(part, key, cpus * per_node_tasks, part.cpus, "CPUs"))
+
+    def fit_gpus(self, res: Resources, part: Partition) -> None:
+        count = res.value(keys.GPUS) or 0
+        if not part.gpus:
+            self.finding("DV305", res, "gpus", f"asks for {count} GPU(s) but partition '{part.name}' has no GPUs",
+                         hint="use a GPU partition (`partition:`) or drop `gpus`",
+                         notes=(self.limit_note(part, "gpus", "defines no `gpus`"),))
+            return
+        gpu_type = res.value(keys.GPU_TYPE)
+        if gpu_type and gpu_type not in part.gpus:
+            return
+        available = part.gpus.get(gpu_type, 0) if gpu_type else part.gpus_per_node
+        if count > available:
+            label = f"'{gpu_type}' GPUs" if gpu_type else "GPUs"
+            has = ", ".join(f"{n} {t} GPUs" for t, n in part.gpus.items())
+            self.finding("DV304", res, "gpus",
+                         f"gpus {count} exceeds the {available} {label} per node of partition '{part.name}'",
+                         fields={**_limit(part, "gpus", count, available, "GPUs"), "gpu_type": gpu_type},
+                         notes=(self.limit_note(part, "gpus", f"has {has} per node"),))
+
     def retries(self, res: Resources) -> None:
-        if len(res.attempts) < 2 or not res.retry:
+        part = res.partition  # only a partition's limit caps an attempt
+        if part is None or len(res.attempts) < 2 or not res.retry:
             return
         last = res.attempts[-1]
         for key in last.capped:
             values = " -> ".join(str(a.value(key).count) for a in res.attempts)
             unit = "MiB" if key.kind is keys.Kind.MEMORY else "min"
-            part = res.partition
             limit_key = "mem" if key is keys.MEM else "max_time"
             self.finding("DV310", res, "retry",
                          f"retry {key.name} {res.retry[key].value} is capped by partition '{part.name}' "
@@ -188,7 +205,8 @@ class Checker:
         for label, text in cluster_texts:
             if not text.text.startswith(("/", "~", "$", "{")):
                 self.report.add("DV332", f"{label} is relative on the cluster ('{text.text}'): it depends on "
-                                "the folder jobs start in", text.location, hint="make it absolute, e.g. ${HOME}/...")
+                                "the folder jobs start in", text.location or self.where(),
+                                hint="make it absolute, e.g. ${HOME}/...")
         if not site.detect.env and not site.detect.hostnames:
             self.report.add("DV333", "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
                             self.where("detect") if "detect" in self.layers.data else self.where(),
@@ -215,7 +233,7 @@ def _placeholders(data, path: tuple, found: list) -> None:
             match = search(key) if isinstance(key, str) else None
             if match:
                 found.append((path + (key,), match, True))
-        items = data.items()
+        items: Iterable[tuple[Any, Any]] = data.items()
     elif isinstance(data, list):
         items = enumerate(data)
     else:
@@ -247,7 +265,8 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
             where = Location(_shown(file), line, column)
         else:
             match = re.match(r"(?P<file>[^:]+):(?P<line>\d+):", info.error)
-            where = Location(_shown(match.group("file")), int(match.group("line")), 1) if match else Location(snakefile, 1, 1)
+            where = Location(_shown(match.group("file")), int(match.group("line")), 1) if match \
+                else Location(snakefile, 1, 1)
         report.add("DV353", f"cannot read the workflow: {info.error}", where)
         return
     known = set(info.rules)
@@ -264,10 +283,10 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
             continue
         report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where)
     for name in sorted(info.localrules):
-        res = site.rules.get(name)
-        if res is not None and res.gpu is not None:
+        local = site.rules.get(name)
+        if local is not None and local.gpu is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
-                       res.sourced(keys.GPUS).origin.location or where, hint="drop the GPUs or remove it from localrules")
+                       local.sourced(keys.GPUS).origin.location or where, hint="drop the GPUs or remove it from localrules")
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:
@@ -278,7 +297,8 @@ def check_workflow_alone(info, snakefile: str, report: Report) -> None:
         if {"gpu", "gpus", "gres", "gpu_model"} & set(info.rule_resources.get(name, ())):
             file, line = info.rule_locations.get(name, (snakefile, 1))
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs "
-                       "in its resources", Location(_shown(file), line, 1), hint="drop the GPUs or remove it from localrules")
+                       "in its resources", Location(_shown(file), line, 1),
+                       hint="drop the GPUs or remove it from localrules")
 
 
 def _shown(path: str) -> str:
