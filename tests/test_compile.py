@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dvhpc.output import writer
 from dvhpc.build import compile_specs
+from dvhpc.output import writer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,8 +163,8 @@ def test_sigkill_during_compile_leaves_old_or_new(project):
     spec = project / "sites" / "example.yaml"
     spec.write_text(spec.read_text().replace("jobs: 100", "jobs: 120"))
     for delay in [0.05 * i for i in range(1, 16)]:
-        proc = subprocess.Popen([sys.executable, "-m", "dvhpc", "compile", "--force", "sites/example.yaml"], cwd=project,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "dvhpc", "compile", "--force", "sites/example.yaml"]
+        proc = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

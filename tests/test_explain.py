@@ -157,7 +157,8 @@ def test_text_format(project, dvhpc_main):
         found = next(text for text in lines[start + 1:] if text.split()[:1] == [key])
         return re.split(r"\s{2,}", found.strip())
 
-    assert line("time", lines[0]) == ["time", "1d6h (1800 min)", "runtime: 1800", "rule train_model at sites/x.yaml:15:41"]
+    assert line("time", lines[0]) == ["time", "1d6h (1800 min)", "runtime: 1800",
+                                      "rule train_model at sites/x.yaml:15:41"]
     assert line("mem", lines[0]) == ["mem", "80G (81920 MiB)", "mem_mb: 81920", "set gpu_train at sites/x.yaml:13:73"]
     assert line("cpus", "rule prep (sites/x.yaml:16:5)") == [
         "cpus", "1", "cpus_per_task: 1, threads: 1", "defaults at layers/base.yaml:7:20"]

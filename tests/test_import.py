@@ -129,7 +129,8 @@ def test_quoted_numbers_and_duplicates_are_merged(tmp_path):
     assert "jobs: 150" in text and 'latency_wait: "90s"' in text and "keep_going: true" in text
     assert 'account: "acct1"' in text  # lifted
     assert "defaults: {cpus: 16, mem: 16000M, time: 1h}" in text
-    assert "a: {cpus: 16, mem: 16000M, time: 30min, gpus: 1, gpu_type: \"a100\"}" not in text  # rules only keep their own keys
+    # rules only keep their own keys
+    assert "a: {cpus: 16, mem: 16000M, time: 30min, gpus: 1, gpu_type: \"a100\"}" not in text
     assert re.search(r"a: \{time: 30min, gpus: 1, gpu_type: \"a100\"\}", text)
     assert dvhpc("validate", str(spec), cwd=tmp_path).returncode == 0
 

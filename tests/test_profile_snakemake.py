@@ -97,7 +97,8 @@ def _fake_slurm(bin_dir: Path, log: Path) -> None:
     bin_dir.mkdir()
     log.mkdir()
     # one file per call: the plugin submits from several threads at once
-    (bin_dir / "sbatch").write_text(f'#!/bin/bash\nprintf "%s\\0" "$@" > "$(mktemp {shlex.quote(str(log))}/call.XXXXXX)"\n'
+    (bin_dir / "sbatch").write_text('#!/bin/bash\n'
+                                    f'printf "%s\\0" "$@" > "$(mktemp {shlex.quote(str(log))}/call.XXXXXX)"\n'
                                     'echo "sbatch: error: refused by test" >&2\nexit 1\n')
     (bin_dir / "sacctmgr").write_text("#!/bin/bash\necho mylab\n")
     for name in ("sacct", "squeue", "sinfo", "scontrol", "sshare", "scancel"):
@@ -191,7 +192,8 @@ def test_cluster_generic_profile_runs(tmp_path):
         "    gpu: {max_time: 1d, mem: 10G, cpus: 8, gpus: {tgpu: 2}}\n"
         "snakemake: {executor: cluster-generic, jobs: 2, logdir: logs/slurm}\n"
         "resources:\n  defaults: {cpus: 1, mem: 1G, time: 10min}\n"
-        "  rules:\n    g: {partition: gpu, gpus: 1, gpu_type: tgpu, cpus: 2, mem: 2G, time: 20min, slurm_extra: [--exclusive]}\n"
+        "  rules:\n    g: {partition: gpu, gpus: 1, gpu_type: tgpu, cpus: 2, mem: 2G, time: 20min,\n"
+        "        slurm_extra: [--exclusive]}\n"
     )
     site_dir, resources = _compile(tmp_path, spec)
     assert (site_dir / "profile" / "status.sh").stat().st_mode & 0o111
@@ -273,7 +275,8 @@ def test_slurm_plugin_submits_new_keys_and_leaves_unset_keys_to_the_engine(tmp_p
     site_dir, resources = _compile(tmp_path, spec)
     profile = YAML(typ="safe").load((site_dir / "profile" / "config.v9+.yaml").read_text())
     assert set(profile["default-resources"]) == {"slurm_partition", "slurm_account"}  # the spec's, nothing more
-    assert set(resources["defaults"]["engine_defaults"]) == {"cpus", "mem", "time"}  # a rule lists them when they differ
+    # a rule lists them when they differ
+    assert set(resources["defaults"]["engine_defaults"]) == {"cpus", "mem", "time"}
     assert "engine_defaults" not in resources["rules"]["unset"]
     workflow = tmp_path / "wf"
     workflow.mkdir()

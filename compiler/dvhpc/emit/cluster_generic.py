@@ -10,31 +10,19 @@ sent as --mem: memory per CPU becomes mem_per_cpu x cpus (one node).
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
+from dvhpc.emit.slurm_args import FlagWords, PerThread, ProfileValue, checked, extra_flags, gpu_flag
 from dvhpc.model import keys
 from dvhpc.model.keys import Key, Template
 from dvhpc.model.quoting import format_escape, sh_runtime
 from dvhpc.model.site import Attempt, Executor, GpuFlag, Resources, Site
 from dvhpc.model.units import Memory, Scaled
 
-from dvhpc.emit.slurm_args import FlagWords, ProfileValue, checked, extra_flags, gpu_flag
-
 # the template's fields, in the order it lists them: key -> (flag, resource name)
 _FIELDS: dict[Key, tuple[str, str]] = {
     keys.PARTITION: ("--partition=", "slurm_partition"), keys.ACCOUNT: ("--account=", "slurm_account"),
     keys.MEM: ("--mem=", "mem_mb"), keys.TIME: ("--time=", "runtime"),
 }
-
-
-@dataclass(frozen=True)
-class PerThread:
-    """Memory per CPU of a rule that sets no cpus: Snakemake multiplies it by the rule's threads."""
-
-    per_cpu: Scaled
-
-    def expression(self) -> str:
-        return f"({self.per_cpu.expression()}) * threads"
 
 
 class ClusterGeneric:
@@ -57,7 +45,7 @@ class ClusterGeneric:
             out["runtime"] = res.requests[keys.TIME]
         memory = _memory(res)
         if keys.MEM in fields and memory is not None:
-            out["mem_mb"] = memory  # type: ignore[assignment]
+            out["mem_mb"] = memory
         cpus = res.value(keys.CPUS)
         if cpus is not None:
             out["cpus_per_task"] = cpus
@@ -67,13 +55,13 @@ class ClusterGeneric:
         return out
 
     @staticmethod
-    def neutral(rule: dict[str, ProfileValue], defaults: dict[str, ProfileValue]) -> dict[str, ProfileValue]:
+    def neutral(rule: dict[str, ProfileValue], _defaults: dict[str, ProfileValue]) -> dict[str, ProfileValue]:
         return rule  # every rule's flags are its own; template fields are in every rule
 
-    def flags(self, site: Site, res: Resources) -> list:
+    def flags(self, site: Site, res: Resources) -> list[str | tuple[str, Scaled]]:
         """The rule's own flags: template keys the defaults leave unset, then the others."""
         fields = self.fields(site)
-        words: list = []
+        words: list[str | tuple[str, Scaled]] = []
         for key, (flag, _name) in _FIELDS.items():
             if key in fields:
                 continue
@@ -90,8 +78,9 @@ class ClusterGeneric:
                 words.append(f"{key.sbatch}={checked(key, res.value(key))}")
         if res.value(keys.TASKS):
             words.append(f"--ntasks={res.value(keys.TASKS)}")
-        if res.gpu is not None and site.gpu_flag is not GpuFlag.GPUS_PER_NODE:
-            words.append(gpu_flag(site, res))
+        gpus = gpu_flag(site, res)  # None without GPUs
+        if gpus is not None and site.gpu_flag is not GpuFlag.GPUS_PER_NODE:
+            words.append(gpus)
         return words + list(extra_flags(site, res))
 
     def sbatch_args(self, site: Site, res: Resources, attempt: Attempt) -> list[str]:
@@ -111,7 +100,7 @@ class ClusterGeneric:
         return args + shlex.split(FlagWords(tuple(self.flags(site, res))).at(attempt.number))
 
 
-def _word(flag: str, scaled: Scaled):
+def _word(flag: str, scaled: Scaled) -> str | tuple[str, Scaled]:
     return (flag, scaled) if scaled.factor is not None else f"{flag}{scaled.base.count}"
 
 

@@ -7,24 +7,43 @@ units, the values per retry attempt and the exact sbatch arguments each attempt 
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from dvhpc.emit import GeneratedFile, header
 from dvhpc.emit.slurm_args import engine_defaults, extra_flags, sbatch_args
 from dvhpc.emit.yamlout import dump
 from dvhpc.model import keys
 from dvhpc.model.keys import Kind
-from dvhpc.model.site import Resources, Site
+from dvhpc.model.site import Attempt, Resources, Site
 
 RESOURCES = "resources.yaml"
 
 
-def describe(site: Site, res: Resources) -> dict:
+def describe(site: Site, res: Resources) -> dict[str, Any]:
     """A request as reviewers read it: what the spec set (keys no layer sets are absent; what the
     engine picks for those every job has is named in the defaults, and in a rule where that differs),
     per attempt, the sbatch words."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     if res.sets:
         out["sets"] = list(res.sets)
+    out.update(_values(site, res))
+    if keys.SLURM_EXTRA not in res and extra_flags(site, res):
+        out["slurm_extra"] = list(extra_flags(site, res))
+    if res.retry:
+        out["retry"] = {key.name: str(sourced.value) for key, sourced in res.retry.items()}
+    engine = engine_defaults(res)
+    if engine and (res.is_defaults or engine != engine_defaults(site.defaults)):  # a rule: when it differs
+        out["engine_defaults"] = engine
+    if not res.retry:
+        out["sbatch"] = shlex.join(sbatch_args(site, res, res.attempts[0]))
+        return out
+    out["attempts"] = [_attempt(site, res, attempt) for attempt in res.attempts]
+    return out
+
+
+def _values(site: Site, res: Resources) -> dict[str, Any]:
+    """The keys the request has, in resources.yaml's order; units in human form and SLURM's."""
+    out: dict[str, Any] = {}
     for key in keys.RESOURCES_YAML_ORDER:
         value = res.value(key)
         if value is None or key is keys.RETRY:
@@ -44,33 +63,24 @@ def describe(site: Site, res: Resources) -> dict:
             continue
         else:
             out[key.name] = value
-    if keys.SLURM_EXTRA not in res and extra_flags(site, res):
-        out["slurm_extra"] = list(extra_flags(site, res))
-    if res.retry:
-        out["retry"] = {key.name: str(sourced.value) for key, sourced in res.retry.items()}
-    engine = engine_defaults(res)
-    if engine and (res.is_defaults or engine != engine_defaults(site.defaults)):  # a rule: when it differs
-        out["engine_defaults"] = engine
-    if not res.retry:
-        out["sbatch"] = shlex.join(sbatch_args(site, res, res.attempts[0]))
-        return out
-    attempts = []
-    for attempt in res.attempts:
-        item: dict = {"attempt": attempt.number}
-        for key, field in ((keys.TIME, "minutes"), (keys.MEM, "mem_mib"), (keys.MEM_PER_CPU, "mem_per_cpu_mib"),
-                           (keys.DISK, "disk_mib")):
-            count = attempt.count(key)
-            if count is not None:
-                item[field] = count
-        if attempt.capped:
-            item["capped_at_partition_limit"] = [key.name for key in attempt.capped]
-        item["sbatch"] = shlex.join(sbatch_args(site, res, attempt))
-        attempts.append(item)
-    out["attempts"] = attempts
     return out
 
 
-def resources_data(site: Site) -> dict:
+def _attempt(site: Site, res: Resources, attempt: Attempt) -> dict[str, Any]:
+    """One retry attempt: the scaled counts, the keys capped at the partition's limit, the sbatch words."""
+    item: dict[str, Any] = {"attempt": attempt.number}
+    for key, field in ((keys.TIME, "minutes"), (keys.MEM, "mem_mib"), (keys.MEM_PER_CPU, "mem_per_cpu_mib"),
+                       (keys.DISK, "disk_mib")):
+        count = attempt.count(key)
+        if count is not None:
+            item[field] = count
+    if attempt.capped:
+        item["capped_at_partition_limit"] = [key.name for key in attempt.capped]
+    item["sbatch"] = shlex.join(sbatch_args(site, res, attempt))
+    return item
+
+
+def resources_data(site: Site) -> dict[str, Any]:
     return {
         "site": site.name,
         "executor": str(site.snakemake.executor),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from dvhpc.model import keys
 from dvhpc.model.keys import Key
@@ -25,7 +25,7 @@ from dvhpc.model.units import Scaled
 class FlagWords:
     """sbatch flags that travel as one string resource; a word may grow per attempt ((prefix, Scaled))."""
 
-    words: tuple[Union[str, tuple[str, Scaled]], ...]
+    words: tuple[str | tuple[str, Scaled], ...]
 
     def at(self, attempt: int) -> str:
         return shlex.join(w if isinstance(w, str) else f"{w[0]}{w[1].at(attempt).count}" for w in self.words)
@@ -39,7 +39,18 @@ class FlagWords:
         return "' '.join([" + ", ".join(parts) + "])"
 
 
-ProfileValue = Union[int, str, Scaled, FlagWords]
+@dataclass(frozen=True)
+class PerThread:
+    """Memory per CPU of a rule that sets no cpus: Snakemake multiplies it by the rule's threads
+    (cluster-generic's --mem; the slurm plugin reads mem_mb_per_cpu itself)."""
+
+    per_cpu: Scaled
+
+    def expression(self) -> str:
+        return f"({self.per_cpu.expression()}) * threads"
+
+
+ProfileValue = int | str | Scaled | FlagWords | PerThread
 
 
 def literal(text: str) -> str:
@@ -49,7 +60,7 @@ def literal(text: str) -> str:
 
 def rendered(value: ProfileValue) -> int | str:
     """A resource as the profile writes it: Snakemake evaluates strings as Python."""
-    if isinstance(value, (Scaled, FlagWords)) or hasattr(value, "expression"):
+    if isinstance(value, (Scaled, FlagWords, PerThread)):
         return value.expression()
     if isinstance(value, str):
         return literal(value)
@@ -62,6 +73,8 @@ def at_attempt(value: ProfileValue, attempt: int) -> int | str:
         return value.at(attempt).count
     if isinstance(value, FlagWords):
         return value.at(attempt)
+    if isinstance(value, PerThread):
+        raise TypeError("memory per thread has no value before Snakemake knows the rule's threads")
     return value
 
 
@@ -172,6 +185,12 @@ def plugin_words(r: dict[str, int | str]) -> list[str]:
     """The sbatch words snakemake-executor-plugin-slurm 2.8.0 builds from a job's resources, after
     its fixed prefix; words the engine fills in itself (an account it guesses, the rule's threads,
     Snakemake's default mem_mb) are left out: `engine_defaults` names them."""
+    gpu_job = bool(r.get("gpu")) or "gpu" in str(r.get("gres", ""))
+    return _placement_words(r) + _task_words(r, gpu_job) + _extra_and_gpu_words(r)
+
+
+def _placement_words(r: dict[str, int | str]) -> list[str]:
+    """Account, partition, time, constraint, QOS, memory and nodes, in the plugin's order."""
     words: list[str] = []
     if r.get("slurm_account"):
         words += ["-A", str(r["slurm_account"])]
@@ -189,7 +208,12 @@ def plugin_words(r: dict[str, int | str]) -> list[str]:
         words += ["--mem", str(r["mem_mb"])]
     if r.get("nodes") is not None:
         words.append(f"--nodes={r['nodes']}")
-    gpu_job = bool(r.get("gpu")) or "gpu" in str(r.get("gres", ""))
+    return words
+
+
+def _task_words(r: dict[str, int | str], gpu_job: bool) -> list[str]:
+    """Tasks and CPUs: a GPU job gets tasks per GPU (no --ntasks), CPUs per task win over per GPU."""
+    words: list[str] = []
     if gpu_job:
         per_gpu = r.get("tasks_per_gpu", r.get("tasks"))
         if isinstance(per_gpu, int) and per_gpu >= 1:
@@ -203,6 +227,12 @@ def plugin_words(r: dict[str, int | str]) -> list[str]:
     elif gpu_job and isinstance(per_gpu_cpus, int) and per_gpu_cpus:
         if per_gpu_cpus > 0:
             words.append(f"--cpus-per-gpu={per_gpu_cpus}")
+    return words
+
+
+def _extra_and_gpu_words(r: dict[str, int | str]) -> list[str]:
+    """slurm_extra's own words, then the GPU request as gres or gpus."""
+    words: list[str] = []
     if r.get("slurm_extra"):
         words += shlex.split(str(r["slurm_extra"]))
     if r.get("gres"):

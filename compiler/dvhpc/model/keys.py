@@ -12,9 +12,10 @@ The model is keyed by these objects, never by their names: `res.value(MEM)` is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dvhpc.model.units import Duration, Factor, Memory
 
@@ -64,7 +65,7 @@ class Key(Generic[T_co]):
     scales: bool = False              # may grow per retry attempt (`retry: {key: 2x}`)
     replaces: tuple[str, ...] = ()    # keys a layer that sets this one drops (one way to say one thing)
     value_class: str | None = None    # dvhpc.model.quoting.VALUE_CLASSES class of a string value
-    off: int | str | None = None                # the profile value with which a rule switches off the default's (plugin tests truth)
+    off: int | str | None = None      # the profile value that switches the defaults' off in a rule (truth-tested)
     engine_picks: bool = False        # every job has one: when no layer sets it, the engine picks it (explain says so)
 
     def __repr__(self) -> str:

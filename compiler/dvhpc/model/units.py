@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 KIB = 1024
 
@@ -57,7 +57,7 @@ def _memo_text(parse: ParseFn) -> ParseFn:
                 cache[text] = result
         return result
 
-    return parse_text  # type: ignore[return-value]
+    return cast(ParseFn, parse_text)  # functools.wraps keeps the signature; mypy cannot see it
 
 
 MAX_MIB = 2**40  # a petabyte of RAM per job is certainly a typo
@@ -71,7 +71,7 @@ class Memory:
 
     @classmethod
     @_memo_text
-    def parse(cls, text: object) -> "Memory":
+    def parse(cls, text: object) -> Memory:
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise UnitError("DV201", f"memory must be a string like '16G', not {type(text).__name__}")
         if isinstance(text, (int, float)):
@@ -113,7 +113,7 @@ class Memory:
         """The whole number Snakemake's mem_mb and SLURM's --mem read: MiB."""
         return self.mib
 
-    def scaled(self, factor: Fraction) -> "Memory":
+    def scaled(self, factor: Fraction) -> Memory:
         """Grown by `factor`, rounded down to whole MiB (integer arithmetic, as the profile's expression)."""
         return Memory(self.mib * factor.numerator // factor.denominator)
 
@@ -133,7 +133,7 @@ class Duration:
 
     @classmethod
     @_memo_text
-    def parse(cls, text: object) -> "Duration":
+    def parse(cls, text: object) -> Duration:
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise UnitError("DV202", f"duration must be a string like '2h', not {type(text).__name__}")
         if isinstance(text, (int, float)):
@@ -229,7 +229,7 @@ class Duration:
         """The whole number Snakemake's runtime and SLURM's --time read: minutes."""
         return self.minutes
 
-    def scaled(self, factor: Fraction) -> "Duration":
+    def scaled(self, factor: Fraction) -> Duration:
         """Grown by `factor` in whole minutes, rounded down: what Snakemake computes from runtime."""
         return Duration(self.minutes * factor.numerator // factor.denominator * 60)
 
@@ -245,7 +245,7 @@ class Factor:
 
     @classmethod
     @_memo_text
-    def parse(cls, text: object) -> "Factor":
+    def parse(cls, text: object) -> Factor:
         if isinstance(text, str):
             match = _FACTOR_RE.match(text)
             if match:

@@ -10,16 +10,30 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from dvhpc.model import safe_variables
-from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.frontend.layers import Layers
-from dvhpc.model import keys
+from dvhpc.model import keys, safe_variables
 from dvhpc.model.keys import Key
 from dvhpc.model.site import (
-    DEFAULT_LOGDIR, Attempt, Container, Detect, Environment, Executor, GpuFlag, MountedDataset, Origin, Partition,
-    PathEntry, Resources, RuntimeText, Setting, Site, SnakemakeSettings, Sourced,
+    DEFAULT_LOGDIR,
+    Attempt,
+    Container,
+    Detect,
+    Environment,
+    Executor,
+    GpuFlag,
+    MountedDataset,
+    Origin,
+    Partition,
+    PathEntry,
+    Resources,
+    RuntimeText,
+    Setting,
+    Site,
+    SnakemakeSettings,
+    Sourced,
 )
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
+from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
 
 # sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:
 # the flags of the registry's keys, and those no key stands for.
@@ -133,6 +147,10 @@ class Resolver:
             self.report.add(exc.code, f"{dotted(path)}: {exc}", self.where(*path), hint=exc.hint)
             return None
 
+    def unit_if_set(self, parser, raw: dict, path: tuple):
+        """The parsed value of the key `path` ends in, if `raw` (the mapping at path[:-1]) sets it."""
+        return self.unit(parser, raw[path[-1]], path) if path[-1] in raw else None
+
     def text(self, path, *, refs_allowed: set[str] | None = None) -> RuntimeText | None:
         value = self.get(*path)
         if value is None:
@@ -148,10 +166,24 @@ class Resolver:
         elif refs_allowed is not None:
             for ref in refs:
                 if ref not in refs_allowed:
+                    suggestion = closest(ref, refs_allowed)
                     self.report.add("DV221", f"{name}: unknown path '{{{ref}}}'"
-                                    + (f" (did you mean '{{{closest(ref, refs_allowed)}}}'?)" if closest(ref, refs_allowed) else ""),
+                                    + (f" (did you mean '{{{suggestion}}}'?)" if suggestion else ""),
                                     where, hint="known paths: " + (", ".join(sorted(refs_allowed)) or "none"))
         return RuntimeText(value, where)
+
+    def required_text(self, path: tuple, *, refs_allowed: set[str] | None = None) -> RuntimeText:
+        """A run-time text the schema requires (validation ran before resolve, so it is there)."""
+        text = self.text(path, refs_allowed=refs_allowed)
+        if text is None:
+            raise ValueError(f"{dotted(path)} is required by the schema but missing: resolve ran on an invalid spec")
+        return text
+
+    def required_argument(self, path: tuple, program: str) -> RuntimeText:
+        """An argument of `program` the schema requires."""
+        text = self.required_text(path)
+        self.no_option(path, text.text, program)
+        return text
 
     # ------------------------------------------------------------------ partitions and resources
 
@@ -162,9 +194,9 @@ class Resolver:
             result[name] = Partition(
                 name=name,
                 default=bool(raw.get("default", False)),
-                max_time=self.unit(Duration.parse, raw["max_time"], base + ("max_time",)) if "max_time" in raw else None,
+                max_time=self.unit_if_set(Duration.parse, raw, base + ("max_time",)),
                 cpus=raw.get("cpus"),
-                mem=self.unit(Memory.parse, raw["mem"], base + ("mem",)) if "mem" in raw else None,
+                mem=self.unit_if_set(Memory.parse, raw, base + ("mem",)),
                 nodes=raw.get("nodes"),
                 gpus=dict(sorted((raw.get("gpus") or {}).items())),
                 location=self.layers.where(base, key=True),
@@ -172,9 +204,9 @@ class Resolver:
         # in file order, so the error goes to the later one
         defaults = [result[name] for name in (self.get("slurm", "partitions") or {}) if result[name].default]
         for extra in defaults[1:]:
+            first = Note("first default here", self.where("slurm", "partitions", defaults[0].name, "default"))
             self.report.add("DV230", f"partitions '{defaults[0].name}' and '{extra.name}' are both marked default",
-                            self.where("slurm", "partitions", extra.name, "default"),
-                            notes=(Note("first default here", self.where("slurm", "partitions", defaults[0].name, "default")),))
+                            self.where("slurm", "partitions", extra.name, "default"), notes=(first,))
         return result
 
     def layer(self, raw: dict, path: tuple, label: str) -> dict[Key, Sourced]:
@@ -219,11 +251,10 @@ class Resolver:
         names = [names] if isinstance(names, str) else list(names or [])
         chain = []
         for index, name in enumerate(names):
-            use_path = path + ("use",) if len(names) == 1 and not isinstance(self.get(*path, "use"), list) else path + ("use", index)
+            one_name = len(names) == 1 and not isinstance(self.get(*path, "use"), list)
+            use_path = path + ("use",) if one_name else path + ("use", index)
             if name not in sets:
-                suggestion = closest(name, sets)
-                self.report.add("DV210", f"unknown resource set '{name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                                self.where(*use_path), hint=None if suggestion else "defined sets: " + (", ".join(sorted(sets)) or "none"))
+                self.unknown_set(name, sets, use_path, list_known=True)
                 continue
             if name in seen:
                 cycle = frozenset(seen[seen.index(name):])
@@ -241,6 +272,13 @@ class Resolver:
         last = {entry[0]: index for index, entry in enumerate(chain)}
         return [entry for index, entry in enumerate(chain) if last[entry[0]] == index]
 
+    def unknown_set(self, name: str, sets: dict, path: tuple, *, list_known: bool) -> None:
+        """DV210 at `path`, with the closest set name, or (list_known) the defined ones."""
+        suggestion = closest(name, sets)
+        hint = "defined sets: " + (", ".join(sorted(sets)) or "none") if list_known and not suggestion else None
+        mean = f" (did you mean '{suggestion}'?)" if suggestion else ""
+        self.report.add("DV210", f"unknown resource set '{name}'{mean}", self.where(*path), hint=hint)
+
     def resources(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets, attempts,
                   *, is_defaults: bool = False) -> Resources:
         values = dict(base)
@@ -257,13 +295,15 @@ class Resolver:
             partition = partitions.get(part_name)
             if partition is None:
                 suggestion = closest(part_name, partitions)
-                self.report.add("DV211", f"unknown partition '{part_name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                                values[keys.PARTITION].origin.location, hint="partitions: " + ", ".join(sorted(partitions)))
+                self.report.add("DV211", f"unknown partition '{part_name}'"
+                                + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                                values[keys.PARTITION].origin.location or self.where(*path),
+                                hint="partitions: " + ", ".join(sorted(partitions)))
         gpu_type = values.get(keys.GPU_TYPE)
         if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
             self.report.add("DV212", f"GPU type '{gpu_type.value}' is not offered by partition '{partition.name}' "
-                            f"(it has: {offered})", gpu_type.origin.location,
+                            f"(it has: {offered})", gpu_type.origin.location or self.where(*path),
                             notes=(Note(f"partition '{partition.name}' defined here", partition.location),))
         requests = scaled_requests(values, partition)
         return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
@@ -302,7 +342,8 @@ class Resolver:
         defaults = self.resources("defaults", self.get("resources", "defaults") or {}, ("resources", "defaults"),
                                   base, partitions, sets, attempts, is_defaults=True)
         for name in sorted(sets):  # a set no rule uses is checked too (unknown sets, cycles, partitions)
-            self.resources(name, {"use": name}, ("resources", "sets", name), defaults.values, partitions, sets, attempts)
+            set_path = ("resources", "sets", name)
+            self.resources(name, {"use": name}, set_path, defaults.values, partitions, sets, attempts)
         rules = {}
         for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
             path = ("resources", "rules", rule)
@@ -337,9 +378,7 @@ class Resolver:
         """`rule: set_name`: the set name sits where `use` would be."""
         name = self.get(*path)
         if name not in sets:
-            suggestion = closest(name, sets)
-            self.report.add("DV210", f"unknown resource set '{name}'" + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                            self.where(*path))
+            self.unknown_set(name, sets, path, list_known=False)
             return self.resources(rule, {}, path, defaults.values, partitions, {}, attempts)
         return self.resources(rule, {"use": name}, path, defaults.values, partitions, sets, attempts)
 
@@ -359,15 +398,14 @@ class Resolver:
         return SnakemakeSettings(
             executor=executor,
             jobs=raw.get("jobs"),
-            latency_wait=self.unit(Duration.parse, raw["latency_wait"], path + ("latency_wait",)) if "latency_wait" in raw else None,
+            latency_wait=self.unit_if_set(Duration.parse, raw, path + ("latency_wait",)),
             restart_times=raw.get("restart_times"),
             keep_going=raw.get("keep_going"),
             rerun_incomplete=raw.get("rerun_incomplete"),
             printshellcmds=raw.get("printshellcmds"),
             logdir=self.text(path + ("logdir",)) or RuntimeText(DEFAULT_LOGDIR),
             keep_successful_logs=raw.get("keep_successful_logs"),
-            delete_logs_older_than=(self.unit(Duration.parse, raw["delete_logs_older_than"], path + ("delete_logs_older_than",))
-                                    if "delete_logs_older_than" in raw else None),
+            delete_logs_older_than=self.unit_if_set(Duration.parse, raw, path + ("delete_logs_older_than",)),
             resources=global_resources,
             options=dict(sorted((raw.get("options") or {}).items())),
         )
@@ -380,8 +418,9 @@ class Resolver:
         for name, value in options.items():
             where = self.layers.where(("snakemake", "options", name), key=True)
             if name in GENERATED_OPTIONS:
-                self.report.add("DV341", f"snakemake option '{name}' is written by dvhpc from {GENERATED_OPTIONS[name]}",
-                                where, hint=f"set {GENERATED_OPTIONS[name]} instead")
+                written_from = GENERATED_OPTIONS[name]
+                self.report.add("DV341", f"snakemake option '{name}' is written by dvhpc from {written_from}",
+                                where, hint=f"set {written_from} instead")
                 continue
             found = lookup(name)
             if found.status == "abbreviation" and found.option in GENERATED_OPTIONS:
@@ -402,8 +441,12 @@ class Resolver:
                     self.report.add(problem.code, problem.message, where if problem.on_key else self.layers.where(at),
                                     hint=problem.hint)
                 continue
-            hint = f"write '{found.option}'" if found.status == "abbreviation" else (
-                f"write '{found.suggestion}'" if found.suggestion else "options are Snakemake's long option names, with dashes")
+            if found.status == "abbreviation":
+                hint = f"write '{found.option}'"
+            elif found.suggestion:
+                hint = f"write '{found.suggestion}'"
+            else:
+                hint = "options are Snakemake's long option names, with dashes"
             self.report.add("DV340", f"snakemake option {found.message()}", where, hint=hint)
 
     def environment(self) -> Environment:
@@ -416,10 +459,10 @@ class Resolver:
             engine = c.get("engine", "apptainer")
             container = Container(
                 engine=engine,
-                image=self.argument(cp + ("image",), f"{engine} exec"),
-                overlays=tuple(self.argument(cp + ("overlays", i), f"{engine} exec --overlay")
+                image=self.required_argument(cp + ("image",), f"{engine} exec"),
+                overlays=tuple(self.required_argument(cp + ("overlays", i), f"{engine} exec --overlay")
                                for i in range(len(c.get("overlays", [])))),
-                binds=tuple(self.argument(cp + ("binds", i), f"{engine} exec --bind")
+                binds=tuple(self.required_argument(cp + ("binds", i), f"{engine} exec --bind")
                             for i in range(len(c.get("binds", [])))),
                 gpu=bool(c.get("gpu", False)),
                 conda=self.argument(cp + ("conda",), "conda activate (inside the container)"),
@@ -431,13 +474,13 @@ class Resolver:
             self.no_option(path + ("modules", "load", index), name, "module load")
         return Environment(
             module_purge=bool(modules.get("purge", False)),
-            module_use=tuple(self.argument(path + ("modules", "use", i), "module use")
+            module_use=tuple(self.required_argument(path + ("modules", "use", i), "module use")
                              for i in range(len(modules.get("use", [])))),
             module_load=tuple(modules.get("load", [])),
             conda=self.argument(path + ("conda",), "conda activate"),
             venv=self.text(path + ("venv",)),
             workdir=self.text(path + ("workdir",)),
-            variables={k: self.text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})
+            variables={k: self.required_text(path + ("variables", k)) for k in sorted(raw.get("variables") or {})
                        if self.allowed_variable(k, raw.get("allow_unsafe_variables") or ())},
             require_python=require.get("python"),
             require_snakemake=require.get("snakemake"),
@@ -462,8 +505,8 @@ class Resolver:
         environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
         where = self.layers.where(("environment", "variables", name), key=True)
         if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES):
-            self.report.add("DV231", f"environment.variables.{name} is refused: the generated scripts use it themselves "
-                            "or it changes how bash runs them", where, hint="choose another name")
+            self.report.add("DV231", f"environment.variables.{name} is refused: the generated scripts use it "
+                            "themselves or it changes how bash runs them", where, hint="choose another name")
             return False
         if safe_variables.is_safe(name):
             return True
@@ -482,10 +525,10 @@ class Resolver:
         for name in sorted(raw):
             value = raw[name]
             if isinstance(value, dict):
-                cluster = self.text(("paths", name, "cluster"), refs_allowed=names)
-                local = self.text(("paths", name, "local"), refs_allowed=names)
+                cluster = self.required_text(("paths", name, "cluster"), refs_allowed=names)
+                local = self.required_text(("paths", name, "local"), refs_allowed=names)
             else:
-                cluster = local = self.text(("paths", name), refs_allowed=names)
+                cluster = local = self.required_text(("paths", name), refs_allowed=names)
             entries[name] = PathEntry(name, cluster, local)
             graph[name] = {ref for text in (cluster, local) for ref in runtime_refs(text.text)[0]}
         self.check_cycles(graph)
@@ -512,9 +555,9 @@ class Resolver:
     def mounted(self, name: str, path_names: set[str]) -> MountedDataset:
         value = self.get("datasets", "mounted", name)
         if isinstance(value, dict):
-            return MountedDataset(name, self.text(("datasets", "mounted", name, "path"), refs_allowed=path_names),
-                                  dict(sorted((value.get("subsets") or {}).items())))
-        return MountedDataset(name, self.text(("datasets", "mounted", name), refs_allowed=path_names), {})
+            mount_point = self.required_text(("datasets", "mounted", name, "path"), refs_allowed=path_names)
+            return MountedDataset(name, mount_point, dict(sorted((value.get("subsets") or {}).items())))
+        return MountedDataset(name, self.required_text(("datasets", "mounted", name), refs_allowed=path_names), {})
 
     def setting(self, name: str) -> Setting:
         value = self.get("settings", name)

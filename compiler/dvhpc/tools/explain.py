@@ -99,6 +99,7 @@ def explain_settings(site: Site, layers: Layers) -> list[dict]:
     for key, value in data.items():
         if key in ("default-resources", "set-resources", "set-threads"):
             continue
+        path: tuple[str, ...]
         if key in sources:
             path = ("snakemake", sources[key])
         elif key == "slurm-status-command":
@@ -158,7 +159,8 @@ def render_text(result: dict) -> str:
         width = max((len(v["key"]) for v in rule["values"]), default=4)
         for value in rule["values"]:
             profile = ", ".join(f"{k}: {v}" for k, v in value["profile"].items()) or "-"
-            origin = value["from"] + (f" at {value['file']}:{value['line']}:{value['column']}" if "file" in value else "")
+            at = f" at {value['file']}:{value['line']}:{value['column']}" if "file" in value else ""
+            origin = value["from"] + at
             out.append(f"  {value['key']:<{width}}  {value['value']:<24}  {profile:<40}  {origin}")
         for attempt in rule["attempts"]:
             time = f"{attempt['minutes']} min" if attempt["minutes"] is not None else "time not set"
