@@ -86,9 +86,9 @@ def cli() -> None:
 @format_option
 def validate(specs: tuple[str, ...], fmt: str) -> None:
     """Check site specs against the schema and resolve them; report every problem."""
-    from dvhpc.report.diagnostics import Report
     from dvhpc.frontend.layers import SpecLoader
     from dvhpc.pipeline import check
+    from dvhpc.report.diagnostics import Report
     from dvhpc.report.render import safe
 
     loader = SpecLoader()
@@ -99,8 +99,8 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     if fmt == "text":
         for result in results:
-            if result.ok:
-                site = result.site
+            site = result.site
+            if result.ok and site is not None:  # ok: the site resolved and nothing is an error
                 kind = "abstract layer" if result.abstract else f"site '{site.name}'"
                 counts = f"{len(site.rules)} rules, {len(site.partitions)} partitions"
                 click.echo(f"{safe(result.spec)}: ok ({kind}, {counts})")
@@ -143,6 +143,7 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
                        err=result.skipped.startswith(("has", "hand", "write", "dup")))
             continue
         plan = result.plan
+        assert plan is not None, "build plans every spec it does not skip"
         where = plan.site_dir
         if check_only:
             if plan.stale:
@@ -205,8 +206,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         raise click.UsageError("give at least one spec file (or --list-codes, --explain CODE)")
     if workflow_exec and not workflow:
         raise click.UsageError("--workflow-exec reads the Snakefile given with --workflow")
-    from dvhpc.report.diagnostics import Report
     from dvhpc.lint import failed, lint_specs
+    from dvhpc.report.diagnostics import Report, Severity
 
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
                          workflow_exec=workflow_exec)
@@ -215,8 +216,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     bad = failed(results, strict)
     if fmt == "text":
-        counts = {s: sum(1 for d in diags if d.severity.value == s and not d.suppressed) for s in ("error", "warning", "info")}
-        summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
+        counts = {s: sum(1 for d in diags if d.severity is s and not d.suppressed) for s in Severity}
+        summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
         click.echo(f"{len(results)} spec(s) linted: {summary}{silenced_note(diags)}", err=bad)
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
 
@@ -232,9 +233,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
               help="Overwrite an existing --output file (a symlink there is replaced by the file, not followed).")
 def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool) -> None:
     """Scaffold a commented site spec from what the cluster says (partitions, nodes, accounts)."""
-    from dvhpc.tools.init import InitError, init_site
-
     from dvhpc.report.textsafe import printable
+    from dvhpc.tools.init import InitError, init_site
 
     if output and os.path.lexists(output) and not force:  # a link, even a dangling one, is there too
         raise click.UsageError(f"'{printable(output)}' exists; pass --force to overwrite it")
@@ -258,8 +258,8 @@ def init(site: str, from_files: tuple[str, ...], output: str | None, force: bool
 def _write_output(command: str, output: str, text: str) -> None:
     """`init -o`/`import -o`: the spec replaces OUTPUT atomically (a symlink there is replaced, not
     followed); a folder that cannot be written is exit 2 with the reason."""
-    from dvhpc.report.textsafe import printable
     from dvhpc.output.writer import write_file_atomically
+    from dvhpc.report.textsafe import printable
 
     try:
         write_file_atomically(output, text)
@@ -310,9 +310,9 @@ def diff(old: str, new: str, fmt: str, unified_: bool, quiet: bool) -> None:
 
     Exit 0 when nothing changes, 1 when something does, 2 on errors (as `git diff --exit-code`).
     """
-    from dvhpc.tools import diff as diffing
     from dvhpc.report.diagnostics import Report
     from dvhpc.report.render import safe
+    from dvhpc.tools import diff as diffing
 
     report = Report()
     try:
@@ -348,18 +348,19 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
         raise click.UsageError("name one or more rules, or pass --all")
     import json
 
-    from dvhpc.tools.explain import explain as explain_site
-    from dvhpc.tools.explain import render_text
     from dvhpc.pipeline import check
     from dvhpc.report.render import safe
+    from dvhpc.tools.explain import explain as explain_site
+    from dvhpc.tools.explain import render_text
 
     checked = check(spec)
-    if not checked.ok or checked.abstract:
+    site, layers = checked.site, checked.layers
+    if not checked.ok or checked.abstract or site is None or layers is None:
         emit_diagnostics(shown(checked.report.sorted(), "text"), "text", checked.report.sources)
         if checked.abstract:
             click.echo(f"{safe(spec)}: an abstract layer has no resolved rules", err=True)
         sys.exit(EXIT_FINDINGS)
-    result = explain_site(checked.site, checked.layers, None if all_ else list(rules))
+    result = explain_site(site, layers, None if all_ else list(rules))
     click.echo(json.dumps(result, indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
     sys.exit(EXIT_OK)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dvhpc.report.rule import Example, Rule, Severity, Stage
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 _PARTITIONS = """\
 slurm:
@@ -44,111 +44,111 @@ def _lint(extra: str, rules: str) -> Example:
 
 _RULES: tuple[Rule, ...] = (
     # ------------------------------------------------------------------ DV0xx: reading files
-    Rule("DV001", "file-unreadable", E, Stage.READ, False,
+    Rule("DV001", "file-unreadable", ERROR, Stage.READ, False,
          "file cannot be read (missing, unreadable, not a file)",
          "A spec named on the command line does not exist or cannot be opened. Nothing is checked or "
          "written for it; check the path (relative paths are relative to the current folder).",
          "cannot read 'missing.yaml': it does not exist",
          tested_by="tests/fixtures/validate/missing.expected (a spec that does not exist)"),
-    Rule("DV002", "not-text", E, Stage.READ, False,
+    Rule("DV002", "not-text", ERROR, Stage.READ, False,
          "file is not valid text (binary data, NUL bytes, bad encoding)",
          "A spec is UTF-8 text. A file with bytes that are not UTF-8, or with NUL bytes, is binary data or "
          "saved in another encoding; save it as UTF-8. A file name that is not UTF-8 is refused too, "
          "because it is written into the generated files.",
          "file contains a NUL byte (binary data?)",
          Example("description: a\x00b\n"), Example("description: ab\n")),
-    Rule("DV003", "syntax-error", E, Stage.READ, False,
+    Rule("DV003", "syntax-error", ERROR, Stage.READ, False,
          "YAML or TOML syntax error",
          "The file is not valid YAML (or TOML, for a .toml file), so it has no data to check. The "
          "location is where the parser stopped; the mistake is often just before it (an unclosed "
          "bracket or quote, a tab in the indentation, a second document).",
          "YAML syntax error: did not find expected ',' or ']'",
          Example("description: [unclosed\n"), Example("description: [closed]\n")),
-    Rule("DV004", "duplicate-key", E, Stage.READ, False,
+    Rule("DV004", "duplicate-key", ERROR, Stage.READ, False,
          "duplicate key in a mapping",
          "A key appears twice in one mapping. YAML readers disagree about which value wins (most keep "
          "the last silently), so dvhpc refuses the file; keep one of them.",
          "duplicate key 'description'",
          Example("description: a\ndescription: b\n"), Example("description: a\n")),
-    Rule("DV005", "input-too-large", E, Stage.READ, False,
+    Rule("DV005", "input-too-large", ERROR, Stage.READ, False,
          "input too large or too deeply nested (size, alias expansion, depth, a number over 100 digits)",
          "A spec is a few kilobytes. A file over 5 MB, anchors and aliases that expand to more than "
          "200000 nodes (an alias bomb), nesting deeper than 64 levels or a number with more than 100 "
          "digits is refused before any later step has to handle it.",
          "number with 101 digits (a spec's numbers have at most 100)",
          Example("snakemake: {jobs: " + "1" * 101 + "}\n"), Example("snakemake: {jobs: 10}\n")),
-    Rule("DV006", "unsupported-yaml", E, Stage.READ, False,
+    Rule("DV006", "unsupported-yaml", ERROR, Stage.READ, False,
          "unsupported YAML feature (non-string key, custom tag, recursive alias)",
          "dvhpc reads plain YAML data: mappings with string keys, lists and scalars. Custom tags "
          "(`!custom`), complex or non-string keys and aliases that contain themselves have no meaning in "
          "a spec and are read differently by different tools, so they are refused.",
          "YAML tag '!custom' is not supported",
          Example("description: !custom text\n"), Example("description: text\n")),
-    Rule("DV007", "not-a-spec-file", E, Stage.READ, False,
+    Rule("DV007", "not-a-spec-file", ERROR, Stage.READ, False,
          "not a regular file, or not a dvhpc spec (FIFO, device, another kind of file)",
          "dvhpc opens only regular files (a FIFO or a device could block or never end), and only reads "
          "files that are dvhpc specs (a mapping with the `dvhpc` key). Another file named in `extends` "
          "is reported without showing any of its content, so a spec cannot make dvhpc print a secret.",
          "'/dev/null' is not a regular file: it is a character device",
          Example("extends: /dev/null\n"), Example("description: no extends\n")),
-    Rule("DV008", "ambiguous-line-break", E, Stage.READ, False,
+    Rule("DV008", "ambiguous-line-break", ERROR, Stage.READ, False,
          "line-break character that YAML 1.1 and YAML 1.2 read differently (U+0085, U+2028, U+2029)",
          "dvhpc reads YAML 1.2, Snakemake's PyYAML reads YAML 1.1, and the two disagree about these "
          "characters: to YAML 1.1 they end a line (and a comment), so text after them would become keys "
          "for Snakemake that dvhpc never saw. They are refused anywhere in a spec.",
          "U+0085 (NEXT LINE) is a line break to YAML 1.1 readers such as Snakemake, not to YAML 1.2",
          Example("description: x  # a comment\u0085more: text\n"), Example("description: x  # a comment\n")),
-    Rule("DV010", "extends-unreadable", E, Stage.READ, False,
+    Rule("DV010", "extends-unreadable", ERROR, Stage.READ, False,
          "`extends` target missing or unreadable",
          "A file named in `extends` cannot be read. Paths in `extends` are relative to the file that "
          "names them.",
          "cannot read 'missing.yaml': it does not exist",
          Example("extends: missing.yaml\n"), Example("description: no extends\n")),
-    Rule("DV011", "extends-cycle", E, Stage.READ, False,
+    Rule("DV011", "extends-cycle", ERROR, Stage.READ, False,
          "cycle in `extends`",
          "A file extends itself, directly or through other files, or `extends` is nested too deeply. "
          "Layers form a chain from the most general to the site; remove the entry that closes the loop.",
          "cycle in `extends`: example.yaml -> example.yaml",
          Example("extends: example.yaml\n"), Example("description: no extends\n")),
     # ------------------------------------------------------------------ DV1xx: schema
-    Rule("DV100", "wrong-type", E, Stage.SCHEMA, False,
+    Rule("DV100", "wrong-type", ERROR, Stage.SCHEMA, False,
          "wrong type",
          "A value has another type than the key takes (a string where a boolean or a mapping belongs). "
          "docs/spec.md lists every key's type.",
          "slurm.accounting must be true or false, not a string",
          Example("slurm: {accounting: sometimes}\n"), Example("slurm: {accounting: false}\n")),
-    Rule("DV101", "missing-key", E, Stage.SCHEMA, False,
+    Rule("DV101", "missing-key", ERROR, Stage.SCHEMA, False,
          "required key missing",
          "A key the spec needs is not there: `site` in every spec that is not `abstract`, or a key that "
          "its section requires (a container's `image`).",
          "missing required key 'site' in the top level",
          Example("dvhpc: 1\ndescription: no site name\n"), Example("description: demo site\n")),
-    Rule("DV102", "unknown-key", E, Stage.SCHEMA, False,
+    Rule("DV102", "unknown-key", ERROR, Stage.SCHEMA, False,
          "unknown key",
          "Every mapping in a spec is closed: a key dvhpc does not know is a typo or a setting that does "
          "nothing, so it is an error rather than silently ignored. The message suggests the closest key.",
          "unknown key 'max_tiem' in slurm.partitions.cpu (did you mean 'max_time'?)",
          Example("slurm:\n  partitions:\n    cpu: {default: true, max_tiem: 2d}\n"),
          Example("slurm:\n  partitions:\n    cpu: {default: true, max_time: 2d}\n")),
-    Rule("DV103", "value-not-allowed", E, Stage.SCHEMA, False,
+    Rule("DV103", "value-not-allowed", ERROR, Stage.SCHEMA, False,
          "value not allowed (enum, pattern, range)",
          "The value has the right type but is not one the key accepts: not in its list of choices, not "
          "matching its format, or out of its range.",
          "slurm.gpu_flag: 'gres-per-node' is not allowed; expected one of gpus, gres, gpus-per-node",
          Example("slurm: {gpu_flag: gres-per-node}\n"), Example("slurm: {gpu_flag: gres}\n")),
-    Rule("DV104", "no-accepted-form", E, Stage.SCHEMA, False,
+    Rule("DV104", "no-accepted-form", ERROR, Stage.SCHEMA, False,
          "value matches none of the accepted forms",
          "The key accepts several forms (an integer or a word, a string or a mapping) and the value is "
          "none of them, or sets two keys that exclude each other (conda and venv).",
          "snakemake.jobs must be an integer or 'unlimited', not a string",
          Example("snakemake: {jobs: lots}\n"), Example("snakemake: {jobs: unlimited}\n")),
-    Rule("DV105", "unsupported-version", E, Stage.SCHEMA, False,
+    Rule("DV105", "unsupported-version", ERROR, Stage.SCHEMA, False,
          "unsupported spec format version",
          "`dvhpc:` names the spec format version. This dvhpc reads version 1; a spec of another version "
          "needs the dvhpc release that reads it.",
          "unsupported spec format version 2; this dvhpc reads version 1",
          Example("dvhpc: 2\nsite: demo\n"), Example("dvhpc: 1\nsite: demo\n")),
-    Rule("DV233", "malformed-slurm-extra", E, Stage.SCHEMA, False,
+    Rule("DV233", "malformed-slurm-extra", ERROR, Stage.SCHEMA, False,
          "`slurm_extra` item with quotes or spaces (one flag per item, no quoting)",
          "Each `slurm_extra` item is passed to sbatch as one word. Several flags in one item, or quotes "
          "inside it, would reach sbatch as one strange flag; write one flag per list item, without quotes.",
@@ -157,57 +157,57 @@ _RULES: tuple[Rule, ...] = (
          Example("resources:\n  rules:\n    train: {slurm_extra: [\"--exclusive --mail-type=END\"]}\n"),
          Example("resources:\n  rules:\n    train: {slurm_extra: [--exclusive, --mail-type=END]}\n")),
     # ------------------------------------------------------------------ DV2xx: units and references
-    Rule("DV201", "invalid-memory", E, Stage.RESOLVE, False,
+    Rule("DV201", "invalid-memory", ERROR, Stage.RESOLVE, False,
          "invalid memory size",
          "A memory size is a number with a unit as SLURM reads it: K, M, G, T (binary: 80G is 81920 MiB), "
          "optionally with B or iB.",
          "resources.defaults.mem: unknown memory unit 'Q' in '16Q'",
          Example("resources: {defaults: {mem: 16Q}}\n"), Example("resources: {defaults: {mem: 16G}}\n")),
-    Rule("DV202", "invalid-duration", E, Stage.RESOLVE, False,
+    Rule("DV202", "invalid-duration", ERROR, Stage.RESOLVE, False,
          "invalid duration",
          "A duration is written as days, hours, minutes and seconds (`1d12h`, `90min`, `30s`) or as "
          "SLURM's `D-HH:MM:SS`.",
          "resources.defaults.time: invalid duration '2 hours'",
          Example("resources: {defaults: {time: 2 hours}}\n"), Example("resources: {defaults: {time: 2h}}\n")),
-    Rule("DV203", "invalid-retry-factor", E, Stage.RESOLVE, False,
+    Rule("DV203", "invalid-retry-factor", ERROR, Stage.RESOLVE, False,
          "invalid retry factor",
          "A retry factor multiplies a resource on each retry attempt: a number followed by `x` (`2x`, "
          "`1.5x`).",
          "resources.defaults.retry.mem: invalid retry factor 'double'",
          Example("resources: {defaults: {retry: {mem: double}}}\n"),
          Example("resources: {defaults: {retry: {mem: 2x}}}\n")),
-    Rule("DV204", "number-without-unit", E, Stage.RESOLVE, False,
+    Rule("DV204", "number-without-unit", ERROR, Stage.RESOLVE, False,
          "number without a unit",
          "A bare number is refused where a unit belongs, because a number without a unit is the bug this "
          "tool exists to prevent: Snakemake reads `runtime: 1800` as 30 hours, not 30 minutes.",
          "resources.defaults.mem: memory '16' has no unit",
          Example("resources: {defaults: {mem: 16}}\n"), Example("resources: {defaults: {mem: 16G}}\n")),
-    Rule("DV210", "unknown-resource-set", E, Stage.RESOLVE, False,
+    Rule("DV210", "unknown-resource-set", ERROR, Stage.RESOLVE, False,
          "unknown resource set",
          "A rule or set `use`s a resource set that `resources.sets` does not define.",
          "unknown resource set 'gpu_trian' (did you mean 'gpu_train'?)",
          Example("resources:\n  sets: {gpu_train: {cpus: 8}}\n  rules: {train: {use: gpu_trian}}\n"),
          Example("resources:\n  sets: {gpu_train: {cpus: 8}}\n  rules: {train: {use: gpu_train}}\n")),
-    Rule("DV211", "unknown-partition", E, Stage.RESOLVE, False,
+    Rule("DV211", "unknown-partition", ERROR, Stage.RESOLVE, False,
          "unknown partition",
          "A rule names a partition that `slurm.partitions` does not define; SLURM would refuse the job, "
          "and dvhpc could not check its limits.",
          "unknown partition 'cpus' (did you mean 'cpu'?)",
          _lint("", "    train: {partition: cpus}\n"), _lint("", "    train: {partition: cpu}\n")),
-    Rule("DV212", "gpu-type-not-offered", E, Stage.RESOLVE, False,
+    Rule("DV212", "gpu-type-not-offered", ERROR, Stage.RESOLVE, False,
          "GPU type not offered by the partition",
          "A rule asks for a GPU type its partition does not have (per `slurm.partitions.<name>.gpus`); "
          "SLURM would keep the job pending forever or refuse it.",
          "GPU type 'h100' is not offered by partition 'gpu' (it has: a100)",
          _lint("", "    train: {partition: gpu, gpus: 1, gpu_type: h100}\n"),
          _lint("", "    train: {partition: gpu, gpus: 1, gpu_type: a100}\n")),
-    Rule("DV213", "resource-set-cycle", E, Stage.RESOLVE, False,
+    Rule("DV213", "resource-set-cycle", ERROR, Stage.RESOLVE, False,
          "cycle or self-reference in resource sets",
          "Resource sets that `use` each other in a loop have no order to be applied in.",
          "resource set 'a' uses itself (cycle: a -> b -> a)",
          Example("resources:\n  sets: {a: {use: b}, b: {use: a}}\n  rules: {train: {use: a}}\n"),
          Example("resources:\n  sets: {a: {use: b}, b: {cpus: 2}}\n  rules: {train: {use: a}}\n")),
-    Rule("DV220", "bad-runtime-variable", E, Stage.RESOLVE, False,
+    Rule("DV220", "bad-runtime-variable", ERROR, Stage.RESOLVE, False,
          "bad run-time variable syntax (`${VAR}`, `{name}`)",
          "Paths and environment values may hold `${VAR}` (or `$VAR`), expanded on the cluster, and "
          "`{name}` references to other paths. Any other `$` or brace form (command substitution, "
@@ -216,24 +216,24 @@ _RULES: tuple[Rule, ...] = (
          "(no command substitution or ${VAR:-...} forms)",
          Example("environment: {conda: \"${HOME/envs/snake\"}\n"),
          Example("environment: {conda: \"${HOME}/envs/snake\"}\n")),
-    Rule("DV221", "unknown-path-reference", E, Stage.RESOLVE, False,
+    Rule("DV221", "unknown-path-reference", ERROR, Stage.RESOLVE, False,
          "unknown `{name}` reference in a path",
          "A path refers to another path by `{name}`, and no path has that name.",
          "paths.models: unknown path '{dta}' (did you mean '{data}'?)",
          Example("paths:\n  data: /scratch/data\n  models: \"{dta}/models\"\n"),
          Example("paths:\n  data: /scratch/data\n  models: \"{data}/models\"\n")),
-    Rule("DV222", "path-reference-cycle", E, Stage.RESOLVE, False,
+    Rule("DV222", "path-reference-cycle", ERROR, Stage.RESOLVE, False,
          "cycle in path references",
          "Paths that refer to each other in a loop have no value.",
          "paths refer to each other in a cycle: a -> b -> a",
          Example("paths:\n  a: \"{b}/x\"\n  b: \"{a}/y\"\n"), Example("paths:\n  a: \"{b}/x\"\n  b: /scratch/y\n")),
-    Rule("DV230", "several-default-partitions", E, Stage.RESOLVE, False,
+    Rule("DV230", "several-default-partitions", ERROR, Stage.RESOLVE, False,
          "more than one default partition",
          "At most one partition is the default (where rules without a partition go).",
          "partitions 'cpu' and 'gpu' are both marked default",
          Example("slurm:\n  partitions: {cpu: {default: true}, gpu: {default: true}}\n"),
          Example("slurm:\n  partitions: {cpu: {default: true}, gpu: {}}\n")),
-    Rule("DV231", "refused-variable", E, Stage.RESOLVE, False,
+    Rule("DV231", "refused-variable", ERROR, Stage.RESOLVE, False,
          "environment variable a spec may not set (it would make shells run code)",
          "A spec arrives through pull requests, so it may only set ordinary workflow variables. A "
          "variable that makes a later program run or load code (BASH_ENV, LD_PRELOAD, PATH, "
@@ -243,7 +243,7 @@ _RULES: tuple[Rule, ...] = (
          "bash runs them",
          Example("environment:\n  variables: {BASH_ENV: /tmp/hook.sh}\n"),
          Example("environment:\n  variables: {WANDB_DIR: /tmp/wandb}\n")),
-    Rule("DV232", "managed-slurm-flag", E, Stage.RESOLVE, False,
+    Rule("DV232", "managed-slurm-flag", ERROR, Stage.RESOLVE, False,
          "`slurm_extra` flag that the SLURM executor plugin manages itself",
          "The SLURM executor plugin writes some sbatch flags itself (memory, time, partition, account, "
          "job name, ...). The same flag in `slurm_extra` makes the job refused or ambiguous; set the "
@@ -251,7 +251,7 @@ _RULES: tuple[Rule, ...] = (
          "slurm_extra flag '--mem' is set by the SLURM executor plugin itself; the job would be refused",
          Example("resources:\n  rules: {train: {slurm_extra: [--mem=4G]}}\n"),
          Example("resources:\n  rules: {train: {slurm_extra: [--exclusive]}}\n")),
-    Rule("DV234", "unsafe-argument", E, Stage.RESOLVE, False,
+    Rule("DV234", "unsafe-argument", ERROR, Stage.RESOLVE, False,
          "value that cannot reach a shell or command line safely (character class, leading '-')",
          "Spec values reach shell scripts and command lines as quoted data, but a value that begins with "
          "`-` would be read as an option by the program it is given to, and some places accept only a "
@@ -259,7 +259,7 @@ _RULES: tuple[Rule, ...] = (
          "environment.container.image: '--contain' begins with '-': apptainer exec would read it as an option",
          Example("environment:\n  container: {image: --contain}\n"),
          Example("environment:\n  container: {image: /images/tools.sif}\n")),
-    Rule("DV235", "unsafe-variable-allowed", W, Stage.RESOLVE, True,
+    Rule("DV235", "unsafe-variable-allowed", WARNING, Stage.RESOLVE, True,
          "environment variable outside the safe set, allowed by `allow_unsafe_variables`",
          "The spec sets a variable that can make programs run other code, and allows it explicitly in "
          "`environment.allow_unsafe_variables`. It compiles; the warning keeps the decision visible in "
@@ -270,46 +270,46 @@ _RULES: tuple[Rule, ...] = (
          Example("environment:\n  variables: {PYTHONPATH: /opt/lib}\n  allow_unsafe_variables: [PYTHONPATH]\n"),
          Example("environment:\n  variables: {WANDB_DIR: /tmp/wandb}\n")),
     # ------------------------------------------------------------------ DV3xx: lint
-    Rule("DV301", "time-exceeds-partition", E, Stage.LINT, True,
+    Rule("DV301", "time-exceeds-partition", ERROR, Stage.LINT, True,
          "time exceeds the partition's max_time",
          "A rule asks for more time than its partition's MaxTime: SLURM refuses the job at submission. "
          "Shorten it or use a partition with a longer limit.",
          "rule 'prepare': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
          _lint("", "    prepare: {time: 3d}\n"), _lint("", "    prepare: {time: 2d}\n")),
-    Rule("DV302", "memory-exceeds-partition", E, Stage.LINT, True,
+    Rule("DV302", "memory-exceeds-partition", ERROR, Stage.LINT, True,
          "memory exceeds the partition's node memory",
          "A rule asks for more memory than one node of its partition has (also as mem_per_cpu times "
          "CPUs): the job can never start.",
          "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",
          _lint("", "    big: {mem: 200G}\n"), _lint("", "    big: {mem: 180G}\n")),
-    Rule("DV303", "cpus-exceed-partition", E, Stage.LINT, True,
+    Rule("DV303", "cpus-exceed-partition", ERROR, Stage.LINT, True,
          "CPUs exceed the partition's CPUs per node",
          "A rule asks for more CPUs (cpus times tasks per node) than one node of its partition has: the "
          "job can never start.",
          "rule 'many': cpus 64 exceeds partition 'cpu' CPUs per node 48",
          _lint("", "    many: {cpus: 64}\n"), _lint("", "    many: {cpus: 48}\n")),
-    Rule("DV304", "gpus-exceed-partition", E, Stage.LINT, True,
+    Rule("DV304", "gpus-exceed-partition", ERROR, Stage.LINT, True,
          "GPUs exceed the partition's GPUs per node",
          "A rule asks for more GPUs than one node of its partition has: the job can never start.",
          "rule 'train': gpus 8 exceeds the 4 GPUs per node of partition 'gpu'",
          _lint("", "    train: {partition: gpu, gpus: 8}\n"), _lint("", "    train: {partition: gpu, gpus: 4}\n")),
-    Rule("DV305", "gpus-on-cpu-partition", E, Stage.LINT, True,
+    Rule("DV305", "gpus-on-cpu-partition", ERROR, Stage.LINT, True,
          "GPUs requested on a partition without GPUs",
          "A rule asks for GPUs on a partition that lists none: SLURM refuses the job or it never starts.",
          "rule 'train': asks for 1 GPU(s) but partition 'cpu' has no GPUs",
          _lint("", "    train: {partition: cpu, gpus: 1}\n"), _lint("", "    train: {partition: gpu, gpus: 1}\n")),
-    Rule("DV306", "gpu-type-without-gpus", W, Stage.LINT, True,
+    Rule("DV306", "gpu-type-without-gpus", WARNING, Stage.LINT, True,
          "gpu_type without gpus",
          "A GPU type alone requests no GPU; the rule runs without one. Add `gpus`, or drop the type.",
          "rule 'train': gpu_type 'a100' without gpus requests no GPU",
          _lint("", "    train: {partition: gpu, gpu_type: a100}\n"),
          _lint("", "    train: {partition: gpu, gpus: 1, gpu_type: a100}\n")),
-    Rule("DV307", "nodes-exceed-partition", E, Stage.LINT, True,
+    Rule("DV307", "nodes-exceed-partition", ERROR, Stage.LINT, True,
          "nodes exceed the partition's node count",
          "A rule asks for more nodes than its partition has: the job can never start.",
          "rule 'wide': nodes 20 exceeds the 10 nodes of partition 'cpu'",
          _lint("", "    wide: {nodes: 20}\n"), _lint("", "    wide: {nodes: 10}\n")),
-    Rule("DV310", "retry-capped", W, Stage.LINT, True,
+    Rule("DV310", "retry-capped", WARNING, Stage.LINT, True,
          "retry scaling capped by a partition limit",
          "A retry factor would grow a resource past its partition's limit; dvhpc caps it there so a "
          "retry is never refused, so later attempts get no more than the limit. The message lists every "
@@ -317,12 +317,12 @@ _RULES: tuple[Rule, ...] = (
          "rule 'grow': retry mem 2x is capped by partition 'cpu' at attempt 3: 102400 -> 184320 -> 184320 MiB",
          _lint("snakemake: {restart_times: 2}\n", "    grow: {mem: 100G, retry: {mem: 2x}}\n"),
          _lint("snakemake: {restart_times: 2}\n", "    grow: {mem: 40G, retry: {mem: 2x}}\n")),
-    Rule("DV320", "leftover-placeholder", E, Stage.LINT, True,
+    Rule("DV320", "leftover-placeholder", ERROR, Stage.LINT, True,
          "leftover placeholder (<YOUR_...>, TODO, CHANGEME, FIXME)",
          "A value still holds a placeholder from a template or `dvhpc init`; fill in the real value.",
          "leftover placeholder 'CHANGEME' in slurm.account",
          Example("slurm: {account: CHANGEME}\n"), Example("slurm: {account: mylab}\n")),
-    Rule("DV321", "missing-account", E, Stage.LINT, True,
+    Rule("DV321", "missing-account", ERROR, Stage.LINT, True,
          "no account while accounting is on",
          "With SLURM accounting on, a job without an account lands on the user's default account (the "
          "executor plugin's guess does not work). Set `slurm.account`, or `accounting: false` on a "
@@ -330,13 +330,13 @@ _RULES: tuple[Rule, ...] = (
          "no slurm.account while accounting is on: jobs without an account land on the default account "
          "(the executor plugin's account guess does not work)",
          Example("slurm: {accounting: true}\n"), Example("slurm: {accounting: true, account: mylab}\n")),
-    Rule("DV330", "unused-resource-set", W, Stage.LINT, True,
+    Rule("DV330", "unused-resource-set", WARNING, Stage.LINT, True,
          "resource set defined but never used",
          "No rule or set uses this resource set: a leftover, or a rule that was meant to use it.",
          "resource set 'spare' is defined but no rule uses it",
          Example("resources:\n  sets: {spare: {cpus: 1}}\n  rules: {train: {cpus: 2}}\n"),
          Example("resources:\n  sets: {spare: {cpus: 1}}\n  rules: {train: {use: spare}}\n")),
-    Rule("DV331", "datasets-without-root", W, Stage.LINT, True,
+    Rule("DV331", "datasets-without-root", WARNING, Stage.LINT, True,
          "datasets without a root path",
          "Datasets are mounted but `datasets.root` is not set: a dataset that is not mounted (and every "
          "dataset off the cluster) has no path.",
@@ -344,19 +344,19 @@ _RULES: tuple[Rule, ...] = (
          "(and every dataset off the cluster) has no path",
          Example("datasets:\n  mounted: {imagenet: /imagenet}\n"),
          Example("datasets:\n  root: /datasets\n  mounted: {imagenet: /imagenet}\n")),
-    Rule("DV332", "relative-cluster-path", W, Stage.LINT, True,
+    Rule("DV332", "relative-cluster-path", WARNING, Stage.LINT, True,
          "path relative on the cluster",
          "A relative path on the cluster depends on the folder a job starts in, which differs between "
          "the submit host and the compute nodes.",
          "path 'rel' is relative on the cluster ('data/x'): it depends on the folder jobs start in",
          Example("paths: {rel: data/x}\n"), Example("paths: {rel: /scratch/data/x}\n")),
-    Rule("DV333", "detect-never-matches", W, Stage.LINT, True,
+    Rule("DV333", "detect-never-matches", WARNING, Stage.LINT, True,
          "detect can never match",
          "`detect` decides when generated code knows it runs on this cluster (`on_cluster()`). Without "
          "entries it is never true, unless DVHPC_ON_CLUSTER=1 is set.",
          "detect has no entries: on_cluster() is never true (unless DVHPC_ON_CLUSTER=1)",
          Example("description: no detect\n"), Example("detect:\n  env: {SLURM_CLUSTER_NAME: demo}\n")),
-    Rule("DV340", "unknown-snakemake-option", E, Stage.RESOLVE, False,
+    Rule("DV340", "unknown-snakemake-option", ERROR, Stage.RESOLVE, False,
          "not a Snakemake option, or only an abbreviation of one",
          "`snakemake.options` are written into the profile as Snakemake's long option names. A name "
          "Snakemake does not know makes it refuse the profile; an abbreviation is silently read as the "
@@ -365,13 +365,13 @@ _RULES: tuple[Rule, ...] = (
          "Snakemake would silently read it as --rerun-triggers; write 'rerun-triggers'",
          Example("snakemake:\n  options: {rerun-trigger: [mtime]}\n"),
          Example("snakemake:\n  options: {rerun-triggers: [mtime]}\n")),
-    Rule("DV341", "option-written-by-dvhpc", E, Stage.RESOLVE, False,
+    Rule("DV341", "option-written-by-dvhpc", ERROR, Stage.RESOLVE, False,
          "Snakemake option that dvhpc writes from another spec key",
          "dvhpc writes some Snakemake options from spec keys (jobs, executor, default resources ...); the "
          "same option in `snakemake.options` would conflict with it. Set the spec key instead.",
          "snakemake option 'jobs' is written by dvhpc from snakemake.jobs",
          Example("snakemake:\n  options: {jobs: 10}\n"), Example("snakemake:\n  jobs: 10\n")),
-    Rule("DV342", "option-of-other-executor", E, Stage.RESOLVE, False,
+    Rule("DV342", "option-of-other-executor", ERROR, Stage.RESOLVE, False,
          "Snakemake option of an executor plugin the site does not use",
          "An option of the slurm or cluster-generic executor plugin on a site that uses the other one: "
          "Snakemake refuses options of plugins that are not in use.",
@@ -379,7 +379,7 @@ _RULES: tuple[Rule, ...] = (
          "but this site uses executor 'slurm'",
          Example("snakemake:\n  executor: slurm\n  options: {cluster-generic-cancel-nargs: 20}\n"),
          Example("snakemake:\n  executor: cluster-generic\n  options: {cluster-generic-cancel-nargs: 20}\n")),
-    Rule("DV343", "bad-option-value", E, Stage.RESOLVE, False,
+    Rule("DV343", "bad-option-value", ERROR, Stage.RESOLVE, False,
          "Snakemake option value that Snakemake would refuse or read as another option",
          "Option values are checked the way Snakemake's argparse reads them: the choices, types and flags "
          "of each option, and no value that begins with `-` (it would be read as another option, such as "
@@ -388,32 +388,32 @@ _RULES: tuple[Rule, ...] = (
          "read it as an option (as a separate word of Snakemake's command line), not as a value",
          Example("snakemake:\n  options: {rerun-triggers: [mtime, --executor=local]}\n"),
          Example("snakemake:\n  options: {rerun-triggers: [mtime]}\n")),
-    Rule("DV350", "rule-not-in-workflow", E, Stage.WORKFLOW, True,
+    Rule("DV350", "rule-not-in-workflow", ERROR, Stage.WORKFLOW, True,
          "spec rule not in the workflow",
          "The spec gives resources to a rule the workflow (`--workflow`) does not have: a typo, or a "
          "rule that was renamed; its resources would never be used.",
          "rule 'train_modle' is not in the workflow Snakefile (did you mean 'train_model'?)",
          Example(_WF_RULES.replace("train_model:", "train_modle:"), _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
-    Rule("DV351", "workflow-rule-without-entry", I, Stage.WORKFLOW, True,
+    Rule("DV351", "workflow-rule-without-entry", INFO, Stage.WORKFLOW, True,
          "workflow rule without an entry (gets the defaults)",
          "A rule of the workflow has no entry in `resources.rules`, so it runs with "
          "`resources.defaults`. Often intended; listed so nothing is left to chance.",
          "workflow rule 'train_model' has no entry: it gets resources.defaults",
          Example(_WF_RULES.replace("    train_model: {cpus: 4}\n", ""), _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
-    Rule("DV352", "gpus-on-local-rule", W, Stage.WORKFLOW, True,
+    Rule("DV352", "gpus-on-local-rule", WARNING, Stage.WORKFLOW, True,
          "GPU resources on a local rule",
          "A local rule (`localrules:` or `localrule: True`) runs on the submit host, not in a SLURM job, "
          "so its GPU request gets no GPU.",
          "rule 'plot' is a local rule (runs on the submit host) but asks for GPUs",
          Example(_PARTITIONS + _WF_RULES.replace("plot: {cpus: 1}", "plot: {partition: gpu, gpus: 1}"), _WORKFLOW),
          Example(_PARTITIONS + _WF_RULES, _WORKFLOW)),
-    Rule("DV353", "workflow-unreadable", E, Stage.WORKFLOW, True,
+    Rule("DV353", "workflow-unreadable", ERROR, Stage.WORKFLOW, True,
          "the workflow cannot be read",
          "The Snakefile given with `--workflow` (or a file it includes) cannot be read or parsed, so the "
          "spec cannot be compared with it.",
          "cannot read the workflow: cannot read missing.smk: file not found",
          Example(_WF_RULES, "include: \"missing.smk\"\n" + _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
-    Rule("DV354", "workflow-not-followed", W, Stage.WORKFLOW, True,
+    Rule("DV354", "workflow-not-followed", WARNING, Stage.WORKFLOW, True,
          "workflow part the static reader cannot follow (use --workflow-exec to run Snakemake's parser)",
          "`--workflow` reads the Snakefile as text and never runs it. What only running the code could "
          "tell (an include of a computed name, f-strings, rules made in loops) is reported here; "
@@ -421,51 +421,51 @@ _RULES: tuple[Rule, ...] = (
          "include: config[\"extra\"] is not a plain string, so the static reader cannot tell which file it "
          "includes (--workflow-exec would run Snakemake's parser, which executes the workflow's code)",
          Example(_WF_RULES, "include: config[\"extra\"]\n" + _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
-    Rule("DV360", "script-fails-shellcheck", E, Stage.SHELLCHECK, False,
+    Rule("DV360", "script-fails-shellcheck", ERROR, Stage.SHELLCHECK, False,
          "generated script fails shellcheck",
          "A script dvhpc generates for the spec fails shellcheck. Spec values reach scripts as quoted "
          "data only, so this is a dvhpc bug; please report it with the spec.",
          "SC2086: Double quote to prevent globbing and word splitting.",
          tested_by="tests/test_lint.py::test_dv360_when_a_generated_script_fails_shellcheck"),
-    Rule("DV361", "shellcheck-missing", I, Stage.SHELLCHECK, False,
+    Rule("DV361", "shellcheck-missing", INFO, Stage.SHELLCHECK, False,
          "shellcheck not available; generated scripts not checked",
          "`dvhpc lint` checks the generated scripts with shellcheck when it is installed; without it "
          "they are not checked. Install shellcheck, or pass --no-shellcheck.",
          "shellcheck is not installed: generated scripts were not checked",
          tested_by="tests/test_lint.py::test_dv361_when_shellcheck_is_missing"),
     # ------------------------------------------------------------------ DV4xx: compile and write
-    Rule("DV401", "hand-edited-output", E, Stage.WRITE, False,
+    Rule("DV401", "hand-edited-output", ERROR, Stage.WRITE, False,
          "generated file was edited by hand (use --force to overwrite)",
          "A generated file differs from what MANIFEST.json recorded at the last compile: someone edited "
          "it. Compile does not overwrite the edit; move the change into the spec, or pass --force.",
          "generated/example/profile/config.yaml was edited by hand since the last compile; not overwritten",
          tested_by="tests/test_compile.py (hand-edit protection)"),
-    Rule("DV402", "output-not-writable", E, Stage.WRITE, False,
+    Rule("DV402", "output-not-writable", ERROR, Stage.WRITE, False,
          "output folder cannot be written",
          "The output folder cannot be created or written, or two specs name the same site and would "
          "write the same folder.",
          "cannot write generated/example: Permission denied",
          tested_by="tests/test_compile.py (unwritable output, duplicate site names)"),
-    Rule("DV403", "broken-generated-folder", E, Stage.WRITE, False,
+    Rule("DV403", "broken-generated-folder", ERROR, Stage.WRITE, False,
          "generated folder is broken or unreadable (compile --check, diff)",
          "`compile --check` and `diff` read a generated folder's files listed in its MANIFEST.json; a "
          "file that is missing, not dvhpc's YAML or of another shape is reported at its place.",
          "rules is a list; dvhpc writes a mapping",
          tested_by="tests/test_diff.py, tests/test_hostile_files_fuzz.py (broken generated folders)"),
     # ------------------------------------------------------------------ DV5xx: import
-    Rule("DV501", "import-unmapped", E, Stage.IMPORT, False,
+    Rule("DV501", "import-unmapped", ERROR, Stage.IMPORT, False,
          "import: a profile value could not be mapped",
          "`dvhpc import` found a value in the hand-written profile that it cannot express in a spec; it "
          "is left out, so review the profile by hand.",
          "runtime 'max(1, 2)' cannot be read as a duration; not imported",
          tested_by="tests/test_import.py"),
-    Rule("DV502", "import-review", W, Stage.IMPORT, False,
+    Rule("DV502", "import-review", WARNING, Stage.IMPORT, False,
          "import: a decision to review (comment disagrees, placeholder, approximation)",
          "`dvhpc import` made a decision a person should check: a comment that disagrees with the value, "
          "a placeholder, an approximation.",
          "comment says 30min, value means 1d6h (Snakemake reads runtime: 1800 as minutes); kept 1d6h",
          tested_by="tests/test_import.py"),
-    Rule("DV503", "import-change", I, Stage.IMPORT, False,
+    Rule("DV503", "import-change", INFO, Stage.IMPORT, False,
          "import: what was changed and why",
          "`dvhpc import` says what it changed while turning the profile into a spec (a value lifted into "
          "a shared key, a unit written out).",

@@ -9,7 +9,9 @@ exactly what was checked, never a file re-read from disk.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dvhpc.report.codes import RULES
 from dvhpc.report.rule import Rule, Severity
@@ -51,7 +53,7 @@ class Diagnostic:
     notes: tuple[Note, ...] = ()
     suppressed: bool = False
     # the rule's own values (key, value, limit ...) for machine formats; not part of identity
-    fields: dict = field(default_factory=dict, compare=False, hash=False)
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # False where the location is in a file whose lines must not be quoted (not a spec, a FIFO)
     show_source: bool = True
 
@@ -64,18 +66,18 @@ class Diagnostic:
         """The rule's: a code has one severity (two severities are two rules)."""
         return RULES[self.code].severity
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         loc = self.location
         return (loc.file, loc.line, loc.column, self.code, self.message)
 
 
-def dotted(path) -> str:
+def dotted(path: Iterable[str | int]) -> str:
     """A spec path as people write it: resources.rules.x.slurm_extra[0]."""
     text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     return text or "the top level"
 
 
-def closest(word: str, candidates, cutoff: float = 0.6) -> str | None:
+def closest(word: str, candidates: Iterable[object], cutoff: float = 0.6) -> str | None:
     """The best did-you-mean candidate, or None."""
     matches = difflib.get_close_matches(word, sorted(map(str, candidates)), n=1, cutoff=cutoff)
     return matches[0] if matches else None
@@ -90,7 +92,7 @@ class Report:
     sources: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def merged(cls, reports) -> "Report":
+    def merged(cls, reports: Iterable[Report]) -> Report:
         """One report of many (their items in order, their source maps together)."""
         out = cls()
         for report in reports:
@@ -110,7 +112,7 @@ class Report:
         hint: str | None = None,
         notes: tuple[Note, ...] = (),
         show_source: bool = True,
-        fields: dict | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> Diagnostic:
         diag = Diagnostic(
             code=code,
@@ -124,7 +126,7 @@ class Report:
         self.items.append(diag)
         return diag
 
-    def extend(self, other: "Report") -> None:
+    def extend(self, other: Report) -> None:
         self.items.extend(other.items)
         self.sources.update(other.sources)
 
@@ -133,8 +135,8 @@ class Report:
         return any(d.severity is Severity.ERROR and not d.suppressed for d in self.items)
 
     def sorted(self) -> list[Diagnostic]:
-        seen: set = set()
-        unique = []
+        seen: set[tuple[str, Location, str]] = set()
+        unique: list[Diagnostic] = []
         for diag in sorted(self.items, key=Diagnostic.sort_key):
             key = (diag.code, diag.location, diag.message)
             if key not in seen:

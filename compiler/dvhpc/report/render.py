@@ -17,7 +17,7 @@ _RESET, _BOLD, _BLUE = "\033[0m", "\033[1m", "\033[1;34m"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _surrogate(match: re.Match) -> str:
+def _surrogate(match: re.Match[str]) -> str:
     code = ord(match.group())
     # a byte that was not UTF-8 in a file name (Python's surrogateescape) is shown as that byte
     return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
@@ -73,7 +73,7 @@ def text(diags: list[Diagnostic], sources: dict[str, list[str]], colour: bool = 
     return "\n".join(out)
 
 
-def as_dict(diag: Diagnostic) -> dict:
+def as_dict(diag: Diagnostic) -> dict[str, object]:
     loc = diag.location
     return {
         "file": safe(loc.file),

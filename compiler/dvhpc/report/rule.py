@@ -7,16 +7,16 @@ The declarations are in `dvhpc.report.codes`; `Report.add`, the renderers, SARIF
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """The step of dvhpc that finds the problem."""
 
     READ = "read"  # reading files: bytes, text, YAML/TOML, extends

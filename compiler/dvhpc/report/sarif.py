@@ -20,7 +20,7 @@ def _uri(file: str) -> str:
     return quote(os.fsencode(file))
 
 
-def _rule(code: str) -> dict:
+def _rule(code: str) -> dict[str, object]:
     """A reportingDescriptor (SARIF 3.49) from the rule's declaration."""
     rule = RULES[code]
     silence = "yes" if rule.silenceable else f"no ({rule.why_not_silenceable})"
