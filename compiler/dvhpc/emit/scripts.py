@@ -138,17 +138,38 @@ class ScriptCheck:
     line_shift: int
 
 
-def checks(site: Site) -> dict[str, ScriptCheck]:
-    """Every script of the site as shellcheck needs to see it (`dvhpc lint`): one text per template shape."""
-    result = {}
+def shapes() -> dict[str, str]:
+    """Every template shape (the script with stub data) by path in the output folder: the texts `dvhpc lint`
+    shellchecks. No spec changes them, so lint checks them while it checks the specs."""
+    return {template.output: template.stub() for template in ALL}
+
+
+def outputs(site: Site) -> list[str]:
+    """The scripts this site gets (paths in its output folder), without building their data."""
+    return [template.output for template in _templates(site)]
+
+
+def line_shift(site: Site, output: str) -> int:
+    """How far the template lines of `output` sit further down in the site's real file than in its shape."""
+    return _line_shift(site, next(t for t in _templates(site) if t.output == output))
+
+
+def _line_shift(site: Site, template: Template) -> int:
+    # a data block has a line per field in both, plus the line breaks inside values (none in a stub)
+    data = template.data(site)  # also checks the values' classes, as compile does
     header_lines = emit.header(site).count("\n") - _STUB_HEADER.count("\n")
-    for template in _templates(site):
-        data = template.data(site)  # also checks the values' classes, as compile does
-        # a data block has a line per field, plus the line breaks inside values (none in a stub)
-        breaks = sum(item.count("\n") for value in data.values() if not isinstance(value, bool)
-                     for item in ([value] if isinstance(value, str) else value))
-        result[template.output] = ScriptCheck(template.stub(), header_lines + breaks)
-    return result
+    breaks = 0
+    for value in data.values():
+        if isinstance(value, str):
+            breaks += value.count("\n")
+        elif isinstance(value, (list, tuple)):
+            breaks += sum(str(item).count("\n") for item in value)
+    return header_lines + breaks
+
+
+def checks(site: Site) -> dict[str, ScriptCheck]:
+    """Every script of the site as shellcheck needs to see it: its template shape and line shift."""
+    return {t.output: ScriptCheck(t.stub(), _line_shift(site, t)) for t in _templates(site)}
 
 
 # ---------------------------------------------------------------------------------------- the data

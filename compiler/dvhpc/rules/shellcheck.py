@@ -2,7 +2,8 @@
 
 shellcheck takes ~0.1 s per script, so each distinct script is checked once, the work is split
 over parallel shellcheck processes, and findings are cached by content (and by the shellcheck
-binary): a pre-commit run re-checks only scripts whose text changed.
+binary): a pre-commit run re-checks only scripts whose text changed. `BackgroundCheck` runs while
+its caller does other work (lint checks the template shapes while it checks the specs).
 """
 
 from __future__ import annotations
@@ -79,22 +80,33 @@ def check_scripts(contents: list[str], program: str, *, jobs: int = 1, cache: Pa
 def _run(texts: list[str], program: str, jobs: int) -> dict[str, list[Finding]]:
     if not texts:
         return {}
-    groups = [texts[i::jobs] for i in range(min(jobs, len(texts)))]
     with tempfile.TemporaryDirectory(prefix="dvhpc-shellcheck-") as tmp:
-        files: dict[str, str] = {}
-        procs = []
-        for number, group in enumerate(groups):
-            paths = []
-            for index, text in enumerate(group):
-                path = os.path.join(tmp, f"{number}-{index}.sh")
-                with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
-                    handle.write(text)
-                files[path] = text
-                paths.append(path)
-            procs.append(subprocess.Popen([program, *ARGS, *paths], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
-        outputs = [proc.communicate() for proc in procs]
-    result: dict[str, list[Finding]] = {text: [] for text in texts}
+        return _collect(*_start([texts[i::jobs] for i in range(min(jobs, len(texts)))], program, tmp))
+
+
+_Started = tuple[dict[str, str], list[subprocess.Popen[str]]]  # (text by file, a shellcheck process per group)
+
+
+def _start(groups: list[list[str]], program: str, tmp: str) -> _Started:
+    """One shellcheck process per group of texts, each text a file in `tmp`."""
+    files: dict[str, str] = {}
+    procs = []
+    for number, group in enumerate(groups):
+        paths = []
+        for index, text in enumerate(group):
+            path = os.path.join(tmp, f"{number}-{index}.sh")
+            with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
+                handle.write(text)
+            files[path] = text
+            paths.append(path)
+        procs.append(subprocess.Popen([program, *ARGS, *paths], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    return files, procs
+
+
+def _collect(files: dict[str, str], procs: list[subprocess.Popen[str]]) -> dict[str, list[Finding]]:
+    outputs = [proc.communicate() for proc in procs]
+    result: dict[str, list[Finding]] = {text: [] for text in files.values()}
     for stdout, stderr in outputs:
         try:
             comments = json.loads(stdout or "")["comments"]
@@ -103,6 +115,44 @@ def _run(texts: list[str], program: str, jobs: int) -> dict[str, list[Finding]]:
         for item in comments:
             result[files[item["file"]]].append(Finding(item["code"], item["message"], item["line"], item["column"]))
     return result
+
+
+class BackgroundCheck:
+    """shellcheck of texts known in advance, started now and read later: `dvhpc lint` starts the
+    template shapes' check before it checks the specs, so the two run at the same time. Texts the
+    cache knows are not checked again; each other text gets a process of its own."""
+
+    def __init__(self, texts: list[str], program: str, cache: Path | None) -> None:
+        self._program, self._cache = program, cache
+        self._found = cached(texts, program, cache) if cache else {}
+        todo = [text for text in dict.fromkeys(texts) if text not in self._found]
+        self._tmp = tempfile.TemporaryDirectory(prefix="dvhpc-shellcheck-")
+        self._started: _Started = ({}, [])
+        try:
+            self._started = _start([[text] for text in todo], program, self._tmp.name)
+        except BaseException:
+            self.close()
+            raise
+
+    def result(self) -> dict[str, list[Finding]]:
+        """Findings for each text (waits for shellcheck); raises ShellcheckFailed."""
+        try:
+            checked = _collect(*self._started)
+        finally:
+            self.close()
+        if self._cache:
+            keys = _keys(list(checked), self._program)
+            for text, findings in checked.items():
+                _write_cache(self._cache, keys[text], findings)
+        return {**self._found, **checked}
+
+    def close(self) -> None:
+        """Stop what still runs (lint was interrupted or found nothing to check) and remove the files."""
+        for proc in self._started[1]:
+            if proc.returncode is None:  # not collected
+                proc.kill()
+                proc.communicate()
+        self._tmp.cleanup()
 
 
 def _entry(cache: Path, key: str) -> Path:
