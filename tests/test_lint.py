@@ -28,7 +28,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import FIXTURES, HEAD_RE, REPO, run_in_process, run_subprocess  # noqa: E402
-
 from dvhpc.report.codes import RULES  # noqa: E402
 
 LINT_FIXTURES = FIXTURES / "lint"
@@ -249,8 +248,9 @@ def test_list_codes_prints_the_catalogue():
     assert (status, err) == (0, "")
     lines = out.splitlines()
     assert len(lines) == len(RULES)
-    for line, rule in zip(lines, RULES.values()):
-        assert re.fullmatch(rf"{rule.code}  {rule.severity.value:<7}  {rule.name} +{re.escape(rule.summary)}", line), line
+    for line, rule in zip(lines, RULES.values(), strict=True):
+        pattern = rf"{rule.code}  {rule.severity.value:<7}  {rule.name} +{re.escape(rule.summary)}"
+        assert re.fullmatch(pattern, line), line
 
 
 # --------------------------------------------------------------------------- exit codes, many files
@@ -481,7 +481,8 @@ def test_workflow_that_cannot_be_read_is_dv353(tmp_path):
     # no rule comparison against a workflow that could not be read
     assert "DV350" not in err and "DV351" not in err
     # Snakemake's own parser (--workflow-exec) refuses it too, with its own message
-    status, out, err = lint("--no-shellcheck", "--workflow", "wf/Snakefile", "--workflow-exec", "site.yaml", cwd=tmp_path)
+    status, out, err = lint("--no-shellcheck", "--workflow", "wf/Snakefile", "--workflow-exec", "site.yaml",
+                            cwd=tmp_path)
     message = heads(err)[0]["message"]
     assert status == 1 and message.startswith("cannot read the workflow: ") and "Snakefile:5: SyntaxError" in message
     # a Snakefile that does not exist
@@ -562,7 +563,8 @@ def test_bug_dv320_version_specifier_is_not_a_placeholder(tmp_path):
     "leftover placeholder '<3.14,>'". Fix: `checks.PLACEHOLDER`'s angle form should only match
     a name-like content, e.g. `<[A-Za-z][A-Za-z0-9_. -]*>` (`<YOUR_ACCOUNT>`, `<netid>`,
     `<your lab>`), so `<3.14,>` no longer matches."""
-    spec_with(tmp_path, ("paths:", 'environment:\n  require: {python: "<3.14,>=3.11", snakemake: "<10,>=9.19"}\npaths:'))
+    require = 'environment:\n  require: {python: "<3.14,>=3.11", snakemake: "<10,>=9.19"}\npaths:'
+    spec_with(tmp_path, ("paths:", require))
     status, items = lint_json("--no-shellcheck", "site.yaml", cwd=tmp_path)
     assert (status, items) == (0, [])
 
@@ -688,7 +690,7 @@ if __name__ == "__main__":
     _regenerate(sys.argv[1:])
 
 
-def test_many_specs_in_parallel_give_the_same_report_as_one_process(fixtures, tmp_path):
+def test_many_specs_in_parallel_give_the_same_report_as_one_process(fixtures):
     """Enough specs to fork workers: every failing and passing fixture, a missing file, a file that
     extends a shared base; -j 1 and -j 2 print byte-identical JSON, in the same order, same exit."""
     specs = sorted(p for p in fixtures.glob("*.yaml")) + sorted(p for p in (fixtures / "ok").glob("*.yaml"))

@@ -13,7 +13,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import REPO, run_in_process  # noqa: E402
-
 from dvhpc.report.codes import BY_NAME, RULES  # noqa: E402
 from dvhpc.report.rule import EXAMPLE_FILE, Example, Severity, Stage  # noqa: E402
 
@@ -92,7 +91,7 @@ def test_list_codes_is_the_registry():
     assert (status, err) == (0, "")
     lines = out.splitlines()
     assert len(lines) == len(RULES)
-    for line, rule in zip(lines, RULES.values()):
+    for line, rule in zip(lines, RULES.values(), strict=True):
         assert re.fullmatch(rf"{rule.code}  {rule.severity.value:<7}  {rule.name} +{re.escape(rule.summary)}", line)
 
 

@@ -12,7 +12,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import run_in_process  # noqa: E402
-
 from dvhpc.report.codes import RULES  # noqa: E402
 
 SITE = """\
@@ -58,7 +57,8 @@ def outcomes(tmp_path: Path) -> dict[str, tuple[int, list[tuple[str, bool]]]]:
         assert "Traceback" not in err and "internal error" not in err, err
         start = out.index("[")  # compile prints its own lines after the JSON
         items, _ = json.JSONDecoder().raw_decode(out[start:])
-        found[command] = (status, sorted((d["code"], d["suppressed"]) for d in items if d["code"] in ("DV235", "DV340")))
+        pairs = sorted((d["code"], d["suppressed"]) for d in items if d["code"] in ("DV235", "DV340"))
+        found[command] = (status, pairs)
     return found
 
 

@@ -121,7 +121,7 @@ def test_same_findings_as_json(mixed):
     log, items, _ = mixed
     results = _results(log)
     assert len(results) == len(items)
-    for result, item in zip(results, items):
+    for result, item in zip(results, items, strict=True):
         region = result["locations"][0]["physicalLocation"]["region"]
         assert result["ruleId"] == item["code"]
         assert result["level"] == LEVELS[item["severity"]]
@@ -193,7 +193,8 @@ def test_schema_rejects_a_broken_log(mixed):
 
 
 def _sarif_tools_or_skip():
-    return pytest.importorskip("sarif.loader", reason="sarif-tools is not installed (add `sarif-tools` to the `test` extra)")
+    return pytest.importorskip("sarif.loader",
+                               reason="sarif-tools is not installed (add `sarif-tools` to the `test` extra)")
 
 
 def test_sarif_tools_loader_reads_it(mixed):

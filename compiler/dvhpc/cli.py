@@ -370,7 +370,7 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
 def schema(markdown: bool) -> None:
     """Print the site spec's JSON Schema (for editors and other tools)."""
     if markdown:
-        from dvhpc.tools.docs import spec_markdown
+        from dvhpc.tools.spec_docs import spec_markdown
 
         click.echo(spec_markdown(), nl=False)
     else:
