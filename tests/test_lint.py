@@ -504,6 +504,32 @@ def test_bug_dv353_points_at_the_broken_line(tmp_path):
     assert [(d["code"], d["file"], d["line"]) for d in items] == [("DV353", "wf/Snakefile", 5)]
 
 
+def snippet(err: str, code: str) -> tuple[str, str, str]:
+    """The head of the first `code` finding, the source line under it and the caret line."""
+    lines = err.splitlines()
+    at = next(i for i, line in enumerate(lines) if (m := HEAD_RE.match(line)) and m["code"] == code)
+    return lines[at], lines[at + 1], lines[at + 2]
+
+
+def test_workflow_findings_quote_the_snakefile_read(tmp_path):
+    """Snippets come from the text the static reader read (the source map), in the file the finding
+    names: DV353 (a line it cannot read, in an included file) and DV354 (what it cannot follow)."""
+    write(tmp_path / "wf" / "Snakefile", 'include: "rules/broken.smk"\n')
+    write(tmp_path / "wf" / "rules" / "broken.smk", BROKEN_SNAKEFILE)
+    write(tmp_path / "site.yaml", WF_SPEC)
+    status, out, err = lint("--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path)
+    head, source, caret = snippet(err, "DV353")
+    assert status == 1 and head.startswith("wf/rules/broken.smk:5:"), err
+    assert source.endswith(" 5 | rule b") and caret.strip(" |").startswith("^"), err
+
+    write(tmp_path / "wf" / "Snakefile", 'SOURCES = "rules/more.smk"\ninclude: SOURCES\n\nrule a:\n    shell: "true"\n')
+    status, out, err = lint("--no-shellcheck", "--workflow", "wf/Snakefile", "site.yaml", cwd=tmp_path)
+    head, source, caret = snippet(err, "DV354")
+    assert head.startswith("wf/Snakefile:2:10: warning[DV354]: include: SOURCES is not a plain string"), err
+    assert source.endswith(" 2 | include: SOURCES")
+    assert caret.index("^") == source.index("SOURCES"), err
+
+
 # --------------------------------------------------------------------------- shellcheck
 
 
@@ -542,6 +568,7 @@ def test_dv360_when_a_template_fails_shellcheck(tmp_path, monkeypatch):
     try:
         spec_with(tmp_path)
         status, items = lint_json("site.yaml", cwd=tmp_path)
+        text_err = lint("site.yaml", cwd=tmp_path)[2]
         site = check(str(tmp_path / "site.yaml")).site
         content = scripts.files(site)["jobs.sh"].content
     finally:
@@ -553,6 +580,9 @@ def test_dv360_when_a_template_fails_shellcheck(tmp_path, monkeypatch):
     line = content.splitlines().index(bad.strip()) + 1
     assert {(d["file"], d["line"]) for d in found} == {(f"generated/{site.name}/jobs.sh", line)}
     assert all(d["message"].startswith("SC") and d["severity"] == "error" for d in found)
+    # the snippet is the template line shellcheck flagged (the text it checked), at the real file's line
+    head, source, caret = snippet(text_err, "DV360")
+    assert head.startswith(f"generated/{site.name}/jobs.sh:{line}:") and source.endswith(f" | {bad.strip()}"), text_err
 
 
 # --------------------------------------------------------------------------- bugs found

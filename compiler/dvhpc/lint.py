@@ -12,12 +12,14 @@ from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dvhpc.frontend.layers import SpecLoader
+from dvhpc.frontend.layers import Layers, SpecLoader
 from dvhpc.pipeline import check
 from dvhpc.report.diagnostics import Location, Report, Severity
 
 if TYPE_CHECKING:
+    from dvhpc.model.site import Site
     from dvhpc.rules.shellcheck import BackgroundCheck, Finding
+    from dvhpc.rules.workflow import WorkflowInfo
 
 
 @dataclass
@@ -50,26 +52,19 @@ def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: boo
     stub data) once; the shapes depend on no spec, so their check starts first and runs while the
     specs are checked, and a spec costs only the list of scripts it would get."""
 
-    info = None
-    if workflow and workflow_exec:  # Snakemake's own parser: runs the workflow's code
-        from dvhpc.rules.workflow import read_workflow
-
-        info = read_workflow(Path(workflow))
-    elif workflow:  # the static reader: runs nothing
-        from dvhpc.rules.snakefile_reader import read_snakefile
-
-        info = read_snakefile(workflow)
+    given = _read_workflow(workflow, workflow_exec) if workflow else None
     jobs = jobs or default_jobs()
     program = shellcheck_binary() if shellcheck else None
-    options = _Options(info, workflow, program)
+    options = _Options(given, program)
     shapes = _ShapeCheck.start(program, cache)
     try:
         results, outputs = _lint_all(specs, options, jobs)
         shared = Report()  # findings that belong to no single spec (the workflow, shellcheck itself) go to the last
-        if info is not None and not info.error:
+        if given is not None and not given.info.error:
             from dvhpc.rules.checks import check_workflow_alone
 
-            check_workflow_alone(info, workflow, shared)
+            given.register_sources(shared)
+            check_workflow_alone(given.info, given.path, shared)
         if shellcheck and program is None:
             shared.add("DV361", "shellcheck is not installed: generated scripts were not checked",
                        Location("shellcheck", 1, 1),
@@ -121,9 +116,31 @@ def _leave_interrupts() -> None:
 
 
 @dataclass(frozen=True)
+class _Workflow:
+    """The workflow given with --workflow: its path as given and what was read from it."""
+
+    path: str
+    info: WorkflowInfo
+
+    def register_sources(self, report: Report) -> None:
+        """The text the reader read, for the snippets of findings located in the workflow's files."""
+        for name, lines in self.info.sources.items():
+            report.register(name, lines)
+
+
+def _read_workflow(workflow: str, execute: bool) -> _Workflow:
+    if execute:  # Snakemake's own parser: runs the workflow's code
+        from dvhpc.rules.workflow import read_workflow
+
+        return _Workflow(workflow, read_workflow(Path(workflow)))
+    from dvhpc.rules.snakefile_reader import read_snakefile  # the static reader: runs nothing
+
+    return _Workflow(workflow, read_snakefile(workflow))
+
+
+@dataclass(frozen=True)
 class _Options:
-    info: object  # dvhpc.rules.workflow.WorkflowInfo or None
-    workflow: str | None
+    workflow: _Workflow | None
     program: str | None  # the shellcheck binary, None when not installed or not wanted
 
 
@@ -132,10 +149,13 @@ def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], 
     are checked once, by `_ShapeCheck`)."""
     from dvhpc.rules.checks import check_site, check_workflow
 
-    def site_checks(layers, site, report: Report) -> None:
+    def site_checks(layers: Layers, site: Site, report: Report) -> None:
         check_site(layers, site, report)
-        if options.info is not None:
-            check_workflow(site, layers, options.info, options.workflow, report)
+        given = options.workflow
+        if given is not None:
+            if given.info.error:  # each spec's report says the workflow could not be read (DV353)
+                given.register_sources(report)
+            check_workflow(site, layers, given.info, given.path, report)
 
     loader = SpecLoader()
     results = []
@@ -180,22 +200,24 @@ class _ShapeCheck:
         failing = {output for output, text in self.shapes.items() if found[text]}
         for result, names in zip(results, outputs, strict=True):
             for name in failing.intersection(names):  # a template bug: the real file's lines are worth a re-read
-                _add_findings(result.report, result.spec, name, found[self.shapes[name]])
+                _add_findings(result.report, result.spec, name, self.shapes[name], found[self.shapes[name]])
 
     def close(self) -> None:
         self.running.close()
 
 
-def _add_findings(report: Report, spec: str, output: str, findings: list[Finding]) -> None:
-    """Findings in a template shape, at their lines in the file generated from `spec`."""
+def _add_findings(report: Report, spec: str, output: str, shape: str, findings: list[Finding]) -> None:
+    """Findings in a template shape (the text shellcheck checked), at their lines in the file
+    generated from `spec`; the snippet under each is the shape's line that shellcheck flagged."""
     from dvhpc.emit.scripts import line_shift
 
     site = check(spec).site
     assert site is not None  # it was linted with a site a moment ago
     shift = line_shift(site, output)
+    display = f"generated/{site.name}/{output}"
+    report.register(display, [""] * shift + shape.split("\n"))  # the shape's lines at the real file's numbers
     for item in findings:
-        report.add("DV360", f"SC{item.code}: {item.message}",
-                   Location(f"generated/{site.name}/{output}", item.line + shift, item.column),
+        report.add("DV360", f"SC{item.code}: {item.message}", Location(display, item.line + shift, item.column),
                    hint="this is a dvhpc bug; please report it")
 
 

@@ -104,7 +104,7 @@ def read_snakefile(snakefile: Path | str) -> WorkflowInfo:
             return WorkflowInfo(error=f"{main}: Snakefile not found")
         reader.include(main, None, _Modifier(), [])
     except WorkflowUnreadable as stop:
-        return WorkflowInfo(error=stop.message, error_location=stop.place)
+        return WorkflowInfo(error=stop.message, error_location=stop.place, sources=reader.sources)
     names = tuple(reader.rules)
     local = {name for name, rule in reader.rules.items() if rule.local}
     return WorkflowInfo(
@@ -114,6 +114,7 @@ def read_snakefile(snakefile: Path | str) -> WorkflowInfo:
         rule_resources={name: set(rule.resources or ()) for name, rule in reader.rules.items()},
         rule_locations={name: (rule.file, rule.line) for name, rule in reader.rules.items()},
         notes=tuple(reader.notes),
+        sources=reader.sources,
     )
 
 
@@ -128,6 +129,8 @@ class _Reader:
         self.notes: list[tuple[str, int, int, str]] = []
         self.noted: set[tuple[str, int, int, str]] = set()
         self.parsed: dict[str, list[LogicalLine]] = {}
+        self.lines: dict[str, list[str]] = {}  # by real path: each file's text, read once
+        self.sources: dict[str, list[str]] = {}  # the same by shown name: what findings are located in
         self.files_read = self.bytes_read = self.lines_read = 0
 
     def note(self, file: str, token: tokenize.TokenInfo, message: str) -> None:
@@ -150,10 +153,13 @@ class _Reader:
             raise WorkflowUnreadable(f"more than {MAX_FILES_READ} workflow files read (includes and modules)", where)
         if key not in self.parsed:
             text = read_workflow_file(path, where, MAX_FILE_BYTES)
+            self.lines[key] = self.sources[shown] = text.split("\n")  # registered before a syntax error in it
             self.bytes_read += len(text)
             if self.bytes_read > MAX_TOTAL_BYTES:
-                raise WorkflowUnreadable(f"the workflow's files are larger than {MAX_TOTAL_BYTES:,} bytes together", where)
+                raise WorkflowUnreadable(f"the workflow's files are larger than {MAX_TOTAL_BYTES:,} bytes together",
+                                         where)
             self.parsed[key] = logical_lines(text, shown)
+        self.sources.setdefault(shown, self.lines[key])  # the same file by another name
         self.lines_read += len(self.parsed[key])
         if self.lines_read > MAX_LINES_READ:
             raise WorkflowUnreadable(f"more than {MAX_LINES_READ:,} lines read (includes and modules)", where)
@@ -177,7 +183,7 @@ class _Reader:
                           blocks[-1][1] if blocks else None)
             keyword = first.string
             if keyword in ("rule", "checkpoint"):
-                self.rule(lines, index, end, path, file, modifier, inside)
+                self.rule(lines, index, end, file, modifier, inside)
             elif keyword == "include":
                 self.include_statement(lines, index, end, path, file, modifier, stack, inside)
             elif keyword == "localrules":
@@ -185,7 +191,7 @@ class _Reader:
             elif keyword == "module":
                 self.module_statement(lines, index, end, path, file)
             elif keyword == "use":
-                self.use_statement(lines, index, end, path, file, modifier, stack, inside)
+                self.use_statement(lines, index, end, file, modifier, stack, inside)
             index = end
 
     @staticmethod
@@ -233,7 +239,8 @@ class _Reader:
         for name_token, value in directives(lines, start, end, depth):
             if name_token is None or name_token.string not in _RULE_DIRECTIVES:
                 token = name_token or value[0]
-                self.note(file, token, f"{what} has an entry the static reader does not know: {source_text(value if name_token is None else [token])}")
+                shown = source_text(value if name_token is None else [token])
+                self.note(file, token, f"{what} has an entry the static reader does not know: {shown}")
                 continue
             key = name_token.string
             if key in ("localrule", "handover"):
@@ -247,7 +254,8 @@ class _Reader:
                 names, dynamic = resource_names(value)
                 found["resources"] = names
                 if dynamic:
-                    self.note(file, value[0], f"resources of {what} include {source_text(value)}: names behind ** are not known")
+                    self.note(file, value[0],
+                              f"resources of {what} include {source_text(value)}: names behind ** are not known")
             elif key == "name":
                 found["name"] = plain_string(value)
                 if found["name"] is None:
@@ -257,11 +265,12 @@ class _Reader:
                               "the rule's name is not known")
         return found
 
-    def rule(self, lines, index, end, path, file, modifier, inside) -> None:
+    def rule(self, lines, index, end, file, modifier, inside) -> None:
         tokens = lines[index].tokens
         keyword = tokens[0]
         written = tokens[1].string if len(tokens) > 1 and tokens[1].type == tokenize.NAME else None
-        self._colon_after(tokens, 2 if written else 1, file, f"{keyword.string} {written}" if written else keyword.string)
+        self._colon_after(tokens, 2 if written else 1, file,
+                          f"{keyword.string} {written}" if written else keyword.string)
         label = f"{keyword.string} '{written}'" if written else f"the unnamed {keyword.string}"
         settings = self._rule_settings(lines, index + 1, end, lines[index].depth + 1, file, label, inside)
         if "name" in settings and settings["name"] is None:
@@ -284,7 +293,8 @@ class _Reader:
             rule.resources = overwrite["resources"]
         if name in self.rules and not modifier.is_module and not inside:
             earlier = self.rules[name]
-            raise WorkflowUnreadable(f"rule name '{printable(name)}' is already used by the rule at {earlier.file}:{earlier.line}",
+            raise WorkflowUnreadable(f"rule name '{printable(name)}' is already used by the rule at "
+                                     f"{earlier.file}:{earlier.line}",
                         (rule.file, token.start[0], token.start[1] + 1))
         self.rules[name] = rule
 
@@ -292,9 +302,10 @@ class _Reader:
     def _overwrite(modifier: _Modifier) -> dict:
         merged: dict = {}
         chain = []
-        while modifier is not None:
-            chain.append(modifier)
-            modifier = modifier.parent
+        current: _Modifier | None = modifier
+        while current is not None:
+            chain.append(current)
+            current = current.parent
         for item in reversed(chain):  # the innermost `with:` wins
             merged.update(item.overwrite)
         return merged
@@ -321,7 +332,7 @@ class _Reader:
             target = os.path.join(os.path.dirname(path), target)
         self.modules[name] = (target, value, file)
 
-    def use_statement(self, lines, index, end, path, file, modifier, stack, inside) -> None:
+    def use_statement(self, lines, index, end, file, modifier, stack, inside) -> None:
         tokens = lines[index].tokens
         use = tokens[0]
 
@@ -332,7 +343,8 @@ class _Reader:
         if len(tokens) < 2 or tokens[1].string != "rule":
             fail(1, "'rule' after 'use'")
         at, rules = 2, []
-        while at < len(tokens) and (tokens[at].type == tokenize.NAME and tokens[at].string not in ("from", "as", "exclude", "with")
+        while at < len(tokens) and (tokens[at].type == tokenize.NAME
+                                    and tokens[at].string not in ("from", "as", "exclude", "with")
                                     or tokens[at].string == "*"):
             rules.append(tokens[at].string)
             at += 1
@@ -348,12 +360,14 @@ class _Reader:
                 module, at = tokens[at + 1].string, at + 2
             elif word == "exclude" and exclude is None:
                 exclude, at = [], at + 1
-                while at < len(tokens) and tokens[at].type == tokenize.NAME and tokens[at].string not in ("as", "with", "from"):
+                while (at < len(tokens) and tokens[at].type == tokenize.NAME
+                       and tokens[at].string not in ("as", "with", "from")):
                     exclude.append(tokens[at].string)
                     at += 2 if at + 1 < len(tokens) and tokens[at + 1].string == "," else 1
             elif word == "as" and rename is None:
                 parts, at = [], at + 1
-                while at < len(tokens) and (tokens[at].type == tokenize.NAME and tokens[at].string != "with" or tokens[at].string == "*"):
+                while at < len(tokens) and (tokens[at].type == tokenize.NAME and tokens[at].string != "with"
+                                            or tokens[at].string == "*"):
                     parts.append(tokens[at].string)
                     at += 1
                 if not parts:
@@ -378,7 +392,8 @@ class _Reader:
         if declared is None or target is None:
             why = (f"module {module} is not declared with a `module` statement the reader could see" if declared is None
                    else f"module {module} is read from {source_text(declared[1])}, which is not a local path")
-            known = [r for r in rules if r != "*"] if "*" not in rules and (rename is None or "*" in rename or len(rules) == 1) else []
+            by_name = "*" not in rules and (rename is None or "*" in rename or len(rules) == 1)
+            known = [r for r in rules if r != "*"] if by_name else []
             named = _Modifier(rename=rename, parent=modifier)
             self.note(file, use, f"{label}: {why}; " + (
                 f"its rules are known by name only: {', '.join(repr(named.modified(r)) for r in known)}"
@@ -395,7 +410,8 @@ class _Reader:
     def inherit(self, rules, rename, overwrite, modifier, file, use, label, inside) -> None:
         """`use rule X as Y with:` in the same workflow: Y is a copy of X (not a checkpoint) with the changes."""
         if len(rules) != 1 or rules[0] == "*" or rename is None:
-            raise WorkflowUnreadable(f"{label}: inheriting from a rule of the same workflow needs one rule and 'as NAME'",
+            raise WorkflowUnreadable(f"{label}: inheriting from a rule of the same workflow needs one rule and "
+                                     "'as NAME'",
                         (file, use.start[0], use.start[1] + 1))
         base = self.rules.get(modifier.modified(rules[0]))
         if base is None:

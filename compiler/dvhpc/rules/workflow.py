@@ -41,6 +41,9 @@ class WorkflowInfo:
     error_location: tuple[str, int, int] | None = None  # (file, line, column) when known
     # what the static reader could not follow: (file, line, column, message), reported as DV354
     notes: tuple[tuple[str, int, int, str], ...] = ()
+    # the source map: the lines of each file the static reader read, by the name its findings use
+    # (snippets quote them; Snakemake's parser, run in a child, gives none)
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
