@@ -3,6 +3,9 @@
 Units are parsed here (once), resource sets are applied (defaults < sets in `use` order < the
 rule's own keys), every value keeps its origin, and references (sets, partitions, GPU types,
 `{path}` names) are checked. Run-time variables are checked for syntax and kept, never expanded.
+
+Over 400 lines as one class on purpose: every part reads the same merged layers and reports into one
+Report at the spec's locations; the natural next seam is environment/paths/datasets (from `environment`).
 """
 
 from __future__ import annotations
