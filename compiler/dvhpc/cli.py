@@ -1,4 +1,8 @@
-"""The command line: thin click commands over library calls (imports stay lazy for start-up)."""
+"""The command line: thin click commands over library calls (imports stay lazy for start-up).
+
+Just over 400 lines because it is one flat list of the eight subcommands' options and output, read
+top to bottom like `dvhpc --help`; the work is in the modules each command calls.
+"""
 
 from __future__ import annotations
 
