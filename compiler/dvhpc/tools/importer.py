@@ -14,11 +14,11 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvhpc.report.diagnostics import Location, Report, Severity
 from dvhpc.frontend.source import Document, load
 from dvhpc.model import keys
 from dvhpc.model.keys import Kind
 from dvhpc.model.units import KIB, Duration, Memory
+from dvhpc.report.diagnostics import Location, Report, Severity
 
 PROFILE_NAMES = ("config.v9+.yaml", "profile.v9+.yaml", "config.v8+.yaml", "profile.yaml", "config.yaml")
 PLACEHOLDER = re.compile(r"<[A-Za-z_][^<>]*>")
