@@ -1,5 +1,8 @@
 """`dvhpc import`: turn a hand-written Snakemake profile into a site spec that means the same.
 
+Over 400 lines: one reader of every profile dialect (v9/v8 keys, v7 sbatch templates) with its
+spec writer; issue 15 (import fidelity) splits it when it reworks the reading.
+
 Reads Snakemake 9/8 profiles (`executor: slurm`, default-/set-resources, set-threads, plugin
 settings) and Snakemake 7 `cluster:` sbatch templates. Every decision is said plainly: as a
 diagnostic with the original file:line, and as a comment in the new spec. Nothing is dropped
@@ -34,7 +37,8 @@ SETTINGS = {
 BOOLEAN_SETTINGS = {"keep_going", "rerun_incomplete", "printshellcmds", "keep_successful_logs"}
 DROPPED = {
     "executor": "decided by snakemake.executor",
-    "cluster-status": "dvhpc generates the status script", "cluster-generic-status-cmd": "dvhpc generates the status script",
+    "cluster-status": "dvhpc generates the status script",
+    "cluster-generic-status-cmd": "dvhpc generates the status script",
     "cluster-cancel": "dvhpc uses scancel", "cluster-generic-cancel-cmd": "dvhpc uses scancel",
     "slurm-status-command": "dvhpc sets it from slurm.accounting",
 }
@@ -117,7 +121,7 @@ class Importer:
 
     # ------------------------------------------------------------------ top level
 
-    def run(self) -> str:
+    def run(self) -> str:  # noqa: C901 -- one pass over the profile's keys; issue 15 rewrites the importer
         data = self.doc.data if isinstance(self.doc.data, dict) else {}
         if "cluster" in data or "cluster-generic-submit-cmd" in data:
             self.executor = "cluster-generic"
@@ -164,7 +168,8 @@ class Importer:
                              f"{rule.values['cpus']}; cpus_per_task kept (it is what SLURM gets)", "set-threads", name)
                 rule.values.setdefault("cpus", value)
             else:
-                self.say(Severity.WARNING, f"set-threads expression '{raw}' for {name} is not imported", "set-threads", name)
+                self.say(Severity.WARNING, f"set-threads expression '{raw}' for {name} is not imported",
+                         "set-threads", name)
         account = self.lift_account(defaults, rules)
         return self.render(defaults, rules, account)
 
@@ -190,8 +195,9 @@ class Importer:
             self.settings[key] = bool(value)
         else:
             self.settings[key] = value
-        if isinstance(self.doc.data.get(original), str) and key not in ("logdir",):
-            self.say(Severity.INFO, f"'{original}: {self.doc.data[original]!r}' was a quoted string; written typed",
+        data = self.doc.data
+        if isinstance(data, dict) and isinstance(data.get(original), str) and key not in ("logdir",):
+            self.say(Severity.INFO, f"'{original}: {data[original]!r}' was a quoted string; written typed",
                      original)
 
     def list_to_rules(self, items: list) -> dict:
@@ -212,7 +218,7 @@ class Importer:
             self.resource(rule, key, value, path + (key,))
         return rule
 
-    def resource(self, rule: _Rule, key: str, raw, path: tuple) -> None:
+    def resource(self, rule: _Rule, key: str, raw, path: tuple) -> None:  # noqa: C901 -- a case per key kind; issue 15
         key = self.aliases.get(key, key)
         value = self.literal(raw)
         text = str(value)
@@ -273,7 +279,8 @@ class Importer:
                 exact = self.restart_times <= 1
                 self.say(Severity.INFO if exact else Severity.WARNING,
                          f"'{value}' became a retry factor 2x" + ("" if exact else
-                         f" (attempt 3 and later double instead of growing linearly; restart-times is {self.restart_times})"),
+                         " (attempt 3 and later double instead of growing linearly; "
+                         f"restart-times is {self.restart_times})"),
                          *path)
                 return base, True
         return value, False
@@ -399,15 +406,16 @@ class Importer:
                 # {resources.x}: x carries this flag's value (named as the template author liked)
                 placeholder = re.fullmatch(r"\{resources\.([A-Za-z_][A-Za-z0-9_]*)\}", value)
                 if placeholder:
-                    key = keys.BY_NAME.get(known[flag])
-                    self.aliases[placeholder.group(1)] = (key.snakemake or key.name) if key else known[flag]
+                    target = keys.BY_NAME.get(known[flag])
+                    self.aliases[placeholder.group(1)] = (target.snakemake or target.name) if target else known[flag]
             else:
                 kept.append(word)
         if kept:
             values["slurm_extra"] = kept
             self.say(Severity.INFO, f"fixed flags kept in resources.defaults.slurm_extra: {' '.join(kept)}", key)
         if "time" in values:
-            values["time"] = str(Duration.parse(str(values["time"]) if ":" in str(values["time"]) else f"{values['time']}min"))
+            given = str(values["time"])
+            values["time"] = str(Duration.parse(given if ":" in given else f"{given}min"))
         return values
 
     def lift_account(self, defaults: _Rule, rules: dict[str, _Rule]) -> str | None:
@@ -417,7 +425,8 @@ class Importer:
         account = accounts.pop()
         for rule in [defaults, *rules.values()]:
             rule.values.pop("account", None)
-        self.say(Severity.INFO, f"account '{account}' was repeated in every rule; lifted into slurm.account", "set-resources")
+        self.say(Severity.INFO, f"account '{account}' was repeated in every rule; lifted into slurm.account",
+                 "set-resources")
         return account
 
     # ------------------------------------------------------------------ output
@@ -445,7 +454,8 @@ class Importer:
             lines.append(f"  gpu_flag: {self.gpu_flag}   # the GPU request style the profile used")
         partitions = sorted({r.values["partition"] for r in [defaults, *rules.values()] if r.values.get("partition")})
         if partitions:
-            lines.append("  partitions:   # names from the profile; add limits (max_time, cpus, mem, gpus) to check requests")
+            lines.append("  partitions:   # names from the profile; "
+                         "add limits (max_time, cpus, mem, gpus) to check requests")
             lines += [f"    {yaml_key(name)}: {{}}" for name in partitions]
         lines += ["", "snakemake:", f"  executor: {self.executor}"]
         for key, value in self.settings.items():
@@ -482,7 +492,8 @@ class Importer:
             if isinstance(value, list):
                 items.append(f"{key}: [" + ", ".join(scalar(v) for v in value) + "]")
             elif isinstance(value, dict):
-                items.append(f"{key}: {{" + ", ".join(f"{yaml_key(k)}: {plain_or_quoted(v)}" for k, v in value.items()) + "}")
+                inner = ", ".join(f"{yaml_key(k)}: {plain_or_quoted(v)}" for k, v in value.items())
+                items.append(f"{key}: {{{inner}}}")
             else:
                 items.append(f"{key}: {plain_or_quoted(value)}")
         out.append(f"{pad}{yaml_key(name)}: {{{', '.join(items)}}}")
@@ -502,7 +513,8 @@ def import_profile(path: str, site: str) -> Imported:
     report = Report()
     found = find_profile(Path(path))
     if found is None:
-        report.add("DV001", f"no Snakemake profile in '{path}' (looked for {', '.join(PROFILE_NAMES)})", Location(path, 1, 1))
+        report.add("DV001", f"no Snakemake profile in '{path}' (looked for {', '.join(PROFILE_NAMES)})",
+                   Location(path, 1, 1))
         return Imported("", report)
     doc = load(found, str(found), report)
     if doc is None:
