@@ -120,7 +120,8 @@ def test_parse_gres(text, gpus):
 def test_parse_gres_reports_bad_types():
     gpus, problems = parse_gres("gpu:bad type:2,gpu:k80:2,gpu:k80:x")
     assert gpus == {"k80": 2}
-    assert problems == ["GPU type 'bad type' is not a valid name; skipped", "GPU type 'k80:x' is not a valid name; skipped"]
+    assert problems == ["GPU type 'bad type' is not a valid name; skipped",
+                        "GPU type 'k80:x' is not a valid name; skipped"]
 
 
 @pytest.mark.parametrize("text, names", [
@@ -271,12 +272,14 @@ def test_nodes_old_cluster_multi_line():
 
 def test_nodes_local_recording():
     (node,) = parse_nodes(read("local", "nodes.txt")).items
-    assert (node.name, node.cpus, node.mem, node.gpus, node.partitions) == ("vm", 4, 8000, {"testgpu": 2}, ["cpu", "gpu"])
+    assert (node.name, node.cpus, node.mem, node.gpus, node.partitions) == ("vm", 4, 8000, {"testgpu": 2},
+                                                                            ["cpu", "gpu"])
 
 
 def test_nodes_malformed():
     parsed = parse_nodes(read("malformed", "nodes.txt"), "n.txt")
-    assert [(n.name, n.cpus, n.mem, n.gpus) for n in parsed.items] == [("n1", None, 64000, {}), ("n2", 16, None, {"k80": 2})]
+    assert [(n.name, n.cpus, n.mem, n.gpus) for n in parsed.items] == [("n1", None, 64000, {}),
+                                                                       ("n2", 16, None, {"k80": 2})]
     assert sorted(str(p) for p in parsed.problems) == [
         "n.txt:1: node n1: GPU type 'bad type' is not a valid name; skipped",
         "n.txt:1: node n1: GPU type 'k80:x' is not a valid name; skipped",
@@ -307,11 +310,14 @@ SINFO_ONLY_ROWS = [
 
 
 @pytest.mark.parametrize("path, expected", [
-    ("local/sinfo.txt", [("cpu", True, 86400, False, None, None, None, 1), ("gpu", False, 43200, False, None, None, None, 1)]),
+    ("local/sinfo.txt", [("cpu", True, 86400, False, None, None, None, 1),
+                         ("gpu", False, 43200, False, None, None, None, 1)]),
     ("local/sinfo-custom.txt", [("cpu", True, 86400, False, 4, 8000, {"testgpu": 2}, 1),
                                 ("gpu", False, 43200, False, 4, 8000, {"testgpu": 2}, 1)]),
-    ("local/sinfo-Nl.txt", [("cpu", True, None, False, 4, 8000, None, 1), ("gpu", False, None, False, 4, 8000, None, 1)]),
-    ("local/sinfo-s.txt", [("cpu", True, 86400, False, None, None, None, 1), ("gpu", False, 43200, False, None, None, None, 1)]),
+    ("local/sinfo-Nl.txt", [("cpu", True, None, False, 4, 8000, None, 1),
+                            ("gpu", False, None, False, 4, 8000, None, 1)]),
+    ("local/sinfo-s.txt", [("cpu", True, 86400, False, None, None, None, 1),
+                           ("gpu", False, 43200, False, None, None, None, 1)]),
     ("hpc-a/sinfo.txt", [
         ("cpu", True, 172800, False, None, None, None, 1), ("cpu", True, 172800, False, None, None, None, 2),
         ("cpu", True, 172800, False, None, None, None, 5), ("gpu", False, 432000, False, None, None, None, 3),
@@ -329,7 +335,8 @@ SINFO_ONLY_ROWS = [
     ("sinfo-only/sinfo-padded.txt", SINFO_ONLY_ROWS),
     ("sinfo-only/sinfo-pipes.txt", SINFO_ONLY_ROWS),
     ("sinfo-only/sinfo-long.txt", [  # RESERVATION is empty; TIMELIMIT truncated to 14-00:00:0
-        ("standard", True, 129600, False, None, None, None, 180), ("standard", True, 129600, False, None, None, None, 68),
+        ("standard", True, 129600, False, None, None, None, 180),
+        ("standard", True, 129600, False, None, None, None, 68),
         ("gpu", False, 172800, False, None, None, None, 16), ("largemem", False, 1209600, False, None, None, None, 4),
     ]),
     ("sinfo-only/sinfo-summary.txt", [
@@ -539,7 +546,8 @@ CASES = {
     "local": LOCAL,
     "local-sinfo": [INIT / "local" / "sinfo-custom.txt", INIT / "local" / "sshare.txt", INIT / "local" / "config.txt"],
     "malformed": [INIT / "malformed" / f for f in ("partitions.txt", "nodes.txt", "sinfo.txt")],
-    "accounting-no-accounts": [INIT / "hpc-a" / "partitions.txt", INIT / "hpc-a" / "nodes.txt", INIT / "hpc-a" / "config.txt"],
+    "accounting-no-accounts": [INIT / "hpc-a" / "partitions.txt", INIT / "hpc-a" / "nodes.txt",
+                               INIT / "hpc-a" / "config.txt"],
 }
 
 
@@ -686,11 +694,16 @@ def test_unusable_from_files_raise_init_error(name, message):
 
 
 def test_binary_garbage_does_not_crash():
+    """Garbage is skipped with a problem per line, not an exception."""
     text = "\x00\xff PartitionName=\nNodeName=\x00\n" + "=" * 50
-    for parser in (parse_partitions, parse_nodes, parse_sinfo):
-        parser(text)
-    parse_accounts(text)
-    parse_config(text)
+    for parser in (parse_partitions, parse_accounts):
+        parsed = parser(text)
+        assert parsed.items == [] and [p.line for p in parsed.problems] == [1, 2, 3], parser.__name__
+    nodes = parse_nodes(text)  # line 2 is a NodeName= record
+    assert [n.line for n in nodes.items] == [2] and [p.line for p in nodes.problems] == [1, 3]
+    sinfo = parse_sinfo(text)
+    assert sinfo.items == [] and "no sinfo header" in sinfo.problems[0].message
+    assert parse_config(text) == {}
 
 
 # ---------------------------------------------------------------------------- live mode (fake runner)
@@ -703,7 +716,7 @@ class FakeCluster:
         self.missing, self.failing, self.timeout = set(missing), set(failing), set(timeout)
         self.calls: list[list[str]] = []
 
-    def __call__(self, args, timeout):
+    def __call__(self, args, _timeout):
         self.calls.append(args)
         key = " ".join(args[:3])
         if args[0] in self.missing:
@@ -796,7 +809,8 @@ def test_cli_init_from_files(tmp_path):
 
 @needs_cli
 def test_cli_init_reports_problems_and_bad_files():
-    code, stdout, err = run_subprocess("init", "--site", "b", *[x for p in CASES["malformed"] for x in ("--from", str(p))])
+    sources = [x for p in CASES["malformed"] for x in ("--from", str(p))]
+    code, stdout, err = run_subprocess("init", "--site", "b", *sources)
     assert code == 0 and "this line was pasted by mistake" in err and stdout.startswith("# yaml-language-server")
     code, _, err = run_subprocess("init", "--site", "b", "--from", str(INIT / "malformed" / "unknown.txt"))
     assert code == 2 and "cannot tell which command wrote this file" in err
@@ -821,7 +835,8 @@ def test_live_init_matches_slurm_conf(local_slurm, tmp_path):
             seconds = parse_slurm_time(fields["MaxTime"])
             wanted[fields["PartitionName"]] = (fields.get("Default", "NO") == "YES",
                                                format_duration(seconds) if seconds else None)
-    node = dict(item.split("=", 1) for item in next(ln for ln in conf.splitlines() if ln.startswith("NodeName=")).split())
+    node_line = next(ln for ln in conf.splitlines() if ln.startswith("NodeName="))
+    node = dict(item.split("=", 1) for item in node_line.split())
     result = di.init_site("dvhpc-local")
     assert result.facts.problems == []
     parts = load_yaml(result.text)["slurm"]["partitions"]

@@ -266,7 +266,8 @@ settings: {{s: {subst}, t: {{cluster: {p}, local: {subst}}}}}
 """
     site = build(tmp_path, spec)
     expr = """[sp.on_cluster(), sp.path("a"), sp.path("b"), sp.path("b", cluster=True), sp.data_base_dir("d"),
-               sp.data_base_dir("d", "x", cluster=True), sp.setting("s"), sp.setting("t"), sp.setting("t", cluster=True)]"""
+               sp.data_base_dir("d", "x", cluster=True), sp.setting("s"), sp.setting("t"),
+               sp.setting("t", cluster=True)]"""
     got = values(site, expr, base_env(home="/home/h", INJ="nope"))
     value = "$(touch MARKER)'\"" + PY_PAYLOAD
     assert got == [False, PY_PAYLOAD, "/home/h/" + PY_PAYLOAD, PY_PAYLOAD + "/" + PY_PAYLOAD,
@@ -276,3 +277,14 @@ settings: {{s: {subst}, t: {{cluster: {p}, local: {subst}}}}}
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert not list(tmp_path.rglob("MARKER")) and not list(site.rglob("MARKER"))
+
+
+def test_ruff_reads_exactly_the_data_block_names_as_defined_in_the_runtime():
+    """The runtime fragment uses the names its data block assigns; ruff is told those (and only those),
+    so an undefined name of any other kind is still an error there."""
+    import tomllib
+
+    config = tomllib.loads((Path(site_paths.TEMPLATES) / "ruff.toml").read_text(encoding="utf-8"))
+    assert config["builtins"] == list(site_paths.DATA_NAMES)
+    assert set(site_paths.site_data(check(str(Path(__file__).parents[1] / "sites" / "example.yaml")).site)) \
+        == set(site_paths.DATA_NAMES)

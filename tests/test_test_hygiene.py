@@ -17,18 +17,10 @@ TOOL_MARKERS = ("snakemake", "shellcheck", "slurm")
 # A fixture that is a running cluster (tests/slurm/cluster.py): the tests that ask for it need SLURM.
 SLURM_FIXTURES = {"local_slurm"}
 
-# TEMPORARY, to be fixed after issue 13's parallel work: these test files are being edited by other helpers
-# right now; the coordinator gives each test an assertion / its marker, then empties both sets.
-PENDING_SILENT = {
-    "tests/test_init.py test_binary_garbage_does_not_crash",  # parsers return something checkable
-    "tests/test_layout.py test_every_module_is_in_a_stage",  # _stage raises: assert it returns a stage
-}
-PENDING_UNMARKED = {
-    "tests/test_scripts.py test_bash_n_and_shellcheck_clean",  # asserts SHELLCHECK instead of skipping
-    "tests/test_scripts.py test_stub_is_shellcheck_clean",
-    "tests/test_templates.py test_each_template_shape_is_shellcheck_clean_as_a_file",  # new, H3's
-    "tests/test_templates.py test_each_template_file_alone_is_shellcheck_clean_but_for_its_data",
-}
+# Tests let off the two checks below while someone fixes them ("tests/x.py test_name"): none now. A name
+# left here after its test is fixed fails the check, so the sets cannot go stale.
+PENDING_SILENT: set[str] = set()
+PENDING_UNMARKED: set[str] = set()
 
 
 def _test_files() -> list[Path]:

@@ -7,6 +7,8 @@ import re
 from dvhpc.cluster.records import Parsed, Problem
 from dvhpc.cluster.values import NAME_RE
 
+_Row = tuple[int, str, str | None]  # (line, account, user or None)
+
 
 def parse_accounts(text: str, source: str = "sacctmgr", user: str | None = None) -> Parsed:
     """Account names, in order, without repeats, from `sacctmgr -n -P show assoc user=U format=account`
@@ -18,37 +20,14 @@ def parse_accounts(text: str, source: str = "sacctmgr", user: str | None = None)
     if not lines:
         return Parsed(accounts, problems)
     head = lines[0].strip()
-    rows: list[tuple[int, str, str | None]] = []  # (line, account, user or None)
+    rows: list[_Row] | None
     if re.match(r"^Account\b", head, re.I) and ("User" in head or "|" in head):
-        if "|" in head:
-            names = [h.strip().lower() for h in head.split("|")]
-            for number, line in enumerate(text.splitlines(), 1):
-                if number == 1 or not line.strip() or line.strip() == head:
-                    continue
-                cells = dict(zip(names, (c.strip() for c in line.split("|"))))
-                rows.append((number, cells.get("account", ""), cells.get("user")))
-        else:  # sshare's aligned table: column widths from the dashes line
-            all_lines = text.splitlines()
-            dash_index = next((i for i, ln in enumerate(all_lines) if re.match(r"^-+( +-+)*\s*$", ln)), None)
-            if dash_index is None:
-                problems.append(Problem(source, 1, "sshare table without its ----- line"))
-                return Parsed(accounts, problems)
-            spans = [m.span() for m in re.finditer(r"-+", all_lines[dash_index])]
-            titles = [all_lines[dash_index - 1][a:b].strip().lower() for a, b in spans] if dash_index else []
-            if "account" not in titles:
-                problems.append(Problem(source, dash_index, "sshare table without an Account column"))
-                return Parsed(accounts, problems)
-            for number, line in enumerate(all_lines[dash_index + 1:], dash_index + 2):
-                if not line.strip():
-                    continue
-                cells = {title: line[a:b + 1].strip() if i < len(spans) - 1 else line[a:].strip()
-                         for i, (title, (a, b)) in enumerate(zip(titles, spans))}
-                rows.append((number, cells.get("account", ""), cells.get("user") or ""))
+        rows = _pipe_rows(text, head) if "|" in head else _aligned_rows(text, source, problems)
+        if rows is None:
+            return Parsed(accounts, problems)
     else:
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            rows.append((number, line.split("|")[0].strip(), None))
+        rows = [(number, line.split("|")[0].strip(), None) for number, line in enumerate(text.splitlines(), 1)
+                if line.strip()]
     users = sorted({u for _, _, u in rows if u})
     if user is None and len(users) > 1:
         problems.append(Problem(source, 0, f"associations of several users ({', '.join(users)}): the accounts of all "
@@ -64,3 +43,38 @@ def parse_accounts(text: str, source: str = "sacctmgr", user: str | None = None)
         if account not in accounts:
             accounts.append(account)
     return Parsed(accounts, problems)
+
+
+def _pipe_rows(text: str, head: str) -> list[_Row]:
+    """Rows of a `|`-separated table whose header is `head`."""
+    names = [h.strip().lower() for h in head.split("|")]
+    rows: list[_Row] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if number == 1 or not line.strip() or line.strip() == head:
+            continue
+        # a short row leaves the last columns out
+        cells = dict(zip(names, (c.strip() for c in line.split("|")), strict=False))
+        rows.append((number, cells.get("account", ""), cells.get("user")))
+    return rows
+
+
+def _aligned_rows(text: str, source: str, problems: list[Problem]) -> list[_Row] | None:
+    """Rows of sshare's aligned table (column widths from the dashes line); None when it is not one."""
+    all_lines = text.splitlines()
+    dash_index = next((i for i, ln in enumerate(all_lines) if re.match(r"^-+( +-+)*\s*$", ln)), None)
+    if dash_index is None:
+        problems.append(Problem(source, 1, "sshare table without its ----- line"))
+        return None
+    spans = [m.span() for m in re.finditer(r"-+", all_lines[dash_index])]
+    titles = [all_lines[dash_index - 1][a:b].strip().lower() for a, b in spans] if dash_index else []
+    if "account" not in titles:
+        problems.append(Problem(source, dash_index, "sshare table without an Account column"))
+        return None
+    rows: list[_Row] = []
+    for number, line in enumerate(all_lines[dash_index + 1:], dash_index + 2):
+        if not line.strip():
+            continue
+        cells = {title: line[a:b + 1].strip() if i < len(spans) - 1 else line[a:].strip()
+                 for i, (title, (a, b)) in enumerate(zip(titles, spans, strict=True))}
+        rows.append((number, cells.get("account", ""), cells.get("user") or ""))
+    return rows

@@ -42,19 +42,7 @@ def from_live(run: Runner = run_command, user: str | None = None, timeout: float
     texts: list[tuple[str, str]] = []
 
     def ask(args: list[str], required: bool) -> str | None:
-        label = " ".join(args)
-        try:
-            code, out, err = run(args, timeout)
-        except FileNotFoundError:
-            if required:
-                raise ClusterUnreachable(f"`{args[0]}` not found: no SLURM client on this machine") from None
-            return None
-        if code != 0:
-            if required:
-                detail = (err or out).strip().splitlines()
-                raise ClusterUnreachable(f"`{label}` failed (exit {code}{': ' + detail[-1] if detail else ''})")
-            return None
-        return out
+        return _ask(run, timeout, args, required)
 
     partitions = ask(["scontrol", "show", "partition", "-o"], True)
     texts.append(("scontrol show partition -o", partitions or ""))
@@ -86,10 +74,31 @@ def from_live(run: Runner = run_command, user: str | None = None, timeout: float
             facts.accounts = accounts
         else:
             facts.notes.append("sacctmgr did not answer: no accounts listed")
+    facts.hostnames = hostname_globs(_own_names() + [g for g in facts.hostnames])
+    return facts
+
+
+def _ask(run: Runner, timeout: float, args: list[str], required: bool) -> str | None:
+    """A command's output; None when an optional one is missing or fails (a required one: ClusterUnreachable)."""
+    label = " ".join(args)
+    try:
+        code, out, err = run(args, timeout)
+    except FileNotFoundError:
+        if required:
+            raise ClusterUnreachable(f"`{args[0]}` not found: no SLURM client on this machine") from None
+        return None
+    if code != 0:
+        if required:
+            detail = (err or out).strip().splitlines()
+            raise ClusterUnreachable(f"`{label}` failed (exit {code}{': ' + detail[-1] if detail else ''})")
+        return None
+    return out
+
+
+def _own_names() -> list[str]:
+    """This machine's name: its FQDN, else (localhost) its host name; none when neither is known."""
     try:
         fqdn = socket.getfqdn()
-        names = [fqdn] if fqdn and fqdn not in ("localhost", "localhost.localdomain") else [socket.gethostname()]
+        return [fqdn] if fqdn and fqdn not in ("localhost", "localhost.localdomain") else [socket.gethostname()]
     except OSError:
-        names = []
-    facts.hostnames = hostname_globs(names + [g for g in facts.hostnames])
-    return facts
+        return []

@@ -35,23 +35,10 @@ def parse_sinfo(text: str, source: str = "sinfo") -> Parsed:
     lines = text.splitlines()
     problems: list[Problem] = []
     items: list[SinfoRow] = []
-    header: list[str] | None = None
-    sep: str | None = None
-    start = 0
-    for index, line in enumerate(lines[:5]):
-        if is_sinfo_header(line):
-            sep = "|" if "|" in line else None
-            header = [h.strip().upper() for h in (line.split("|") if sep else line.split())]
-            start = index + 1
-            break
-    if header is None:
-        first = next((ln for ln in lines if ln.strip()), "")
-        if is_headerless_sinfo_row(first):
-            header = ["PARTITION", "AVAIL", "TIMELIMIT", "NODES", "STATE", "NODELIST"]
-            problems.append(Problem(source, 0, "no header line; read as sinfo's default format (sinfo -h)"))
-        else:
-            problems.append(Problem(source, 0, "no sinfo header line (PARTITION ...): run sinfo without -h"))
-            return Parsed(items, problems)
+    found = _header(lines, source, problems)
+    if found is None:
+        return Parsed(items, problems)
+    header, sep, start = found
     columns = [_SINFO_COLUMNS.get(h) for h in header]
     if "partition" not in columns:
         problems.append(Problem(source, start, "sinfo output without a PARTITION column"))
@@ -68,36 +55,58 @@ def parse_sinfo(text: str, source: str = "sinfo") -> Parsed:
                 problems.append(Problem(source, number, f"expected {len(header)} columns, found {len(cells)}, skipped"))
                 continue
             cells = cells[:gap] + [""] * (len(header) - len(cells)) + cells[gap:]
-        values = {col: cell for col, cell in zip(columns, cells) if col}
+        # a `|` row may have more cells than the header: those are not read
+        values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
         name = values["partition"]
         row = SinfoRow(partition=name.rstrip("*"), default=name.endswith("*"), nodelist=values.get("nodelist"),
                        line=number)
-        varies: list[str] = []
         try:
-            if "time" in values:
-                if values["time"].lower() in ("n/a", ""):
-                    pass
-                else:
-                    row.max_time = parse_slurm_time(values["time"])
-                    row.unlimited = row.max_time is None
-            if "cpus" in values:
-                row.cpus, more = parse_count(values["cpus"])
-                varies += ["cpus"] if more else []
-            if "mem" in values:
-                row.mem = parse_mib(values["mem"])
-                varies += ["mem"] if values["mem"].strip().endswith("+") else []
-            if "nodes" in values:
-                row.nodes = parse_count(values["nodes"])[0]
-            elif "nodes_aiot" in values:
-                row.nodes = int(values["nodes_aiot"].split("/")[-1])
+            row.varies = _read_limits(row, values)
         except ValueError as exc:
             problems.append(Problem(source, number, f"partition {row.partition}: {exc}; row skipped"))
             continue
         if "gres" in values:
             row.gpus, gres_problems = parse_gres(values["gres"])
             problems += [Problem(source, number, p) for p in gres_problems]
-        row.varies = tuple(varies)
         items.append(row)
     return Parsed(items, problems)
+
+
+def _header(lines: list[str], source: str, problems: list[Problem]) -> tuple[list[str], str | None, int] | None:
+    """The column titles, the separator (`|` or None for blanks) and the first row's index; None without."""
+    for index, line in enumerate(lines[:5]):
+        if is_sinfo_header(line):
+            sep = "|" if "|" in line else None
+            return [h.strip().upper() for h in (line.split("|") if sep else line.split())], sep, index + 1
+    first = next((ln for ln in lines if ln.strip()), "")
+    if is_headerless_sinfo_row(first):
+        problems.append(Problem(source, 0, "no header line; read as sinfo's default format (sinfo -h)"))
+        return ["PARTITION", "AVAIL", "TIMELIMIT", "NODES", "STATE", "NODELIST"], None, 0
+    problems.append(Problem(source, 0, "no sinfo header line (PARTITION ...): run sinfo without -h"))
+    return None
+
+
+def _read_limits(row: SinfoRow, values: dict[str, str]) -> tuple[str, ...]:
+    """Time, CPUs, memory and nodes of a row into `row`; the limits that vary across its nodes. ValueError."""
+    varies: list[str] = []
+    if "time" in values and values["time"].lower() not in ("n/a", ""):
+        row.max_time = parse_slurm_time(values["time"])
+        row.unlimited = row.max_time is None
+    if "cpus" in values:
+        row.cpus, more = parse_count(values["cpus"])
+        varies += ["cpus"] if more else []
+    if "mem" in values:
+        row.mem = parse_mib(values["mem"])
+        varies += ["mem"] if values["mem"].strip().endswith("+") else []
+    row.nodes = _nodes(values, row.nodes)
+    return tuple(varies)
+
+
+def _nodes(values: dict[str, str], unknown: int | None) -> int | None:
+    if "nodes" in values:
+        return parse_count(values["nodes"])[0]
+    if "nodes_aiot" in values:  # allocated/idle/other/total
+        return int(values["nodes_aiot"].split("/")[-1])
+    return unknown
 
 

@@ -103,7 +103,9 @@ def read_text(
 ) -> tuple[str, str] | None:
     """Read a spec file as (text, sha256 of its bytes), refusing anything too large or not text."""
     raw = read_bytes(path, display, report, origin=origin, reader=reader)
-    text = None if raw is None else decode(raw, display, report)
+    if raw is None:
+        return None
+    text = decode(raw, display, report)
     return None if text is None else (text, digest(raw))
 
 

@@ -58,7 +58,7 @@ class _TooBig(Exception):
 
 
 class _ComposeError(Exception):
-    def __init__(self, message: str, mark, note: tuple[str, object] | None = None):
+    def __init__(self, message: str, mark, note: tuple[str, tuple[int, int]] | None = None):
         super().__init__(message)
         self.message, self.mark, self.note = message, mark, note
 

@@ -84,7 +84,8 @@ class Checker:
         if res.gpu is not None:
             self.fit_gpus(res, part)
         elif res.value(keys.GPU_TYPE) and not res.is_defaults:
-            self.finding("DV306", res, "gpu_type", f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
+            self.finding("DV306", res, "gpu_type",
+                         f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
                          hint="set `gpus: 1` (or more)")
         nodes = res.value(keys.NODES)
         if part.nodes and nodes and nodes > part.nodes:
@@ -146,7 +147,7 @@ class Checker:
             return
         last = res.attempts[-1]
         for key in last.capped:
-            values = " -> ".join(str(a.value(key).count) for a in res.attempts)
+            values = " -> ".join(str(a.count(key)) for a in res.attempts)
             unit = "MiB" if key.kind is keys.Kind.MEMORY else "min"
             limit_key = "mem" if key is keys.MEM else "max_time"
             self.finding("DV310", res, "retry",
@@ -284,9 +285,10 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
         report.add("DV351", f"workflow rule '{name}' has no entry: it gets resources.defaults", where)
     for name in sorted(info.localrules):
         local = site.rules.get(name)
-        if local is not None and local.gpu is not None:
+        gpus = local.sourced(keys.GPUS) if local is not None and local.gpu is not None else None
+        if gpus is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
-                       local.sourced(keys.GPUS).origin.location or where, hint="drop the GPUs or remove it from localrules")
+                       gpus.origin.location or where, hint="drop the GPUs or remove it from localrules")
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:

@@ -119,11 +119,17 @@ def directives(lines: list[LogicalLine], start: int, end: int, depth: int):
         index = stop
 
 
+def _prefix(literal: str) -> str:
+    """A string literal's prefix letters (r, b, f, ...), lower case; "" for none."""
+    match = _STRING_PREFIX.match(literal)
+    return match.group().lower() if match else ""
+
+
 def plain_string(tokens: list[tokenize.TokenInfo]) -> str | None:
     """The value of a plain string literal (adjacent literals joined); None for anything else."""
     if not tokens or any(t.type not in _STRING_TYPES for t in tokens):
         return None
-    if any(set(_STRING_PREFIX.match(t.string).group().lower()) & {"f", "b", "t"} for t in tokens):
+    if any(set(_prefix(t.string)) & {"f", "b", "t"} for t in tokens):
         return None  # f-strings run code; bytes are not a path
     try:
         value = ast.literal_eval(" ".join(t.string for t in tokens))
