@@ -73,7 +73,32 @@ class _Node:
         self.kind, self.tag, self.value, self.start, self.end = kind, tag, value, start, end
 
 
-def _compose(text: str) -> list[_Node]:
+def _int_value(text: str) -> int | str:
+    """A YAML int (0x.., 0o.., _ separators; a leading 0 read as decimal); the text when not one."""
+    try:
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        try:
+            return int(text.replace("_", ""), 10)
+        except ValueError:
+            return text
+
+
+_FLOAT_WORDS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+
+
+def _float_value(text: str) -> float | str:
+    """A YAML float (.inf, .nan, _ separators); the text when not one."""
+    lowered = text.lower().replace("_", "")
+    if lowered in _FLOAT_WORDS:
+        return _FLOAT_WORDS[lowered]
+    try:
+        return float(lowered)
+    except ValueError:
+        return text
+
+
+def _compose(text: str) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
     """Compose every document of `text` from the C parser's events.
 
     Our own composer: ruamel's runs its Python resolver and tag objects per scalar, most of the
@@ -247,25 +272,9 @@ class _YamlConverter:
                             hint="a spec holds plain strings, numbers, true/false and null")
             return None
         if kind == "int":
-            try:
-                return int(text.replace("_", ""), 0)
-            except ValueError:
-                try:
-                    return int(text.replace("_", ""), 10)
-                except ValueError:
-                    return text
+            return _int_value(text)
         if kind == "float":
-            lowered = text.lower().replace("_", "")
-            if lowered in (".inf", "+.inf"):
-                return float("inf")
-            if lowered == "-.inf":
-                return float("-inf")
-            if lowered == ".nan":
-                return float("nan")
-            try:
-                return float(lowered)
-            except ValueError:
-                return text
+            return _float_value(text)
         if kind == "bool":
             lowered = text.lower()
             if lowered not in ("true", "yes", "on", "y", "false", "no", "off", "n"):

@@ -183,3 +183,63 @@ def resource_names(tokens: list[tokenize.TokenInfo]) -> tuple[frozenset[str], bo
         if not name.startswith("_"):
             normal.add(name)
     return frozenset(normal), dynamic
+
+
+def use_line(tokens: list[tokenize.TokenInfo], file: str
+              ) -> tuple[list[str], str | None, list[str] | None, str | None, bool]:
+    """`use rule A, B from M exclude C as D with:` read into (rules, module, exclude, rename, with:)."""
+
+    def fail(at: int, expected: str):
+        token = tokens[min(at, len(tokens) - 1)]
+        raise WorkflowUnreadable(f"use rule: expected {expected}", (file, token.start[0], token.start[1] + 1))
+
+    if len(tokens) < 2 or tokens[1].string != "rule":
+        fail(1, "'rule' after 'use'")
+    at, rules = 2, []
+    while at < len(tokens) and (tokens[at].type == tokenize.NAME
+                                and tokens[at].string not in ("from", "as", "exclude", "with")
+                                or tokens[at].string == "*"):
+        rules.append(tokens[at].string)
+        at += 1
+        if at < len(tokens) and tokens[at].string == ",":
+            at += 1
+    if not rules:
+        fail(at, "rule names or '*'")
+    module: str | None = None
+    exclude: list[str] | None = None
+    rename: str | None = None
+    with_block = False
+    while at < len(tokens):
+        word = tokens[at].string
+        if word == "from" and module is None and at + 1 < len(tokens) and tokens[at + 1].type == tokenize.NAME:
+            module, at = tokens[at + 1].string, at + 2
+        elif word == "exclude" and exclude is None:
+            exclude, at = _excluded(tokens, at + 1)
+        elif word == "as" and rename is None:
+            rename, at = _new_name(tokens, at + 1)
+            if not rename:
+                fail(at, "a name or pattern after 'as'")
+        elif word == "with" and at + 1 < len(tokens) and tokens[at + 1].string == ":" and at + 2 == len(tokens):
+            with_block, at = True, at + 2
+        else:
+            fail(at, "'from', 'exclude', 'as' or 'with:'")
+    return rules, module, exclude, rename, with_block
+
+
+def _excluded(tokens: list[tokenize.TokenInfo], at: int) -> tuple[list[str], int]:
+    """The rule names after `exclude` (comma-separated) and the index after them."""
+    names = []
+    while at < len(tokens) and tokens[at].type == tokenize.NAME and tokens[at].string not in ("as", "with", "from"):
+        names.append(tokens[at].string)
+        at += 2 if at + 1 < len(tokens) and tokens[at + 1].string == "," else 1
+    return names, at
+
+
+def _new_name(tokens: list[tokenize.TokenInfo], at: int) -> tuple[str, int]:
+    """The name or pattern after `as` (`new_*`, written as tokens) and the index after it; "" for none."""
+    parts = []
+    while at < len(tokens) and (tokens[at].type == tokenize.NAME and tokens[at].string != "with"
+                                or tokens[at].string == "*"):
+        parts.append(tokens[at].string)
+        at += 1
+    return "".join(parts), at

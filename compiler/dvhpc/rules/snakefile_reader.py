@@ -33,6 +33,7 @@ from dvhpc.rules.snakefile_lines import (
     resource_names,
     shown_path,
     source_text,
+    use_line,
 )
 from dvhpc.rules.workflow import WorkflowInfo
 
@@ -335,48 +336,7 @@ class _Reader:
     def use_statement(self, lines, index, end, file, modifier, stack, inside) -> None:
         tokens = lines[index].tokens
         use = tokens[0]
-
-        def fail(at: int, expected: str):
-            token = tokens[min(at, len(tokens) - 1)]
-            raise WorkflowUnreadable(f"use rule: expected {expected}", (file, token.start[0], token.start[1] + 1))
-
-        if len(tokens) < 2 or tokens[1].string != "rule":
-            fail(1, "'rule' after 'use'")
-        at, rules = 2, []
-        while at < len(tokens) and (tokens[at].type == tokenize.NAME
-                                    and tokens[at].string not in ("from", "as", "exclude", "with")
-                                    or tokens[at].string == "*"):
-            rules.append(tokens[at].string)
-            at += 1
-            if at < len(tokens) and tokens[at].string == ",":
-                at += 1
-        if not rules:
-            fail(at, "rule names or '*'")
-        module = exclude = rename = None
-        with_block = False
-        while at < len(tokens):
-            word = tokens[at].string
-            if word == "from" and module is None and at + 1 < len(tokens) and tokens[at + 1].type == tokenize.NAME:
-                module, at = tokens[at + 1].string, at + 2
-            elif word == "exclude" and exclude is None:
-                exclude, at = [], at + 1
-                while (at < len(tokens) and tokens[at].type == tokenize.NAME
-                       and tokens[at].string not in ("as", "with", "from")):
-                    exclude.append(tokens[at].string)
-                    at += 2 if at + 1 < len(tokens) and tokens[at + 1].string == "," else 1
-            elif word == "as" and rename is None:
-                parts, at = [], at + 1
-                while at < len(tokens) and (tokens[at].type == tokenize.NAME and tokens[at].string != "with"
-                                            or tokens[at].string == "*"):
-                    parts.append(tokens[at].string)
-                    at += 1
-                if not parts:
-                    fail(at, "a name or pattern after 'as'")
-                rename = "".join(parts)
-            elif word == "with" and at + 1 < len(tokens) and tokens[at + 1].string == ":" and at + 2 == len(tokens):
-                with_block, at = True, at + 2
-            else:
-                fail(at, "'from', 'exclude', 'as' or 'with:'")
+        rules, module, exclude, rename, with_block = use_line(tokens, file)
         label = f"use rule {', '.join(rules)}" + (f" from {module}" if module else "")
         overwrite = {}
         if with_block:

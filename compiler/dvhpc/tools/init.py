@@ -90,97 +90,108 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
     """The commented site spec (YAML text). `accounting` None = not known (written as false, with a note)."""
     if not SITE_RE.match(site) or len(site) > 64:
         raise InitError(f"site name {site!r} must be lowercase letters, digits, '_' and '-', starting with a letter")
-    out: list[str] = []
+    valid = [p for p in partitions if NAME_RE.match(p.name)]
+    default = next((p for p in valid if p.default), None)
+    lines = [
+        *_head(site, list(sources), notes, cluster_name, schema_ref),
+        *_detect(cluster_name or site, not cluster_name, list(hostnames)),
+        *_slurm(accounts, accounting),
+        *_partitions(valid, [p for p in partitions if p not in valid]),
+        *_snakemake(),
+        *_resources(valid, default),
+        "# environment:                      # how the runner and the jobs get their software, e.g.",
+        "#   modules: {purge: true, load: [anaconda3]}",
+        "#   conda: my-env",
+    ]
+    if accounting and not accounts:
+        lines += ["", "lint:",
+                  "  ignore: [DV321]                   # no account known yet: remove once slurm.account is set"]
+    # Each item is one line of YAML. File names, notes and account names from the input reach
+    # comments: a line break (NEL, U+2028/9 included) or a control character in them is escaped,
+    # so no input can start a line of its own (a key) or hide text from the reader.
+    return "\n".join(printable(line) for line in lines) + "\n"
 
-    def add(line: str) -> None:
-        # Each call is one line of YAML. File names, notes and account names from the input reach
-        # comments: a line break (NEL, U+2028/9 included) or a control character in them is escaped,
-        # so no input can start a line of its own (a key) or hide text from the reader.
-        out.append(printable(line))
 
-    sources = list(sources)
-    add(f"# yaml-language-server: $schema={schema_ref}")
-    add(f"# Site spec for '{site}', scaffolded by `dvhpc init`" + (" from:" if sources else "."))
+def _head(site: str, sources: list[str], notes: Iterable[str], cluster_name: str | None,
+          schema_ref: str) -> list[str]:
+    out = [f"# yaml-language-server: $schema={schema_ref}",
+           f"# Site spec for '{site}', scaffolded by `dvhpc init`" + (" from:" if sources else ".")]
     line = "#  "
     for index, source in enumerate(sources):
         piece = f" {source}" + ("," if index < len(sources) - 1 else "")
         if len(line) + len(piece) > 100 and line != "#  ":
-            add(line)
+            out.append(line)
             line = "#  "
         line += piece
     if sources:
-        add(line)
-    add("# Check every value (limits are per node: the smallest node of each partition, so a request")
-    add(f"# that fits fits every node), then: dvhpc validate {site}.yaml && dvhpc lint {site}.yaml")
-    for note in notes:
-        add(f"# - {note}")
-    add("dvhpc: 1")
-    add(f"site: {site}")
-    add(f"description: {_scalar(f'SLURM cluster {cluster_name or site} (scaffolded by dvhpc init)')}")
-    add("")
+        out.append(line)
+    out.append("# Check every value (limits are per node: the smallest node of each partition, so a request")
+    out.append(f"# that fits fits every node), then: dvhpc validate {site}.yaml && dvhpc lint {site}.yaml")
+    out += [f"# - {note}" for note in notes]
+    return out + ["dvhpc: 1", f"site: {site}",
+                  f"description: {_scalar(f'SLURM cluster {cluster_name or site} (scaffolded by dvhpc init)')}", ""]
 
-    # detect
-    add(_line("detect:", '"am I on this cluster?" at run time: true if any entry matches'))
-    env_name = cluster_name or site
-    add(_line(f"  env: {_flow({'SLURM_CLUSTER_NAME': env_name})}",
-              "set inside jobs" + ("" if cluster_name else "; the ClusterName was not known, check it")))
-    globs = list(hostnames)
+
+def _detect(env_name: str, name_guessed: bool, globs: list[str]) -> list[str]:
+    out = [_line("detect:", '"am I on this cluster?" at run time: true if any entry matches'),
+           _line(f"  env: {_flow({'SLURM_CLUSTER_NAME': env_name})}",
+                 "set inside jobs" + ("; the ClusterName was not known, check it" if name_guessed else ""))]
     if globs:
-        add(_line(f"  hostnames: [{', '.join(json.dumps(g) for g in globs)}]",
-                  "shell-style globs: add the login nodes"))
+        out.append(_line(f"  hostnames: [{', '.join(json.dumps(g) for g in globs)}]",
+                         "shell-style globs: add the login nodes"))
     else:
-        add('  # hostnames: ["login*.example.org"]  # shell-style globs for the login nodes')
-    add("")
+        out.append('  # hostnames: ["login*.example.org"]  # shell-style globs for the login nodes')
+    return out + [""]
 
-    # slurm
-    add("slurm:")
-    known_accounting = accounting is not None
-    accounting_value = bool(accounting)
+
+def _slurm(accounts: list[str], accounting: bool | None) -> list[str]:
+    out = ["slurm:"]
     if accounts:
         others = accounts[1:]
-        add(_line(f"  account: {_scalar(accounts[0])}",
-                  f"yours too: {', '.join(others)}" if others else "sent with every job unless a rule overrides it"))
-    elif accounting_value:
-        add(_line("  # account: <your account>", "no account of yours was listed; ask your admins"))
-    if not known_accounting:
-        add(_line("  accounting: false", "not known from the input: true if `sacct` works (then set account)"))
+        out.append(_line(f"  account: {_scalar(accounts[0])}", f"yours too: {', '.join(others)}" if others
+                         else "sent with every job unless a rule overrides it"))
+    elif accounting:
+        out.append(_line("  # account: <your account>", "no account of yours was listed; ask your admins"))
+    if accounting is None:
+        out.append(_line("  accounting: false", "not known from the input: true if `sacct` works (then set account)"))
     else:
-        add(_line(f"  accounting: {_scalar(accounting_value)}",
-                  "slurmdbd accounting: sacct works" if accounting_value else "no slurmdbd: job status via squeue"))
-    add(_line("  gpu_flag: gpus", "how GPUs are requested: gpus | gres | gpus-per-node"))
-    valid = [p for p in partitions if NAME_RE.match(p.name)]
-    for bad in partitions:
-        if bad not in valid:
-            add(f"  # partition {bad.name!r} is not a valid name and was left out")
-    default = next((p for p in valid if p.default), None)
-    if valid:
-        add(_line("  partitions:", "limits per node"))
-        width = max(len(_scalar(p.name)) for p in valid) + 1
-        for part in valid:
-            entry: dict[str, object] = {}
-            if part.default:
-                entry["default"] = True
-            if part.max_time_text:
-                entry["max_time"] = part.max_time_text
-            if part.cpus and 1 <= part.cpus <= 100000:
-                entry["cpus"] = part.cpus
-            if part.mem_text:
-                entry["mem"] = part.mem_text
-            if part.nodes and 1 <= part.nodes <= 1000000:
-                entry["nodes"] = part.nodes
-            gpus = {k: min(v, 1024) for k, v in part.gpus.items()}
-            if gpus:
-                entry["gpus"] = gpus
-            for note in part.notes:
-                add(f"    # {part.name}: {note}")
-            add(f"    {(_scalar(part.name) + ':').ljust(width)} {_flow(entry)}")
-    else:
-        add("  partitions: {}                    # none found")
-    add("")
+        out.append(_line(f"  accounting: {_scalar(accounting)}",
+                         "slurmdbd accounting: sacct works" if accounting else "no slurmdbd: job status via squeue"))
+    return out + [_line("  gpu_flag: gpus", "how GPUs are requested: gpus | gres | gpus-per-node")]
 
-    # snakemake
-    add("snakemake:")
-    for key, value, comment in (
+
+def _partitions(valid: list[Partition], invalid: list[Partition]) -> list[str]:
+    out = [f"  # partition {bad.name!r} is not a valid name and was left out" for bad in invalid]
+    if not valid:
+        return out + ["  partitions: {}                    # none found", ""]
+    out.append(_line("  partitions:", "limits per node"))
+    width = max(len(_scalar(p.name)) for p in valid) + 1
+    for part in valid:
+        out += [f"    # {part.name}: {note}" for note in part.notes]
+        out.append(f"    {(_scalar(part.name) + ':').ljust(width)} {_flow(_partition_entry(part))}")
+    return out + [""]
+
+
+def _partition_entry(part: Partition) -> dict[str, object]:
+    entry: dict[str, object] = {}
+    if part.default:
+        entry["default"] = True
+    if part.max_time_text:
+        entry["max_time"] = part.max_time_text
+    if part.cpus and 1 <= part.cpus <= 100000:
+        entry["cpus"] = part.cpus
+    if part.mem_text:
+        entry["mem"] = part.mem_text
+    if part.nodes and 1 <= part.nodes <= 1000000:
+        entry["nodes"] = part.nodes
+    gpus = {k: min(v, 1024) for k, v in part.gpus.items()}
+    if gpus:
+        entry["gpus"] = gpus
+    return entry
+
+
+def _snakemake() -> list[str]:
+    return ["snakemake:", *(_line(f"  {key}: {_scalar(value)}", comment) for key, value, comment in (
         ("executor", "slurm", "slurm (executor plugin) | cluster-generic (sbatch template)"),
         ("jobs", 100, "jobs queued or running at once"),
         ("latency_wait", "60s", "shared file systems can be slow to show outputs"),
@@ -191,35 +202,44 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
         ("logdir", "logs/slurm", "${VAR} and ~ allowed, kept for run time"),
         ("keep_successful_logs", False, None),
         ("delete_logs_older_than", "10d", None),
-    ):
-        add(_line(f"  {key}: {_scalar(value)}", comment))
-    add("")
+    )), ""]
 
-    # resources
-    add("resources:")
-    defaults: dict[str, object] = {}
+
+def _resources(valid: list[Partition], default: Partition | None) -> list[str]:
     limit_time = default.max_time if default else None
     limit_mem = default.mem if default else None
-    if default:
-        defaults["partition"] = default.name
+    defaults: dict[str, object] = {"partition": default.name} if default else {}
     defaults["cpus"] = 1
     defaults["mem"] = format_memory(_fit_mem(4 * KIB, limit_mem))
     defaults["time"] = format_duration(_fit_time(3600, limit_time))
-    add(_line(f"  defaults: {_flow(defaults)}",
-              "every rule without its own values" if default else "no default partition found: SLURM picks one"))
-    add("  # Examples (uncomment and adapt): named sets that rules `use`, and per-rule resources.")
-    base = default or (valid[0] if valid else None)
     with_gpus = [p for p in valid if p.gpus]
     gpu_part = next((p for p in with_gpus if "gpu" in p.name.lower()), None) or \
         next((p for p in with_gpus if not p.default), None) or next(iter(with_gpus), None)
-    sets: list[tuple[str, dict]] = []
-    big: dict[str, object] = {}
-    if base:
-        big["partition"] = base.name
+    small = {"cpus": 1, "mem": format_memory(_fit_mem(2 * KIB, limit_mem)),
+             "time": format_duration(_fit_time(900, limit_time))}
+    return [
+        "resources:",
+        _line(f"  defaults: {_flow(defaults)}",
+              "every rule without its own values" if default else "no default partition found: SLURM picks one"),
+        "  # Examples (uncomment and adapt): named sets that rules `use`, and per-rule resources.",
+        "  # sets:",
+        *(f"  #   {name}: {_flow(values)}" for name, values in _example_sets(default or next(iter(valid), None),
+                                                                        gpu_part)),
+        "  # rules:                          # Snakemake rule name -> resources, or the name of a set",
+        "  #   prepare_data: bigger",
+        f"  #   train_model: {{use: {'gpu_job' if gpu_part else 'bigger'}, retry: {{mem: 2x, time: 1.5x}}}}",
+        f"  #   plot_results: {_flow(small)}",
+        "",
+    ]
+
+
+def _example_sets(base: Partition | None, gpu_part: Partition | None) -> list[tuple[str, dict[str, object]]]:
+    """The commented `sets` of the scaffold: a bigger CPU job, and a GPU job where a partition has GPUs."""
+    big: dict[str, object] = {"partition": base.name} if base else {}
     big["cpus"] = min(8, base.cpus) if base and base.cpus else 8
     big["mem"] = format_memory(_fit_mem(32 * KIB, base.mem if base else None, 2))
     big["time"] = format_duration(_fit_time(12 * 3600, base.max_time if base else None, 1.5))
-    sets.append(("bigger", big))
+    sets: list[tuple[str, dict[str, object]]] = [("bigger", big)]
     if gpu_part:
         gpu_set: dict[str, object] = {"partition": gpu_part.name, "gpus": 1}
         typed = [t for t in gpu_part.gpus if t != "gpu"]
@@ -229,27 +249,7 @@ def scaffold(site: str, partitions: list[Partition], accounts: list[str], accoun
         gpu_set["mem"] = format_memory(_fit_mem(32 * KIB, gpu_part.mem, 2))
         gpu_set["time"] = format_duration(_fit_time(4 * 3600, gpu_part.max_time, 1.5))
         sets.append(("gpu_job", gpu_set))
-    add("  # sets:")
-    for name, values in sets:
-        add(f"  #   {name}: {_flow(values)}")
-    add("  # rules:                          # Snakemake rule name -> resources, or the name of a set")
-    add("  #   prepare_data: bigger")
-    if gpu_part:
-        add("  #   train_model: {use: gpu_job, retry: {mem: 2x, time: 1.5x}}")
-    else:
-        add("  #   train_model: {use: bigger, retry: {mem: 2x, time: 1.5x}}")
-    small = {"cpus": 1, "mem": format_memory(_fit_mem(2 * KIB, limit_mem)),
-             "time": format_duration(_fit_time(900, limit_time))}
-    add(f"  #   plot_results: {_flow(small)}")
-    add("")
-    add("# environment:                      # how the runner and the jobs get their software, e.g.")
-    add("#   modules: {purge: true, load: [anaconda3]}")
-    add("#   conda: my-env")
-    if accounting_value and not accounts:
-        add("")
-        add("lint:")
-        add("  ignore: [DV321]                   # no account known yet: remove once slurm.account is set")
-    return "\n".join(out) + "\n"
+    return sets
 
 
 FROM_HINT = (
