@@ -238,7 +238,7 @@ def test_accepted_values_together_pass_a_real_dry_run(tmp_path):
     profile.mkdir()
     (profile / Path(PROFILE).name).write_text(files(checked.site)[PROFILE].content)
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
-    proc = subprocess.run([SNAKEMAKE, "--profile", str(profile), "-n"], cwd=tmp_path, text=True,
+    proc = subprocess.run([SNAKEMAKE, "--profile", str(profile), "-n", "--jobs", "1"], cwd=tmp_path, text=True,
                           capture_output=True, timeout=300, env=_snakemake_env(WANDB_API_KEY="x"))  # envvars
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "make_a" in proc.stdout + proc.stderr
