@@ -84,7 +84,7 @@ CASES = [
     ("slurm-array-limit", "lots", REFUSE),
     ("slurm-efficiency-threshold", 0.8, ACCEPT),
     ("slurm-jobname-prefix", "lab", ACCEPT),
-    ("conda-cleanup-pkgs", "cache", ACCEPT),
+    ("conda-cleanup-pkgs", "cache", REFUSE),  # a mode: cleans up instead of running (every run of the profile)
     ("conda-cleanup-pkgs", "all", REFUSE),
     ("jobname", "smk.{rule}.{jobid}.sh", ACCEPT),
     ("jobname", '{jobid}".sh', REFUSE),
@@ -326,7 +326,7 @@ def test_apptainer_args_stay_options_of_the_engine(tmp_path):
 
 def test_every_option_has_a_reviewed_class():
     classes = {info.value_class for info in so.options().values()}
-    assert classes == {"data", "command", "shell-word", "shell-words"}
+    assert classes == {"data", "command", "mode", "shell-word", "shell-words"}
     commands = {name for name, info in so.options().items() if info.value_class == "command"}
     assert {"scheduler-ilp-solver-path", "scheduler-solver-path", "precommand", "snakefile", "profile",
             "workflow-profile", "jobscript", "js", "cluster-generic-sidecar-cmd", "wrapper-prefix"} <= commands
@@ -368,3 +368,39 @@ def test_validate_lint_and_compile_refuse_alike(tmp_path):
         code, out, err = run_in_process(*command, "spec.yaml", cwd=tmp_path)
         assert code == 1 and "DV343" in out + err, (command, out, err)
     assert not (tmp_path / "g").exists()
+
+
+# ------------------------------------------------------------------ options that replace the run
+
+MODE_VALUES = {"flag": True, "store": "x"}
+
+
+@pytest.mark.parametrize("option", sorted(n for n, info in so.options().items() if info.value_class == "mode"))
+def test_options_that_replace_the_run_are_refused_unless_off(tmp_path, option):
+    """A profile option such as `delete-all-output: true` or `unlock: true` makes every run of the
+    profile do that instead of running the workflow: refused on its key; switched off it is harmless."""
+    info = so.options()[option]
+    value = MODE_VALUES["flag" if info.action == "flag" else "store"]
+    if info.takes_list:
+        value = [value]
+    checked = _checked(tmp_path / "on", {option: value})
+    assert [(d.code, d.location.line) for d in checked.report.items] == [("DV343", 1)], checked.report.items
+    assert "instead of running the workflow" in checked.report.items[0].message
+    if info.action == "flag":
+        assert _checked(tmp_path / "off", {option: False}).ok
+
+
+@pytest.mark.snakemake
+def test_a_mode_option_in_a_profile_really_replaces_the_run(tmp_path):
+    """The oracle for the refusal: the real Snakemake with `delete-all-output: true` in the profile
+    deletes the workflow's outputs instead of making them -- on every run of that profile."""
+    _need_snakemake()
+    (tmp_path / "Snakefile").write_text(SNAKEFILE)
+    (tmp_path / "a.txt").write_text("results\n")
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / "config.yaml").write_text("cores: 1\ndelete-all-output: true\n")
+    proc = subprocess.run([SNAKEMAKE, "--profile", str(profile)], cwd=tmp_path, text=True, capture_output=True,
+                          timeout=300, env=_snakemake_env())
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    assert not (tmp_path / "a.txt").exists(), "Snakemake kept the output: the mode option did not apply"

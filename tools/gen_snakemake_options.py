@@ -19,7 +19,8 @@ snakemake distribution and count as Snakemake's own). What argparse knows about 
 ``action`` (store, flag, append, help, version), ``nargs`` (null: one value), ``type`` (str, int,
 float, or custom: a Snakemake parse function dvhpc does not imitate) and ``choices`` (the strings
 argparse accepts). ``class`` is the *reviewed* use Snakemake makes of the value (REVIEW below):
-data, command (run as a command, loaded as code or executed as a program), shell-word or
+data, command (run as a command, loaded as code or executed as a program), mode (replaces the
+run with another action), shell-word or
 shell-words (spliced unquoted into a shell command line). The generator fails when the
 installed Snakemake has an option nobody reviewed, so a new or renamed option (Snakemake 9
 renamed ``scheduler-solver-path`` to ``scheduler-ilp-solver-path``) cannot slip through.
@@ -61,29 +62,37 @@ REVIEW = {
     },
     # spliced unquoted into a job's shell command line, as several words (the container engine's options)
     "shell-words": {"apptainer-args"},
+    # replaces running the workflow with another action (a listing, a graph, a report, deleting or
+    # touching outputs, unlocking): in a profile every run.sh would do that instead of running
+    "mode": {
+        "archive", "cleanup-metadata", "cleanup-shadow", "conda-cleanup-envs", "conda-cleanup-pkgs",
+        "conda-create-envs-only", "container-cleanup-images", "containerize", "d3dag", "dag", "delete-all-output",
+        "delete-temp-output", "detailed-summary", "draft-notebook", "dry-run", "edit-notebook", "export-cwl",
+        "filegraph", "generate-unit-tests", "lint", "list-changes", "list-conda-envs", "list-input-changes",
+        "list-params-changes", "list-rules", "list-target-rules", "list-untracked", "print-compilation", "report",
+        "rulegraph", "summary", "touch", "unlock",
+    },
     # data: Snakemake reads the value (job command lines get it repr-quoted or base64-encoded)
     "data": {
-        "all-temp", "allow-ambiguity", "allowed-rules", "apptainer-prefix", "archive", "attempt", "batch",
-        "benchmark-extended", "cache", "cleanup-metadata", "cleanup-shadow", "cluster-generic-cancel-nargs",
-        "conda-cleanup-envs", "conda-cleanup-pkgs", "conda-create-envs-only", "conda-frontend",
+        "all-temp", "allow-ambiguity", "allowed-rules", "apptainer-prefix", "attempt", "batch",
+        "benchmark-extended", "cache", "cluster-generic-cancel-nargs",
+        "conda-frontend",
         "conda-not-block-search-path-envvars", "conda-prefix", "config", "configfile", "consider-ancient",
-        "container-cleanup-images", "container-image", "containerize", "cores", "d3dag", "dag", "debug",
+        "container-image", "cores", "debug",
         "debug-dag", "default-resources", "default-storage-prefix", "default-storage-provider",
-        "delete-all-output", "delete-temp-output", "detailed-summary", "directory", "draft-notebook",
-        "drop-metadata", "dry-run", "edit-notebook", "envvars", "executor", "export-cwl", "filegraph", "force",
-        "force-use-threads", "forceall", "forcerun", "generate-unit-tests", "group-components", "groups",
+        "directory", "drop-metadata", "envvars", "executor", "force",
+        "force-use-threads", "forceall", "forcerun", "group-components", "groups",
         "help", "ignore-incomplete", "immediate-submit", "job-deploy-sources", "jobs", "keep-going",
-        "keep-incomplete", "keep-storage-local-copies", "latency-wait", "lint", "list-changes",
-        "list-conda-envs", "list-input-changes", "list-params-changes", "list-rules", "list-target-rules",
-        "list-untracked", "local-cores", "local-groupid", "local-storage-prefix", "logger",
+        "keep-incomplete", "keep-storage-local-copies", "latency-wait", "local-cores", "local-groupid",
+        "local-storage-prefix", "logger",
         "max-checksum-file-size", "max-inventory-time", "max-jobs-per-second", "max-jobs-per-timespan",
         "max-status-checks-per-second", "max-threads", "mode", "no-hooks", "no-subworkflows", "nocolor",
         "nolock", "not-retrieve-storage", "notebook-listen", "notemp", "omit-flags", "omit-from",
         "persistence-backend", "persistence-backend-db-url", "preemptible-retries", "preemptible-rules",
-        "print-compilation", "printshellcmds", "prioritize", "queue-input-wait-time", "quiet",
-        "remote-job-local-storage-prefix", "replace-workflow-config", "report", "report-after-run",
+        "printshellcmds", "prioritize", "queue-input-wait-time", "quiet",
+        "remote-job-local-storage-prefix", "replace-workflow-config", "report-after-run",
         "report-html-path", "report-html-stylesheet-path", "report-metadata", "report-stylesheet", "reporter",
-        "rerun-incomplete", "rerun-triggers", "resources", "retries", "rulegraph", "runtime-profile",
+        "rerun-incomplete", "rerun-triggers", "resources", "retries", "runtime-profile",
         "runtime-source-cache-path", "scheduler", "scheduler-greediness", "scheduler-greedy-greediness",
         "scheduler-greedy-omit-prioritize-by-temp-and-input", "scheduler-ilp-solver", "scheduler-subsample",
         "seconds-between-status-checks", "set-resource-scopes", "set-resources", "set-scatter", "set-threads",
@@ -96,8 +105,8 @@ REVIEW = {
         "slurm-no-account", "slurm-no-requeue", "slurm-partition-config", "slurm-pass-command-as-script",
         "slurm-qos", "slurm-requeue", "slurm-reservation",  # shlex-quoted by the plugin
         "slurm-status-attempts", "slurm-status-command", "software-deployment-method",
-        "strict-dag-evaluation", "summary", "target-files-omit-workdir-adjustment", "target-jobs", "touch",
-        "trust-io-cache", "unlock", "unneeded-temp-files", "until", "use-apptainer", "use-conda",
+        "strict-dag-evaluation", "target-files-omit-workdir-adjustment", "target-jobs", "trust-io-cache",
+        "unneeded-temp-files", "until", "use-apptainer", "use-conda",
         "use-envmodules", "verbose", "version", "wait-for-files", "wait-for-files-file",
         "wait-for-free-local-storage",
     },

@@ -44,7 +44,7 @@ class OptionInfo:
     takes_value: bool  # False for flags (store_true, count, ...)
     plugin: str | None  # external plugin that defines it ("slurm", "cluster-generic", ...), None: Snakemake
     option: str = ""  # the first long name of its argparse action (aliases share it)
-    value_class: str = "data"  # reviewed: data, command, shell-word, shell-words
+    value_class: str = "data"  # reviewed: data, command, mode, shell-word, shell-words
     action: str = "store"  # store, flag, append, help, version
     nargs: int | str | None = None  # argparse nargs; None: exactly one value
     type: str = "str"  # str, int, float, none (flags), custom (a Snakemake parse function)
@@ -193,16 +193,31 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
+def _refused_option(name: str, info: OptionInfo, label: str, value: object) -> list[ValueProblem] | None:
+    """The problem of an option a profile may not set at all (whatever its value), or None."""
+    if info.value_class == "command":
+        return [ValueProblem("DV231", f"snakemake option '{name}' runs its value as a command or code; a spec "
+                             "cannot set it", f"pass it at run time: run.sh -- --{name} ...", on_key=True)]
+    if info.value_class == "mode":
+        if value is False or value is None or value == []:
+            return []  # switched off: Snakemake runs the workflow as usual
+        return [ValueProblem("DV343", f"{label}: --{name} makes Snakemake do that instead of running the "
+                             "workflow, on every run of the profile (run.sh included)",
+                             f"remove it; for a one-off, pass it at run time: run.sh --foreground -- --{name}",
+                             on_key=True)]
+    if info.action in ("help", "version"):
+        return [ValueProblem("DV343", f"{label}: --{name} makes Snakemake print its {info.action} and exit "
+                             "instead of running the workflow", "remove it", on_key=True)]
+    return None
+
+
 def check_value(name: str, value: object) -> list[ValueProblem]:
     """Problems of ``value`` for the real option ``name`` (``lookup(name).status == "exact"``)."""
     info = options()[name]
     label = f"snakemake.options.{name}"
-    if info.value_class == "command":
-        return [ValueProblem("DV231", f"snakemake option '{name}' runs its value as a command or code; a spec "
-                             "cannot set it", f"pass it at run time: run.sh -- --{name} ...", on_key=True)]
-    if info.action in ("help", "version"):
-        return [ValueProblem("DV343", f"{label}: --{name} makes Snakemake print its {info.action} and exit "
-                             "instead of running the workflow", "remove it", on_key=True)]
+    refused = _refused_option(name, info, label, value)
+    if refused is not None:
+        return refused
     if info.action == "flag":
         if isinstance(value, bool):
             return []
