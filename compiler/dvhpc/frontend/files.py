@@ -30,8 +30,8 @@ def _require_regular(mode: int) -> None:
         raise NotRegularFile(f"it is {_FILE_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}")
 
 
-def read_file(path: Path) -> bytes:
-    """Read at most MAX_FILE_BYTES + 1 bytes of a regular file (raises OSError, NotRegularFile).
+def read_file(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Read at most `limit` + 1 bytes of a regular file (raises OSError, NotRegularFile).
 
     A FIFO, a terminal or a device is refused before it is opened; the file is opened without
     blocking and checked again on the open descriptor, so one swapped in meanwhile cannot hang us."""
@@ -43,8 +43,8 @@ def read_file(path: Path) -> bytes:
     try:
         _require_regular(os.fstat(descriptor).st_mode)
         chunks, size = [], 0
-        while size <= MAX_FILE_BYTES:
-            chunk = os.read(descriptor, MAX_FILE_BYTES + 1 - size)
+        while size <= limit:
+            chunk = os.read(descriptor, limit + 1 - size)
             if not chunk:
                 break
             chunks.append(chunk)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from dvhpc.report.diagnostics import Diagnostic, Severity
 from dvhpc.report.textsafe import printable
@@ -14,20 +13,10 @@ _COLOURS = {Severity.ERROR: "\033[1;31m", Severity.WARNING: "\033[1;33m", Severi
 _RESET, _BOLD, _BLUE = "\033[0m", "\033[1m", "\033[1;34m"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _surrogate(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    # a byte that was not UTF-8 in a file name (Python's surrogateescape) is shown as that byte
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
-
-
 def safe(text: object) -> str:
     """Text for any output: control and bidi characters as visible escapes (\\x1b, \\u202e), and
     the undecodable bytes of a file name as \\xNN, so printing it can never fail."""
-    text = printable(text)
-    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+    return printable(text)
 
 
 def _source_line(diag: Diagnostic, sources: dict[str, list[str]]) -> str | None:

@@ -9,9 +9,11 @@ import ast
 import io
 import os
 import re
-import stat
 import tokenize
 from dataclasses import dataclass
+
+from dvhpc.frontend.files import NotRegularFile, read_file
+from dvhpc.report.textsafe import printable
 
 _STRING_TYPES = frozenset({tokenize.STRING})
 _STRING_PREFIX = re.compile(r"[A-Za-z]*")
@@ -35,22 +37,12 @@ class LogicalLine:
 def read_workflow_file(path: str, place: tuple[str, int, int], max_bytes: int) -> str:
     """The file's text; a FIFO, device or directory is refused without blocking on it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        data = read_file(path, max_bytes)
+    except (NotRegularFile, IsADirectoryError):
+        raise WorkflowUnreadable(f"{printable(shown_path(path))} is not a regular file", place) from None
     except OSError as exc:
         reason = "file not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
         raise WorkflowUnreadable(f"cannot read {printable(shown_path(path))}: {reason}", place) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise WorkflowUnreadable(f"{printable(shown_path(path))} is not a regular file", place)
-        if info.st_size > max_bytes:
-            raise WorkflowUnreadable(f"{printable(shown_path(path))} is larger than {max_bytes:,} bytes", place)
-        with os.fdopen(fd, "rb", closefd=True) as handle:
-            fd = -1
-            data = handle.read(max_bytes + 1)
-    finally:
-        if fd >= 0:
-            os.close(fd)
     if len(data) > max_bytes:
         raise WorkflowUnreadable(f"{printable(shown_path(path))} is larger than {max_bytes:,} bytes", place)
     shown = shown_path(path)
@@ -145,10 +137,6 @@ def source_text(tokens: list[tokenize.TokenInfo], limit: int = 60) -> str:
     text = line[first.start[1]:last.end[1]] if last.start[0] == first.start[0] else line[first.start[1]:] + " ..."
     text = printable(text.strip())
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def printable(text: str) -> str:
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def shown_path(path: str) -> str:
