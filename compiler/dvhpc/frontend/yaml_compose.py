@@ -98,6 +98,21 @@ def _float_value(text: str) -> float | str:
         return text
 
 
+
+def plain_value(text: str) -> object:
+    """An untagged plain scalar as YAML 1.2's core schema reads it (bool, null, int, float, else the
+    text): the one resolution table, for readers of YAML that needs no positions."""
+    kind = _implicit_tag(text)[len(_SCALAR_TAG):]
+    if kind == "bool":
+        return text[0] in "tT"
+    if kind == "null":
+        return None
+    if kind == "int":
+        return _int_value(text)
+    if kind == "float":
+        return _float_value(text)
+    return text
+
 def _compose(text: str) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
     """Compose every document of `text` from the C parser's events.
 

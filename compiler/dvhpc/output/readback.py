@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from dvhpc.emit.profile import PROFILE as PROFILE_YAML
 from dvhpc.emit.resources import RESOURCES as RESOURCES_YAML
 from dvhpc.frontend.source import MAX_DEPTH, MAX_FILE_BYTES
+from dvhpc.frontend.yaml_compose import plain_value
 from dvhpc.output.writer import MANIFEST as MANIFEST_JSON
 from dvhpc.output.writer import safe_member
 from dvhpc.report.diagnostics import Diagnostic, Location
@@ -132,25 +132,6 @@ def _utf8(raw: bytes, display: str) -> str:
         raise _broken(display, line, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8 text") from None
 
 
-# YAML 1.2 core schema for plain scalars (what yamlout writes: true/false, null, ints, floats)
-_NULL = re.compile(r"~|null|Null|NULL|")
-_INT = re.compile(r"[-+]?[0-9]{1,100}|0o[0-7]{1,100}|0x[0-9a-fA-F]{1,100}")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
-
-
-def _plain_scalar(text: str):
-    if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
-        return text[0] in "tT"
-    if _NULL.fullmatch(text):
-        return None
-    if _INT.fullmatch(text):
-        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
-    if _FLOAT.fullmatch(text):
-        lowered = text.lower()
-        return float(lowered.replace(".", "")) if lowered.endswith((".inf", ".nan")) else float(text)
-    return text
-
-
 class _EventReader:
     """The nodes of one YAML document from ruamel's C parser events (see read_generated_yaml)."""
 
@@ -174,7 +155,7 @@ class _EventReader:
         if event.tag not in (None, "!"):
             raise self.fail(event, f"YAML tag '{event.tag}'; dvhpc writes none")
         if kind is self.scalar:
-            return _plain_scalar(event.value) if event.style == "" and event.implicit[0] else event.value
+            return plain_value(event.value) if event.style == "" and event.implicit[0] else event.value
         if depth >= MAX_DEPTH:
             raise self.fail(event, f"nested deeper than {MAX_DEPTH} levels")
         if kind is self.mapping_start:
