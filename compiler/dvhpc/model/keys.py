@@ -193,9 +193,12 @@ PROFILE_ORDER = _ordered(_PROFILE_ORDER)
 RESOURCES_YAML_ORDER = _ordered(_RESOURCES_YAML_ORDER)
 
 
+_PARSERS: dict[Kind, Callable[[object], object]] = {Kind.MEMORY: Memory.parse, Kind.DURATION: Duration.parse}
+
+
 def parser(key: Key[Any]) -> Callable[[object], object] | None:
     """The unit parser of a key's spec value (None: the value is used as the schema let it through)."""
-    return {Kind.MEMORY: Memory.parse, Kind.DURATION: Duration.parse}.get(key.kind)
+    return _PARSERS.get(key.kind)  # built once: resolve asks per key of every layer of every rule
 
 
 def exclusive_pairs() -> list[tuple[str, str]]:
