@@ -129,7 +129,8 @@ CLEAN_PARTITIONS = SPEC.split("resources:")[0].replace("max_time: 2d", "max_time
 
 
 def test_snakemake_jobs_against_qos_submit_and_run_limits(tmp_path):
-    spec = CLEAN_PARTITIONS.replace("jobs: 6", "jobs: 9") + "resources:\n  rules:\n    short: {qos: h17b_short, time: 5min}\n"
+    spec = CLEAN_PARTITIONS.replace("jobs: 6", "jobs: 9") + \
+        "resources:\n  rules:\n    short: {qos: h17b_short, time: 5min}\n"
     _, found = lint(tmp_path, spec, take_snapshot(Recorded(), user="root"))
     assert [(d["code"], d["line"], d["message"]) for d in found if d["code"].startswith("DV6")] == [
         ("DV616", line_of(spec, "jobs: 9"), "snakemake.jobs 9 exceeds QOS 'h17b_short' MaxSubmit 8")]
@@ -189,7 +190,8 @@ def test_partition_access_lists_from_scontrol_refuse_accounts_and_qos(tmp_path):
 
 
 def test_clean_spec_has_no_cluster_findings(tmp_path):
-    spec = CLEAN_PARTITIONS.replace("jobs: 6", "jobs: 4") + "resources:\n  rules:\n    a: {qos: h17b_short, time: 5min, cpus: 2, mem: 1G, retry: {time: 2x}}\n" \
+    spec = CLEAN_PARTITIONS.replace("jobs: 6", "jobs: 4") + \
+        "resources:\n  rules:\n    a: {qos: h17b_short, time: 5min, cpus: 2, mem: 1G, retry: {time: 2x}}\n" \
         "    b: {account: h17b_cpuonly}\n    c: {partition: gpu, gpus: 2, gpu_type: testgpu}\n"
     status, found = lint(tmp_path, spec, take_snapshot(Recorded(), user="root"))
     assert (status, [d for d in found if d["code"].startswith("DV6")]) == (0, [])

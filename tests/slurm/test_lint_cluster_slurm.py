@@ -175,14 +175,16 @@ def lint_findings(folder: Path, spec: str, *cluster: str) -> tuple[int, list[dic
 
 @pytest.fixture(scope="module")
 def snapshot(accounting, tmp_path_factory) -> Path:
+    assert accounting.accounting  # the QOS and accounts exist before the snapshot is taken
     folder = tmp_path_factory.mktemp("h17b-snapshot")
     proc = dvhpc("snapshot", "-o", "cluster.json", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     return folder / "cluster.json"
 
 
+@pytest.mark.usefixtures("accounting")
 @pytest.mark.parametrize("source", ["live", "snapshot"])
-def test_lint_cluster_refuses_each_problem_on_its_line_before_any_job(accounting, snapshot, tmp_path, source):
+def test_lint_cluster_refuses_each_problem_on_its_line_before_any_job(snapshot, tmp_path, source):
     before = jobs_from(tmp_path)
     status, found = lint_findings(tmp_path, BAD, *([] if source == "live" else [str(snapshot)]))
     assert status == 1
@@ -194,7 +196,8 @@ def test_lint_cluster_refuses_each_problem_on_its_line_before_any_job(accounting
     assert jobs_from(tmp_path) == before == []
 
 
-def test_snapshot_and_live_cluster_agree(accounting, snapshot, tmp_path):
+@pytest.mark.usefixtures("accounting")
+def test_snapshot_and_live_cluster_agree(snapshot, tmp_path):
     live = lint_findings(tmp_path, BAD)
     recorded = lint_findings(tmp_path, BAD, str(snapshot))
     assert live == recorded
@@ -218,7 +221,8 @@ def attempts(rule: dict) -> dict[int, str]:
     return {1: rule["sbatch"], 2: rule["sbatch"]}
 
 
-def test_sbatch_refuses_what_lint_refused(accounting, tmp_path):
+@pytest.mark.usefixtures("accounting")
+def test_sbatch_refuses_what_lint_refused(tmp_path):
     """The oracle: slurmctld itself, asked with --test-only (no job is made)."""
     rules = compiled(tmp_path, BAD)["rules"]
     refused = {name: {n for n, args in attempts(rules[name]).items() if sbatch_test_only(args).returncode != 0}

@@ -82,7 +82,8 @@ def parse_partitions(text: str, source: str = "scontrol show partition") -> Pars
         if tres and tres != "(null)":
             part.tres = dict(item.split("=", 1) for item in tres.split(",") if "=" in item)
         part.allow_accounts, part.allow_qos = _names(kv.get("AllowAccounts"), None), _names(kv.get("AllowQos"), None)
-        part.deny_accounts, part.deny_qos = _names(kv.get("DenyAccounts"), []), _names(kv.get("DenyQos"), [])
+        part.deny_accounts = _names(kv.get("DenyAccounts"), []) or []
+        part.deny_qos = _names(kv.get("DenyQos"), []) or []
         own_qos = kv.get("QoS", "")
         part.qos = own_qos if own_qos and own_qos.upper() not in _NO_VALUE else None
         items.append(part)

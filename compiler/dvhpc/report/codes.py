@@ -44,7 +44,8 @@ def _lint(extra: str, rules: str, cluster: str | None = None) -> Example:
     return Example(_PARTITIONS + extra + "resources:\n  rules:\n" + rules, cluster=cluster)
 
 
-def _snapshot(cpu: dict | None = None, gpu: dict | None = None, assoc: dict | None = None, **facts: object) -> str:
+def _snapshot(cpu: dict[str, object] | None = None, gpu: dict[str, object] | None = None,
+              assoc: dict[str, object] | None = None, **facts: object) -> str:
     """A cluster.json (docs/cluster-json.md) whose partitions are _PARTITIONS', user alice with account lab
     (QOS normal, long and short: MaxWall 1h, MaxJobs 10, MaxSubmit 50); `cpu`, `gpu`, `assoc` and `facts` change it."""
     document: dict[str, object] = {

@@ -129,7 +129,8 @@ class _ClusterChecks:
     def drift_gpus(self, name: str, spec: Partition, part: ClusterPartition) -> None:
         if spec.gpus == part.gpus or part.cpus is None:  # no node records: GPUs not known
             return
-        message = f"partition '{name}': gpus {_gpus_text(spec.gpus)} in the spec, {_gpus_text(part.gpus)} on the cluster"
+        message = (f"partition '{name}': gpus {_gpus_text(spec.gpus)} in the spec, "
+                   f"{_gpus_text(part.gpus)} on the cluster")
         fields = {"partition": name, "key": "gpus", "spec": spec.gpus, "cluster": part.gpus}
         more = any(count > part.gpus.get(kind, 0) for kind, count in spec.gpus.items())
         self.report.add("DV601" if more else "DV602", message, self.spec_place(name, "gpus"), fields=fields,
@@ -275,7 +276,7 @@ class _ClusterChecks:
         """MaxWall and MaxTRESPerJob at every attempt: the first attempt over each limit, at its key's line."""
         if limits.max_jobs is not None or limits.max_submit is not None:
             self.used_limits.setdefault(label, (limits, res.location))
-        checks: list[tuple[str, str, int | None, Callable[[Attempt], int | None], Callable[[int], str]]] = []
+        checks: list[tuple[str, str, int, Callable[[Attempt], int | None], Callable[[int], str]]] = []
         if limits.max_wall is not None:
             checks.append(("time", "MaxWall", limits.max_wall, _seconds, format_duration))
         for tres, limit in sorted(limits.max_tres_per_job.items()):
@@ -284,7 +285,6 @@ class _ClusterChecks:
                 key, ask, show = found
                 checks.append((key, f"MaxTRESPerJob {tres}", limit, ask, show))
         for key, what, limit, ask, show in checks:
-            assert limit is not None
             for attempt in res.attempts:
                 value = ask(attempt)
                 if value is None or value <= limit:
