@@ -25,6 +25,7 @@ _GROUPS = (
     ("DV3", "Lint"),
     ("DV4", "Compile and write"),
     ("DV5", "Import"),
+    ("DV6", "The spec against the cluster (lint --cluster)"),
 )
 
 
