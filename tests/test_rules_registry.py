@@ -26,6 +26,9 @@ def lint_example(example: Example, folder: Path) -> tuple[int, list[dict]]:
     if example.workflow is not None:
         (folder / "Snakefile").write_text(example.workflow, encoding="utf-8")
         args += ["--workflow", "Snakefile"]
+    if example.cluster is not None:
+        (folder / "cluster.json").write_text(example.cluster, encoding="utf-8")
+        args += ["--cluster", "cluster.json"]
     status, out, err = run_in_process(*args, cwd=folder)
     assert "Traceback" not in err and "internal error" not in err, err
     return status, json.loads(out)

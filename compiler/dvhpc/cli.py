@@ -188,11 +188,14 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 @click.option("--no-cache", is_flag=True,
               help="Check every script again instead of reusing shellcheck results cached by content "
                    "(in $DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc or ~/.cache/dvhpc).")
+@click.option("--cluster", "cluster", is_flag=False, flag_value="live", default=None, metavar="[FILE]",
+              help="Check the specs against the cluster this runs on (partitions, limits, accounts, QOS), or "
+                   "against FILE, a snapshot written by `dvhpc snapshot`.")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
 @click.option("--explain", "explain_code", metavar="CODE",
               help="Print what a diagnostic code (DV301) or rule name means, with examples, and exit.")
 def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: bool, strict: bool, shellcheck: bool,
-         jobs: int | None, no_cache: bool, list_codes: bool, explain_code: str | None) -> None:
+         jobs: int | None, no_cache: bool, cluster: str | None, list_codes: bool, explain_code: str | None) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes or explain_code:
         from dvhpc.report.describe import explain_rule, list_rules
@@ -206,6 +209,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         else:
             click.echo(list_rules(), nl=False)
         sys.exit(EXIT_OK)
+    if cluster is not None and cluster.endswith((".yaml", ".yml", ".toml")):
+        specs, cluster = (*specs, cluster), "live"  # `lint --cluster SPEC`: the spec, checked against the live cluster
     if not specs:
         raise click.UsageError("give at least one spec file (or --list-codes, --explain CODE)")
     if workflow_exec and not workflow:
@@ -213,8 +218,9 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
     from dvhpc.lint import failed, lint_specs
     from dvhpc.report.diagnostics import Report, Severity
 
+    facts = _cluster_facts(cluster) if cluster is not None else None
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
-                         workflow_exec=workflow_exec)
+                         workflow_exec=workflow_exec, cluster=facts)
     report = Report.merged(r.report for r in results)
     diags = report.sorted()
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
@@ -224,6 +230,49 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
         click.echo(f"{len(results)} spec(s) linted: {summary}{silenced_note(diags)}", err=bad)
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
+def _cluster_facts(source: str):
+    """`--cluster`'s facts; a cluster that does not answer or an unreadable snapshot is exit 2."""
+    from dvhpc.cluster.facts import ClusterFactsError
+    from dvhpc.report.textsafe import printable
+    from dvhpc.tools.snapshot import load_cluster
+
+    try:
+        return load_cluster(source)
+    except ClusterFactsError as exc:
+        click.echo(f"dvhpc lint: --cluster: {printable(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the snapshot here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+def snapshot(output: str | None, force: bool) -> None:
+    """Record what the cluster says about itself (scontrol, sinfo, sacctmgr) as cluster.json, for
+    `dvhpc lint SPEC --cluster cluster.json` where the cluster cannot be reached."""
+    from dvhpc.cluster.facts import ClusterFactsError
+    from dvhpc.report.textsafe import printable
+    from dvhpc.tools.snapshot import take_snapshot
+
+    if output and os.path.lexists(output) and not force:
+        raise click.UsageError(f"'{printable(output)}' exists; pass --force to overwrite it")
+    try:
+        facts = take_snapshot()
+    except ClusterFactsError as exc:
+        click.echo(f"dvhpc snapshot: {printable(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
+    for problem in facts.problems:
+        click.echo(f"warning: {printable(problem)}", err=True)
+    if facts.accounting_skipped:
+        click.echo(f"note: no accounts or QOS recorded: {printable(facts.accounting_skipped)}", err=True)
+    if output:
+        _write_output("snapshot", output, facts.to_json())
+        click.echo(f"{printable(output)}: recorded {len(facts.partitions)} partition(s), "
+                   f"{len(facts.associations or [])} association(s), {len(facts.qos or [])} QOS", err=True)
+    else:
+        click.echo(facts.to_json(), nl=False)
+    sys.exit(EXIT_OK)
 
 
 @cli.command(name="init")

@@ -7,6 +7,8 @@ renumber, only add. tests/test_rules_registry.py runs every example through `dvh
 
 from __future__ import annotations
 
+import json
+
 from dvhpc.report.rule import Example, Rule, Severity, Stage
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -37,9 +39,31 @@ rule plot:
 _WF_RULES = "resources:\n  rules:\n    prepare: {cpus: 2}\n    train_model: {cpus: 4}\n    plot: {cpus: 1}\n"
 
 
-def _lint(extra: str, rules: str) -> Example:
-    """A spec with the shared partitions, `extra` and `rules` as resources.rules."""
-    return Example(_PARTITIONS + extra + "resources:\n  rules:\n" + rules)
+def _lint(extra: str, rules: str, cluster: str | None = None) -> Example:
+    """A spec with the shared partitions, `extra` and `rules` as resources.rules (`cluster`: a snapshot)."""
+    return Example(_PARTITIONS + extra + "resources:\n  rules:\n" + rules, cluster=cluster)
+
+
+def _snapshot(cpu: dict[str, object] | None = None, gpu: dict[str, object] | None = None,
+              assoc: dict[str, object] | None = None, **facts: object) -> str:
+    """A cluster.json (docs/cluster-json.md) whose partitions are _PARTITIONS', user alice with account lab
+    (QOS normal, long and short: MaxWall 1h, MaxJobs 10, MaxSubmit 50); `cpu`, `gpu`, `assoc` and `facts` change it."""
+    document: dict[str, object] = {
+        "format": "dvhpc-cluster-facts", "version": 2, "accounting": True, "user": "alice",
+        "default_account": "lab", "accounts": ["lab"], "cluster_accounts": ["lab", "other"],
+        "partitions": [
+            {"name": "cpu", "default": True, "max_time_seconds": 172800, "cpus": 48, "mem_mib": 184320, "nodes": 10,
+             **(cpu or {})},
+            {"name": "gpu", "max_time_seconds": 86400, "cpus": 32, "mem_mib": 368640, "nodes": 4,
+             "gpus": {"a100": 4}, **(gpu or {})}],
+        "associations": [{"account": "lab", "user": "alice", "qos": ["normal", "short"], "default_qos": "normal",
+                          **(assoc or {})}],
+        "qos": [{"name": "normal"}, {"name": "short", "limits": {"max_wall_seconds": 3600, "max_jobs": 10,
+                                                                  "max_submit": 50}},
+                {"name": "long"}],
+        **facts,
+    }
+    return "{\n" + ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()) + "\n}\n"
 
 
 _RULES: tuple[Rule, ...] = (
@@ -471,6 +495,118 @@ _RULES: tuple[Rule, ...] = (
          "a shared key, a unit written out).",
          "account 'lab42' was repeated in every rule; lifted into slurm.account",
          tested_by="tests/test_import.py"),
+    # ------------------------------------------------------------------ DV6xx: the spec against the cluster
+    Rule("DV600", "partition-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a partition the spec declares is not on the cluster",
+         "`lint --cluster` found no partition of this name on the cluster (or in its snapshot): every job "
+         "sent there is refused by sbatch (`Invalid partition name specified`). Rename it to one the cluster "
+         "has, or remove it.",
+         "partition 'bigmem' is not on the cluster (its partitions: cpu, gpu)",
+         Example(_PARTITIONS + "    bigmem: {max_time: 1d, cpus: 64, mem: 1T, nodes: 2}\n", cluster=_snapshot()),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV601", "partition-limit-drift", ERROR, Stage.CLUSTER, True,
+         "a partition limit in the spec is larger than the cluster's (drift)",
+         "The spec's partition allows more than the cluster does (max_time, cpus, mem, nodes, GPUs per type), "
+         "or marks another partition as the default. Every check and every retry cap dvhpc derives from the "
+         "spec's limit is then wrong, and SLURM refuses what the spec lets through. Write the cluster's value.",
+         "partition 'cpu': max_time 2d in the spec, 1d on the cluster",
+         Example(_PARTITIONS, cluster=_snapshot(cpu={"max_time_seconds": 86400})),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV602", "partition-limit-below-cluster", WARNING, Stage.CLUSTER, True,
+         "a partition limit in the spec is smaller than the cluster's (drift)",
+         "The spec's partition allows less than the cluster does: nothing is refused, but dvhpc caps retries "
+         "and refuses requests the cluster would grant. Write the cluster's value, or silence this when the "
+         "lower limit is deliberate.",
+         "partition 'cpu': max_time 2d in the spec, 3d on the cluster",
+         Example(_PARTITIONS, cluster=_snapshot(cpu={"max_time_seconds": 3 * 86400})),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV603", "request-exceeds-cluster-partition", ERROR, Stage.CLUSTER, True,
+         "a rule asks for more than the cluster's partition grants, at some retry attempt",
+         "A rule's time, memory, CPUs, GPUs or nodes, at some retry attempt, exceed the limit of the partition "
+         "on the cluster where the spec's own partition limits did not catch it (a limit not written, or a "
+         "larger one): sbatch refuses the job.",
+         "rule 'prepare': time 3d exceeds the cluster's partition 'cpu' (2d)",
+         Example("slurm:\n  partitions:\n    cpu: {default: true, cpus: 48, mem: 180G, nodes: 10}\n"
+                 "resources:\n  rules:\n    prepare: {time: 3d}\n", cluster=_snapshot()),
+         Example("slurm:\n  partitions:\n    cpu: {default: true, cpus: 48, mem: 180G, nodes: 10}\n"
+                 "resources:\n  rules:\n    prepare: {time: 2d}\n", cluster=_snapshot())),
+    Rule("DV604", "gpu-type-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's GPU type is not on the cluster's partition",
+         "The rule asks for a GPU type that no node of its partition has on the cluster: the job can never "
+         "start. Use one of the partition's GPU types.",
+         "rule 'train': GPU type 'a100' is not on the cluster's partition 'gpu' (its GPUs: h100: 4)",
+         Example(_PARTITIONS + "resources:\n  rules:\n    train: {partition: gpu, gpus: 1, gpu_type: a100}\n",
+                 cluster=_snapshot(gpu={"gpus": {"h100": 4}})),
+         Example(_PARTITIONS + "resources:\n  rules:\n    train: {partition: gpu, gpus: 1, gpu_type: a100}\n",
+                 cluster=_snapshot())),
+    Rule("DV610", "account-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's account does not exist on the cluster",
+         "The account (the rule's, `slurm.account`, or the user's default) is not an account of the cluster: "
+         "sbatch refuses the job (`Invalid account or account/partition combination specified`).",
+         "rule 'prepare': account 'nolab' does not exist on the cluster (the accounts of alice: lab)",
+         _lint("  account: nolab\n", "    prepare: {time: 1h}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h}\n", _snapshot())),
+    Rule("DV611", "account-not-associated", ERROR, Stage.CLUSTER, True,
+         "the user has no association with a rule's account",
+         "The account exists, but the user who runs the workflow is not associated with it: sbatch refuses the "
+         "job. Use one of the user's accounts, or ask the cluster's admins for an association.",
+         "rule 'prepare': alice has no association with account 'other' (the accounts of alice: lab)",
+         _lint("  account: other\n", "    prepare: {time: 1h}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h}\n", _snapshot())),
+    Rule("DV612", "account-partition-denied", ERROR, Stage.CLUSTER, True,
+         "a rule's account may not use its partition",
+         "The user's associations with the account are limited to other partitions, or the partition's "
+         "AllowAccounts/DenyAccounts exclude the account: sbatch refuses the job.",
+         "rule 'train': account 'lab' may not use partition 'gpu' (alice's associations with it are for "
+         "partition cpu)",
+         _lint("  account: lab\n", "    train: {partition: gpu, time: 1h}\n", _snapshot(assoc={"partition": "cpu"})),
+         _lint("  account: lab\n", "    train: {partition: cpu, time: 1h}\n", _snapshot(assoc={"partition": "cpu"}))),
+    Rule("DV613", "qos-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's QOS does not exist on the cluster",
+         "The rule asks for a quality of service the cluster does not define: sbatch refuses the job "
+         "(`Invalid qos specification`).",
+         "rule 'prepare': QOS 'fast' does not exist on the cluster (its QOS: normal, short, long)",
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: fast}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV614", "qos-not-allowed", ERROR, Stage.CLUSTER, True,
+         "a rule's QOS is not allowed for its account or partition",
+         "The QOS exists but the user's association with the account does not list it, or the partition's "
+         "AllowQos/DenyQos exclude it: sbatch refuses the job.",
+         "rule 'prepare': QOS 'long' is not allowed for account 'lab' (it allows normal, short)",
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: long}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV615", "qos-limit-exceeded", ERROR, Stage.CLUSTER, True,
+         "a rule exceeds a QOS or association limit per job, at some retry attempt",
+         "The job's time (MaxWall) or its total CPUs, memory, GPUs or nodes (MaxTRESPerJob), at some retry "
+         "attempt, exceed a limit of its QOS, of the partition's QOS or of the user's association: the job is "
+         "refused (QOS flag DenyOnLimit) or waits forever. Ask for less or use another QOS.",
+         "rule 'prepare': time 2h exceeds QOS 'short' MaxWall 1h",
+         _lint("  account: lab\n", "    prepare: {time: 2h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV616", "submit-limit-exceeded", ERROR, Stage.CLUSTER, True,
+         "snakemake.jobs exceeds a QOS or association MaxSubmit",
+         "Snakemake keeps up to `jobs` jobs submitted; the QOS (MaxSubmitJobsPerUser) or association "
+         "(MaxSubmitJobs) refuses submissions past its limit, and the run fails. Set jobs to at most the limit.",
+         "snakemake.jobs 100 exceeds QOS 'short' MaxSubmit 50",
+         _lint("  account: lab\nsnakemake: {jobs: 100}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\nsnakemake: {jobs: 50}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV617", "running-jobs-limit", WARNING, Stage.CLUSTER, True,
+         "snakemake.jobs exceeds a QOS or association MaxJobs",
+         "Only MaxJobs jobs of the user run at once under this QOS or association; the others wait in the "
+         "queue. Nothing fails, but `jobs` above the limit buys nothing.",
+         "snakemake.jobs 20 exceeds QOS 'short' MaxJobs 10",
+         _lint("  account: lab\nsnakemake: {jobs: 20}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\nsnakemake: {jobs: 10}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV620", "cluster-checks-skipped", INFO, Stage.CLUSTER, True,
+         "account and QOS checks were skipped: no accounting details",
+         "The cluster (or its snapshot) has no accounting details: sacctmgr is missing or failed, or "
+         "accounting is off. The account and QOS checks did not run, so they did not pass either; run "
+         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works.",
+         "account and QOS checks skipped: accounting is off on this cluster (sacct does not work)",
+         _lint("", "    prepare: {time: 1h}\n", _snapshot(
+             associations=None, qos=None, accounting=False,
+             accounting_skipped="accounting is off on this cluster (sacct does not work)")),
+         _lint("", "    prepare: {time: 1h}\n", _snapshot())),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in sorted(_RULES, key=lambda rule: rule.code)}

@@ -24,6 +24,7 @@ class Stage(StrEnum):
     RESOLVE = "resolve"  # units, references, values that reach a shell or Snakemake
     LINT = "lint"  # semantic checks of a valid site (`dvhpc lint` only)
     WORKFLOW = "workflow"  # the spec against a Snakefile (`dvhpc lint --workflow`)
+    CLUSTER = "cluster"  # the spec against the cluster or its snapshot (`dvhpc lint --cluster`)
     SHELLCHECK = "shellcheck"  # the generated scripts (`dvhpc lint`)
     WRITE = "write"  # generated folders (compile, compile --check, diff)
     IMPORT = "import"  # `dvhpc import` of a hand-written profile
@@ -49,10 +50,12 @@ class Example:
     """A spec (saved as example.yaml) that yields the rule's code, or one that does not.
 
     `spec` is a whole spec when it starts with `dvhpc:`; otherwise it follows EXAMPLE_HEADER.
-    `workflow` is a Snakefile the spec is linted against (`--workflow Snakefile`)."""
+    `workflow` is a Snakefile the spec is linted against (`--workflow Snakefile`); `cluster` a
+    cluster snapshot (saved as cluster.json) it is linted against (`--cluster cluster.json`)."""
 
     spec: str
     workflow: str | None = None
+    cluster: str | None = None
 
     @property
     def text(self) -> str:
