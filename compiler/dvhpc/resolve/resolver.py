@@ -83,6 +83,10 @@ RESERVED_VARIABLES = {
     "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
     "options", "inner", "pass_env", "name", "sub", "state", "jobid", "rule", "lines", "newest", "want", "have",
     "dir", "file", "id", "status", "dvhpc_env", "a",
+    # run.sh's stale check (stale.sh) and jobs.sh status
+    "allow_stale", "allow", "changed", "found", "line", "manifest", "path", "project", "stale", "sum", "out",
+    "part", "used", "limit", "nodes", "cpus", "mem", "tres", "per_job", "per_node", "per_task", "reason", "comment",
+    "count", "type", "request",
 }
 RESERVED_PREFIXES = ("_dvhpc", "DVHPC_", "BASH_")
 # Options whose value Snakemake runs as a command or loads as code: the reviewed "command" class of
