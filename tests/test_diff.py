@@ -535,8 +535,9 @@ def test_via_is_the_origin_explain_shows(tmp_path, dvhpc_main, direction):
     from dvhpc.pipeline import check
     from dvhpc.tools.explain import explain_resources
 
-    spec = ("dvhpc: 1\nsite: demo\nslurm:\n  accounting: false\n  partitions:\n    gpu: {default: true, gpus: {a100: 4}}\n"
-            "resources:\n  sets:\n    gpu_job: {gpus: 1}\n  rules:\n    train: {use: gpu_job%s}\n")
+    spec = ("dvhpc: 1\nsite: demo\nslurm:\n  accounting: false\n  partitions:\n"
+            "    gpu: {default: true, gpus: {a100: 4}}\nresources:\n  sets:\n    gpu_job: {gpus: 1}\n"
+            "  rules:\n    train: {use: gpu_job%s}\n")
     own, via_set = tmp_path / "own.yaml", tmp_path / "set.yaml"
     own.write_text(spec % ", gpus: 2", encoding="utf-8")
     via_set.write_text(spec % "", encoding="utf-8")

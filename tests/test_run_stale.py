@@ -15,8 +15,8 @@ from conftest import run_in_process  # noqa: E402
 from test_scripts import STUBS_ALL, SYSTEM_TOOLS, Env  # noqa: E402
 
 BASE = "dvhpc: 1\nabstract: true\nresources:\n  defaults: {cpus: 1, mem: 1G, time: 10min}\n"
-SPEC = ("dvhpc: 1\nsite: stale\nextends: base.yaml\nslurm:\n  accounting: true\n  account: lab\n  partitions: {cpu: {default: true}}\n"
-        "snakemake: {executor: slurm, logdir: logs}\n")
+SPEC = ("dvhpc: 1\nsite: stale\nextends: base.yaml\nslurm:\n  accounting: true\n  account: lab\n"
+        "  partitions: {cpu: {default: true}}\nsnakemake: {executor: slurm, logdir: logs}\n")
 
 
 @pytest.fixture

@@ -66,11 +66,12 @@ def _check(spec: str, loader: SpecLoader | None, checks: SiteChecks | None) -> C
     layers = (loader or SpecLoader()).load(Path(spec), report, display=spec)
     if layers is None:
         return Checked(spec, None, None, report)
-    unknown: frozenset[tuple] | None = frozenset()
+    unknown: frozenset[tuple] = frozenset()
     if not validate(layers, report):
-        unknown = unknown_values(layers.data)  # bad values: resolved as unknown, every problem in one run
-        if unknown is None:
+        bad = unknown_values(layers.data)  # bad values: resolved as unknown, every problem in one run
+        if bad is None:
             return Checked(spec, layers, None, report)
+        unknown = bad
     site = resolve(layers, report, spec, unknown)
     invalid = report.has_errors  # none of these can be silenced: the site is checked, never output
     checked = Checked(spec, layers, site, report)
