@@ -77,7 +77,7 @@ def test_explain_prints_the_rule():
     assert (status, err) == (0, "")
     rule = RULES["DV301"]
     assert out.startswith(f"DV301 time-exceeds-partition: {rule.summary}\n")
-    for text in ("severity:    error", "stage:       lint", "silenceable: yes", rule.message,
+    for text in ("severity:    error", "stage:       check", "silenceable: yes", rule.message,
                  "failing example (example.yaml):", "passing example (example.yaml):", "prepare: {time: 3d}"):
         assert text in out, text
     assert " ".join(out.split()).count(" ".join(rule.explanation.split())) == 1

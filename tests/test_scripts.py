@@ -480,14 +480,15 @@ def test_jobs_commands(tmp_path, sysbin):
 
     assert env.run([jobs, "status"]).returncode == 0
     call = env.calls("squeue")[-1]
-    assert call[1:3] == ["-u", "tester"] and call[3] == "-o"
+    assert call[1:4] == ["-h", "-u", "tester"] and call[4] == "-O"
 
-    assert env.run([jobs, "usage", "123_4"]).returncode == 0
+    assert env.run([jobs, "usage", "123_4"], STUB_SACCT_LINES="123_4\n").returncode == 0
+    assert env.calls("sacct")[-2][1:] == ["-n", "-X", "-j", "123_4", "--format=JobID"]  # known to SLURM?
     sacct = env.calls("sacct")[-1]
     assert sacct[1:3] == ["-j", "123_4"]
     assert re.search(r"--format=JobID,.*State,.*Elapsed,.*MaxRSS,MaxVMSize", sacct[3])
     assert not env.calls("sstat")  # not running
-    env.run([jobs, "usage", "123"], STUB_SQUEUE_STATE="RUNNING")
+    env.run([jobs, "usage", "123"], STUB_SQUEUE_STATE="RUNNING", STUB_SACCT_LINES="123\n")
     assert env.calls("sstat")[-1][1:3] == ["-j", "123"]
     assert env.run([jobs, "usage"]).returncode == 2
     assert env.run([jobs, "usage", "1; rm -rf x"]).returncode == 2

@@ -182,9 +182,9 @@ def test_cluster_generic_sbatch_gets_exactly_the_resources_yaml_words(tmp_path):
         calls[rule] = argv
     assert sorted(calls) == sorted(GENERIC_RULES), proc.stdout + proc.stderr
     for rule, argv in calls.items():
-        assert argv[:4] == ["--parsable", f"--job-name=run-{rule}", f"--output=--help dir/{rule}/%j.out",
-                            f"--error=--help dir/{rule}/%j.err"], argv
-        assert argv[4:-1] == shlex.split(resources["rules"][rule]["sbatch"]), (rule, argv)
+        assert argv[:5] == ["--parsable", f"--job-name=run-{rule}", f"--output=--help dir/{rule}/%j.out",
+                            f"--error=--help dir/{rule}/%j.err", f"--comment=rule_{rule}"], argv
+        assert argv[5:-1] == shlex.split(resources["rules"][rule]["sbatch"]), (rule, argv)
         assert argv[-1].endswith(".sh") and os.path.isabs(argv[-1])
         assert (workflow / "--help dir" / rule).is_dir()
     assert "--constraint=a100|h100" in calls["either"] and "--constraint=x|bash" in calls["payload"]

@@ -75,11 +75,89 @@ _dvhpc_find_logdir() {
   logdir=$_dvhpc_value
 }
 
+
+# stale.sh (part of run.sh): whether a spec file changed since this folder was generated.
+#
+# MANIFEST.json next to run.sh lists the spec and every file it extends with its sha256, as paths
+# relative to the project folder (the parent of the output root, two folders up from here). The
+# check reads the two lines dvhpc writes per input ("path": ..., then "sha256": ...) and hashes
+# each file with sha256sum (or shasum -a 256): no Python needed.
+
+# The sha256 of file $1 on stdout; status 2 when no hashing program is installed.
+_dvhpc_sha256() {
+  local sum
+  if command -v sha256sum >/dev/null 2>&1; then
+    sum="$(sha256sum <"$1")" || return 1
+  elif command -v shasum >/dev/null 2>&1; then
+    sum="$(shasum -a 256 <"$1")" || return 1
+  else
+    return 2
+  fi
+  printf '%s\n' "${sum%% *}"
+}
+
+# Prints one line per spec file that changed ("changed: PATH"), and one per file that could not be
+# checked ("unchecked: PATH: why"). Status 1 when a file changed.
+_dvhpc_stale_inputs() {
+  local manifest="$here/MANIFEST.json" project="$here/../.." line path="" have changed=0 status
+  if [[ ! -f "$manifest" ]]; then
+    echo "unchecked: MANIFEST.json: not found next to run.sh"
+    return 0
+  fi
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" =~ ^\ +\"path\":\ \"(.*)\",$ ]]; then
+      path="${BASH_REMATCH[1]}"
+    elif [[ -n "$path" && "$line" =~ ^\ +\"sha256\":\ \"([0-9a-f]{64})\"$ ]]; then
+      if [[ "$path" == *\\* ]]; then  # a JSON escape: not the file's name as written
+        echo "unchecked: $path: a name with escapes (quotes, backslashes, non-ASCII)"
+      elif [[ ! -f "$project/$path" ]]; then
+        echo "unchecked: $path: not found"
+      else
+        have="$(_dvhpc_sha256 "$project/$path")"
+        status=$?
+        if (( status == 2 )); then
+          echo "unchecked: $path: neither sha256sum nor shasum is installed"
+        elif (( status != 0 )); then
+          echo "unchecked: $path: cannot be read"
+        elif [[ "$have" != "${BASH_REMATCH[1]}" ]]; then
+          echo "changed: $path"
+          changed=1
+        fi
+      fi
+      path=""
+    fi
+  done <"$manifest"
+  return "$changed"
+}
+
+# Refuses (status 1, with a message naming each changed file) when a spec file changed, unless
+# $1 is 1 (--allow-stale); a file that cannot be checked is a warning.
+_dvhpc_refuse_stale() {
+  local allow=$1 found line
+  found="$(_dvhpc_stale_inputs)"
+  local stale=$?
+  while IFS= read -r line; do
+    case "$line" in
+      changed:*) echo "dvhpc run: ${line#changed: } changed since the files in $here were generated" >&2 ;;
+      unchecked:*) echo "dvhpc run: warning: not checked for changes: ${line#unchecked: }" >&2 ;;
+    esac
+  done <<<"$found"
+  if (( stale )); then
+    if (( allow )); then
+      echo "dvhpc run: --allow-stale: running the files generated from the old spec" >&2
+      return 0
+    fi
+    echo "dvhpc run: run dvhpc compile again (or pass --allow-stale to run the old files); Snakemake was not started" >&2
+    return 1
+  fi
+  return 0
+}
+
 #
 # run.sh: start Snakemake with the profile of the site named by _dvhpc_site above (replaces
 # snakecharm.sh).
 #
-#   run.sh [--foreground] [--] [snakemake arguments...]
+#   run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 #
 # Sources bootstrap.sh (and stops if it reports a problem), changes into environment.workdir
 # when the spec sets one, and runs `snakemake --profile <this folder>/profile ARGS...`.
@@ -93,12 +171,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 _dvhpc_usage() {
   cat <<'EOF'
-usage: run.sh [--foreground] [--] [snakemake arguments...]
+usage: run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 
 EOF
   printf "Start Snakemake with this site's profile (%s).\n" "$_dvhpc_site"
   cat <<'EOF'
   --foreground   run attached and exit with Snakemake's status (default: background, nohup)
+  --allow-stale  run even though the spec changed since these files were generated
   --             end of run.sh's options (e.g. run.sh -- --help shows Snakemake's help)
   -h, --help     show this help
 Output is logged to <logdir>/snakecharm_<arguments>_<UTC time>.log.
@@ -106,6 +185,8 @@ EOF
 }
 
 foreground=0
+allow_stale=0
+while (( $# )); do  # run.sh's own options, in any order
 case "${1:-}" in
   -h | --help)
     _dvhpc_usage
@@ -115,11 +196,18 @@ case "${1:-}" in
     foreground=1
     shift
     ;;
+  --allow-stale)
+    allow_stale=1
+    shift
+    ;;
+  *) break ;;
 esac
+done
 if [[ "${1:-}" == "--" ]]; then
   shift
 fi
 
+_dvhpc_refuse_stale "$allow_stale" || exit 1  # a spec file changed since generation (stale.sh)
 if [[ ! -d "$here/profile" ]]; then
   echo "dvhpc run: no Snakemake profile at $here/profile; run dvhpc compile again" >&2
   exit 1

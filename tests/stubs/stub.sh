@@ -89,8 +89,11 @@ EOF
     exit "${STUB_SNAKEMAKE_EXIT:-0}"
     ;;
   squeue)
-    # `squeue -h -j ID -o %T` prints STUB_SQUEUE_STATE; anything else prints a header line.
-    if [[ " $* " == *" -h "* ]]; then
+    # `squeue -h -j ID -o %T` prints STUB_SQUEUE_STATE, `squeue -h ... -O ...` STUB_SQUEUE_LINES (recorded
+    # real output); anything else prints a header line.
+    if [[ " $* " == *" -h "* && " $* " == *" -O "* ]]; then
+      printf '%s' "${STUB_SQUEUE_LINES:-}"
+    elif [[ " $* " == *" -h "* ]]; then
       echo "${STUB_SQUEUE_STATE:-}"
     else
       echo "JOBID PARTITION NAME STATE"
@@ -130,8 +133,13 @@ EOF
     done < <(compgen -e)
     exec env -i "${inside[@]}" "$@"
     ;;
+  sacct)
+    # prints STUB_SACCT_LINES (recorded output of a job; empty: no such job).
+    printf '%s' "${STUB_SACCT_LINES:-}"
+    exit "${STUB_EXIT:-0}"
+    ;;
   *)
-    # sbatch, sacct, sstat, sinfo, scontrol: record only.
+    # sbatch, sstat, sinfo, scontrol: record only.
     exit "${STUB_EXIT:-0}"
     ;;
 esac

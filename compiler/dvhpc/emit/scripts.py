@@ -309,7 +309,7 @@ BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "bootstrap.sh"), _boots
     "_dvhpc_env_plugin_packages": LIST,  # one per plugin
     "_dvhpc_env_slurm_commands": LIST,
 })
-RUN = Template("run.sh", ("runtime_text.sh", "workdir.sh", "run.sh"), _run_data, {
+RUN = Template("run.sh", ("runtime_text.sh", "workdir.sh", "stale.sh", "run.sh"), _run_data, {
     "_dvhpc_site": WORD,
     "_dvhpc_executor": WORD,
     "_dvhpc_workdir": LIST,  # none or one run-time text

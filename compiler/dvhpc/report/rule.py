@@ -22,7 +22,8 @@ class Stage(StrEnum):
     READ = "read"  # reading files: bytes, text, YAML/TOML, extends
     SCHEMA = "schema"  # the JSON Schema
     RESOLVE = "resolve"  # units, references, values that reach a shell or Snakemake
-    LINT = "lint"  # semantic checks of a valid site (`dvhpc lint` only)
+    CHECK = "check"  # the spec against its own limits: an error here is refused output (validate, compile, lint)
+    LINT = "lint"  # warnings about a valid site (`dvhpc lint` only)
     WORKFLOW = "workflow"  # the spec against a Snakefile (`dvhpc lint --workflow`)
     CLUSTER = "cluster"  # the spec against the cluster or its snapshot (`dvhpc lint --cluster`)
     SHELLCHECK = "shellcheck"  # the generated scripts (`dvhpc lint`)

@@ -37,6 +37,7 @@ from dvhpc.model.site import (
 )
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
+from dvhpc.resolve.unknown import UNKNOWN
 
 # sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:
 # the flags of the registry's keys, and those no key stands for.
@@ -82,6 +83,10 @@ RESERVED_VARIABLES = {
     "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
     "options", "inner", "pass_env", "name", "sub", "state", "jobid", "rule", "lines", "newest", "want", "have",
     "dir", "file", "id", "status", "dvhpc_env", "a",
+    # run.sh's stale check (stale.sh) and jobs.sh status
+    "allow_stale", "allow", "changed", "found", "line", "manifest", "path", "project", "stale", "sum", "out",
+    "part", "used", "limit", "nodes", "cpus", "mem", "tres", "per_job", "per_node", "per_task", "reason", "comment",
+    "count", "type", "request",
 }
 RESERVED_PREFIXES = ("_dvhpc", "DVHPC_", "BASH_")
 # Options whose value Snakemake runs as a command or loads as code: the reviewed "command" class of
@@ -121,8 +126,9 @@ def runtime_refs(text: str) -> tuple[list[str], str | None]:
 
 
 class Resolver:
-    def __init__(self, layers: Layers, report: Report):
+    def __init__(self, layers: Layers, report: Report, unknown: frozenset[tuple] = frozenset()):
         self.layers = layers
+        self.unknown = unknown  # paths of values the schema refused: resolved as "unknown" (resolve.unknown)
         self.data = layers.data
         self.report = report
         self.cycles: set[frozenset] = set()
@@ -194,6 +200,7 @@ class Resolver:
         result = {}
         for name, raw in sorted((self.get("slurm", "partitions") or {}).items()):
             base = ("slurm", "partitions", name)
+            raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
             result[name] = Partition(
                 name=name,
                 default=bool(raw.get("default", False)),
@@ -220,6 +227,9 @@ class Resolver:
             if key is None:  # `use`, or a key the schema refused already
                 continue
             origin = Origin(label, partial(self.layers.where, path + (name,)))
+            if path + (name,) in self.unknown:  # reported by the schema; hides what lower layers set
+                values[key] = Sourced(UNKNOWN, origin)
+                continue
             parse = keys.parser(key)
             if parse is not None:
                 parsed = self.unit(parse, value, path + (name,))
@@ -292,6 +302,8 @@ class Resolver:
             values = self.overlay(values, self.set_layers[set_name])
             applied.append(set_name)
         values = self.overlay(values, self.layer(raw, path, "defaults" if is_defaults else f"rule {name}"))
+        if self.unknown:
+            values = {key: item for key, item in values.items() if item.value is not UNKNOWN}
         partition = None
         if keys.PARTITION in values:
             part_name = values[keys.PARTITION].value
@@ -321,7 +333,7 @@ class Resolver:
             for other in key.replaces:
                 merged.pop(keys.BY_NAME[other], None)
         for key, item in top.items():
-            if key is keys.RETRY and key in merged:
+            if key is keys.RETRY and key in merged and UNKNOWN not in (merged[key].value, item.value):
                 merged[key] = Sourced({**merged[key].value, **item.value}, item.origin)
             else:
                 merged[key] = item
@@ -587,5 +599,7 @@ def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ..
                  for number in range(1, attempts + 1))
 
 
-def resolve(layers: Layers, report: Report, spec_file: str) -> Site:
-    return Resolver(layers, report).site(spec_file)
+def resolve(layers: Layers, report: Report, spec_file: str, unknown: frozenset[tuple] = frozenset()) -> Site:
+    """The site of a valid spec, or (with `unknown`: the values the schema refused) of one whose
+    values are partly unknown, for checking only."""
+    return Resolver(layers, report, unknown).site(spec_file)

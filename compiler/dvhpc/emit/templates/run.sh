@@ -2,7 +2,7 @@
 # run.sh: start Snakemake with the profile of the site named by _dvhpc_site above (replaces
 # snakecharm.sh).
 #
-#   run.sh [--foreground] [--] [snakemake arguments...]
+#   run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 #
 # Sources bootstrap.sh (and stops if it reports a problem), changes into environment.workdir
 # when the spec sets one, and runs `snakemake --profile <this folder>/profile ARGS...`.
@@ -16,12 +16,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 _dvhpc_usage() {
   cat <<'EOF'
-usage: run.sh [--foreground] [--] [snakemake arguments...]
+usage: run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 
 EOF
   printf "Start Snakemake with this site's profile (%s).\n" "$_dvhpc_site"
   cat <<'EOF'
   --foreground   run attached and exit with Snakemake's status (default: background, nohup)
+  --allow-stale  run even though the spec changed since these files were generated
   --             end of run.sh's options (e.g. run.sh -- --help shows Snakemake's help)
   -h, --help     show this help
 Output is logged to <logdir>/snakecharm_<arguments>_<UTC time>.log.
@@ -29,6 +30,8 @@ EOF
 }
 
 foreground=0
+allow_stale=0
+while (( $# )); do  # run.sh's own options, in any order
 case "${1:-}" in
   -h | --help)
     _dvhpc_usage
@@ -38,11 +41,18 @@ case "${1:-}" in
     foreground=1
     shift
     ;;
+  --allow-stale)
+    allow_stale=1
+    shift
+    ;;
+  *) break ;;
 esac
+done
 if [[ "${1:-}" == "--" ]]; then
   shift
 fi
 
+_dvhpc_refuse_stale "$allow_stale" || exit 1  # a spec file changed since generation (stale.sh)
 if [[ ! -d "$here/profile" ]]; then
   echo "dvhpc run: no Snakemake profile at $here/profile; run dvhpc compile again" >&2
   exit 1
