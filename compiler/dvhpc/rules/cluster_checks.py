@@ -25,6 +25,7 @@ from dvhpc.frontend.layers import Layers
 from dvhpc.model import keys
 from dvhpc.model.site import Attempt, Partition, Resources, Site
 from dvhpc.report.diagnostics import Location, Note, Report
+from dvhpc.report.rule import Stage
 from dvhpc.rules.checks import Checker
 
 UNLIMITED = float("inf")
@@ -66,7 +67,7 @@ def _gpus_text(gpus: dict[str, int]) -> str:
 class _ClusterChecks:
     def __init__(self, layers: Layers, site: Site, facts: ClusterFacts, report: Report):
         self.layers, self.site, self.facts, self.report = layers, site, facts, report
-        self.checker = Checker(layers, site, report)
+        self.checker = Checker(layers, site, report, Stage.CLUSTER)
         self.parts = {p.name: p for p in facts.partitions}
         self.cluster_default = next((p for p in facts.partitions if p.default), None)
         self.used_limits: dict[str, tuple[Limits, Location | None]] = {}  # label -> limits a rule runs under
