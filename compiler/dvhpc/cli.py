@@ -140,11 +140,16 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     if fmt == "text" and silenced_note(diags):
         click.echo(f"{len(results)} spec(s) checked{silenced_note(diags)}")
+
+    def say(line: str, err: bool = False) -> None:
+        # with --format json/sarif/github stdout holds only that document; the status goes to stderr
+        click.echo(line, err=err or fmt != "text")
+
     stale = False
     for result in results:
         if result.skipped:
-            click.echo(f"{safe(result.spec)}: {result.skipped}",
-                       err=result.skipped.startswith(("has", "hand", "write", "dup")))
+            say(f"{safe(result.spec)}: {result.skipped}",
+                err=result.skipped.startswith(("has", "hand", "write", "dup")))
             continue
         plan = result.plan
         assert plan is not None, "build plans every spec it does not skip"
@@ -152,19 +157,19 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
         if check_only:
             if plan.stale:
                 stale = True
-                click.echo(f"{where}: out of date")
+                say(f"{where}: out of date")
                 for line in drifts.get(id(result), []):
-                    click.echo(f"  {line}")
+                    say(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:
-                        click.echo(f"  {label}: {where / path}")
+                        say(f"  {label}: {where / path}")
             else:
-                click.echo(f"{where}: up to date")
+                say(f"{where}: up to date")
         elif result.written:
             counts = f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed"
-            click.echo(f"{where}: wrote {len(plan.added) + len(plan.changed) + len(plan.unchanged)} files ({counts})")
+            say(f"{where}: wrote {len(plan.added) + len(plan.changed) + len(plan.unchanged)} files ({counts})")
         else:
-            click.echo(f"{where}: unchanged")
+            say(f"{where}: unchanged")
     failed = report.has_errors or any(r.skipped and not r.skipped.startswith("abstract") for r in results)
     sys.exit(EXIT_FINDINGS if failed or stale else EXIT_OK)
 
