@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_scripts import STUB, STUBS_ALL, Env, compile_site, sysbin  # noqa: F401 (sysbin: a fixture)
+
+from test_scripts import STUB, STUBS_ALL, SYSTEM_TOOLS, Env, compile_site
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "sites" / "dynvision-torch.yaml"
@@ -58,6 +59,15 @@ def dynvision(tmp_path_factory) -> Path:
     package = folder / "unpacked" / "dynvision"
     assert (package / "cluster" / "executor_wrapper.sh").is_file(), "not the dynvision wheel"
     return package
+
+
+@pytest.fixture(scope="session")
+def sysbin(tmp_path_factory) -> Path:
+    """The system tools of tests/test_scripts.py, alone in a folder for PATH."""
+    folder = tmp_path_factory.mktemp("sysbin")
+    for tool in SYSTEM_TOOLS:
+        (folder / tool).symlink_to(shutil.which(tool))
+    return folder
 
 
 def _filled(text: str, values: dict[str, str]) -> str:

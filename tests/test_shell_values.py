@@ -345,7 +345,8 @@ def test_a_dash_inside_a_value_is_fine(tmp_path, key):
 def test_leading_dash_venv_workdir_and_logdir_follow_double_dash(tmp_path):
     """Programs that take `--` get it: bootstrap.sh sources a `-v` venv's activate script, run.sh
     and jobs.sh change into and create `--help` folders."""
-    checked = _check(tmp_path, "dvhpc: 1\nsite: s\nsnakemake: {logdir: --help, run_logdir: --runs, snakefile: -w/Snakefile}\n"
+    checked = _check(tmp_path, "dvhpc: 1\nsite: s\n"
+                               "snakemake: {logdir: --help, run_logdir: --runs, snakefile: -w/Snakefile}\n"
                                "environment: {workdir: -w, venv: -v}\n")
     assert checked.ok, _codes(checked)
     site = tmp_path / "site"
