@@ -323,7 +323,8 @@ def test_repository_sites_lint_clean_with_shellcheck():
     status, out, err = run_subprocess("lint", "--strict", "sites/", cwd=REPO)
     assert (status, err) == (0, ""), err
     count = len([p for p in (REPO / "sites").iterdir() if p.suffix in (".yaml", ".yml", ".toml")])
-    assert out == f"{count} spec(s) linted: no problems\n"
+    # a shipped spec may silence a finding on purpose (dynvision-greene: its cluster has no account)
+    assert re.fullmatch(rf"{count} spec\(s\) linted: no problems( \(\d+ silenced\))?\n", out), out
 
 
 def test_github_format(fixtures):

@@ -21,26 +21,26 @@ from __future__ import annotations
 
 # The spec, as data (run-time text is expanded by the code below, at call time).
 SITE = 'dynvision-greene'
-_DETECT_ENV = {'SLURM_CLUSTER_NAME': 'greene*', 'SLURM_JOB_ID': '*'}
-_DETECT_HOSTNAMES = ['log-*.hpc.nyu.edu', '*.hpc.nyu.edu', 'gr*.nyu.cluster', 'ga*.nyu.cluster', 'gv*.nyu.cluster']
+_DETECT_ENV = {'SLURM_JOBID': '*', 'SLURM_JOB_ID': '*'}
+_DETECT_HOSTNAMES = ['*hpc*', '*log-*', '*greene*', '*slurm*', '*compute*', '*node*', '*cluster*']
 _PATHS = {
-    'data': ['{scratch}/data', '{scratch}/data'],
+    'data': ['/scratch/${USER}/data', '{working_dir}/data'],
     'external': ['{data}/external', '{data}/external'],
+    'figures': ['{working_dir}/figures', '{working_dir}/figures'],
     'interim': ['{data}/interim', '{data}/interim'],
-    'logs': ['{scratch}/logs', '{scratch}/logs'],
-    'models': ['{scratch}/models', '{scratch}/models'],
+    'large_logs': ['/scratch/${USER}/Modeling_Dynamical_Vision/logs', '{working_dir}/logs'],
+    'logs': ['{working_dir}/logs', '{working_dir}/logs'],
+    'models': ['/scratch/${USER}/Modeling_Dynamical_Vision/models', '{working_dir}/models'],
     'processed': ['{data}/processed', '{data}/processed'],
     'raw': ['{data}/raw', '{data}/raw'],
-    'reports': ['{scratch}/reports', '{scratch}/reports'],
-    'scratch': ['/scratch/${USER}/DynVision_Working', '{working_dir}'],
-    'working_dir': ['${HOME}/DynVision_Working', '~/DynVision_Working'],
+    'reports': ['/scratch/${USER}/Modeling_Dynamical_Vision/reports', '{working_dir}/reports'],
+    'working_dir': ['${HOME}/Modeling_Dynamical_Vision', '/home/rgutzen/01_PROJECTS/Modeling_Dynamical_Vision'],
 }
 _DATASETS_ROOT = '{raw}'
 _MOUNTED = {
     'imagenet': ['/imagenet', {'test': 'val'}],
 }
 _SETTINGS = {
-    'batch_size': [256, 3],
     'progress_bar': [False, True],
 }
 _CONTAINER = True

@@ -10,6 +10,9 @@
   _dvhpc_executor=slurm
   _dvhpc_workdir=()
   _dvhpc_logdir=logs/slurm
+  _dvhpc_snakefile=()
+  _dvhpc_run_logdir=logs/runs
+  _dvhpc_unlock_first=0
 }
 
 # runtime_text.sh: expands the run-time text of a spec value at run time, the way
@@ -52,9 +55,31 @@ _dvhpc_expand() {
 
 # workdir.sh: the workflow's folder and the log folder, shared by run.sh and jobs.sh.
 
-# _dvhpc_enter_workdir WHO: change into environment.workdir when the spec sets one; exits on failure.
+# _dvhpc_enter_workdir WHO: change into the folder Snakemake runs in: environment.workdir when the
+# spec sets one, else the folder of snakemake.snakefile (Snakemake resolves a relative slurm-logdir
+# against it), else stay; exits on failure. Sets _dvhpc_snakefile_path to the Snakefile's absolute
+# path (relative paths: to where the script was started), or to nothing without snakemake.snakefile.
 _dvhpc_enter_workdir() {
+  _dvhpc_snakefile_path=''
+  if (( ${#_dvhpc_snakefile[@]} )); then
+    if ! _dvhpc_expand "$1" snakemake.snakefile "${_dvhpc_snakefile[0]}"; then
+      exit 1
+    fi
+    local _dvhpc_folder=.
+    if [[ $_dvhpc_value == */* ]]; then
+      _dvhpc_folder=${_dvhpc_value%/*}
+    fi
+    if [[ ! -f $_dvhpc_value ]] || ! _dvhpc_folder="$(cd -- "${_dvhpc_folder:-/}" && pwd)"; then
+      printf '%s %s %s\n' "$1: no Snakefile at" "$_dvhpc_value" "(snakemake.snakefile)" >&2
+      exit 1
+    fi
+    _dvhpc_snakefile_path="${_dvhpc_folder%/}/${_dvhpc_value##*/}"
+  fi
   if (( ${#_dvhpc_workdir[@]} == 0 )); then
+    if [[ -n $_dvhpc_snakefile_path ]] && ! cd -- "${_dvhpc_snakefile_path%/*}/"; then
+      printf '%s %s\n' "$1: cannot change into the Snakefile's folder" "${_dvhpc_snakefile_path%/*}/" >&2
+      exit 1
+    fi
     return 0
   fi
   if ! _dvhpc_expand "$1" environment.workdir "${_dvhpc_workdir[0]}"; then
@@ -73,6 +98,70 @@ _dvhpc_find_logdir() {
     exit 1
   fi
   logdir=$_dvhpc_value
+}
+
+# workflow.sh: run.sh's own log folder, and what it runs before Snakemake (the version, the unlock).
+
+# _dvhpc_find_run_logdir WHO: sets logdir to snakemake.run_logdir (relative to the working folder),
+# made and absolute. With the slurm executor it must not lie inside snakemake.logdir, whose old *.log
+# files the plugin deletes (compile refuses what it can see; this checks the real folders).
+_dvhpc_find_run_logdir() {
+  if ! _dvhpc_expand "$1" snakemake.logdir "$_dvhpc_logdir"; then
+    exit 1
+  fi
+  local _dvhpc_jobs=$_dvhpc_value
+  if ! _dvhpc_expand "$1" snakemake.run_logdir "$_dvhpc_run_logdir"; then
+    exit 1
+  fi
+  logdir=$_dvhpc_value
+  if ! mkdir -p -- "$logdir" || ! logdir="$(cd -- "$logdir" && pwd -P)"; then
+    printf '%s %s\n' "$1: cannot create the log folder" "$logdir" >&2
+    exit 1
+  fi
+  if [[ $_dvhpc_executor != slurm ]]; then
+    return 0
+  fi
+  if [[ -d $_dvhpc_jobs ]]; then
+    _dvhpc_jobs="$(cd -- "$_dvhpc_jobs" && pwd -P)"
+  elif [[ $_dvhpc_jobs != /* ]]; then
+    _dvhpc_jobs="$PWD/$_dvhpc_jobs"
+  fi
+  _dvhpc_jobs=${_dvhpc_jobs%/}
+  if [[ $logdir == "$_dvhpc_jobs" || $logdir == "$_dvhpc_jobs"/* ]]; then
+    printf '%s\n' "$1: the run log folder $logdir (snakemake.run_logdir) is inside $_dvhpc_jobs (snakemake.logdir), where the slurm plugin deletes old *.log files; set snakemake.run_logdir to another folder" >&2
+    exit 1
+  fi
+}
+
+# _dvhpc_before_run WHO LOG: prints Snakemake's version, then (snakemake.unlock_first) removes a
+# stale lock with `snakemake --unlock --cores=1` and the run's profile and Snakefile, as
+# DynVision's _snakecharm.sh did; both on the terminal and in LOG. Exits when either fails.
+_dvhpc_before_run() {
+  local _dvhpc_version
+  if ! _dvhpc_version="$(snakemake --version 2>&1)"; then
+    printf '%s\n%s\n' "$1: snakemake --version failed:" "$_dvhpc_version" | tee -a -- "$2" >&2
+    exit 1
+  fi
+  printf '%s\n' "$1: running workflow with snakemake version $_dvhpc_version" | tee -a -- "$2"
+  if (( ! _dvhpc_unlock_first )); then
+    return 0
+  fi
+  local _dvhpc_unlock
+  _dvhpc_unlock=(snakemake --unlock --cores=1 --profile "$here/profile")
+  if [[ -n $_dvhpc_snakefile_path ]]; then
+    _dvhpc_unlock+=(--snakefile "$_dvhpc_snakefile_path")
+  fi
+  {
+    printf '#'
+    printf ' %q' "${_dvhpc_unlock[@]}"
+    printf '\n'
+  } >>"$2"
+  "${_dvhpc_unlock[@]}" </dev/null 2>&1 | tee -a -- "$2"
+  local _dvhpc_status=${PIPESTATUS[0]}
+  if (( _dvhpc_status != 0 )); then
+    printf '%s\n' "$1: snakemake --unlock failed (exit $_dvhpc_status); the workflow was not started" | tee -a -- "$2" >&2
+    exit 1
+  fi
 }
 
 
@@ -160,11 +249,13 @@ _dvhpc_refuse_stale() {
 #   run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 #
 # Sources bootstrap.sh (and stops if it reports a problem), changes into environment.workdir
-# when the spec sets one, and runs `snakemake --profile <this folder>/profile ARGS...`.
+# (default: the folder of snakemake.snakefile), prints Snakemake's version, runs
+# `snakemake --unlock --cores=1` first with snakemake.unlock_first, and runs
+# `snakemake --profile <this folder>/profile [--snakefile FILE] ARGS...`.
 # By default Snakemake runs in the background (nohup) and its output goes to
 #   <logdir>/snakecharm_<arguments>_<UTC time>.log
-# (logdir: snakemake.logdir of the spec, relative to the working folder); the PID and the log
-# path are printed. --foreground runs attached, shows the output and writes the log too, and
+# (logdir: snakemake.run_logdir of the spec, relative to the working folder; never inside
+# snakemake.logdir, where the slurm plugin deletes old logs); the PID and the log path are printed. --foreground runs attached, shows the output and writes the log too, and
 # exits with Snakemake's exit status. Every argument reaches Snakemake unchanged.
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -226,13 +317,10 @@ if ! command -v snakemake >/dev/null 2>&1; then
   exit 127
 fi
 
-# The workflow's folder (environment.workdir), then the log folder (snakemake.logdir) relative to it.
+# The workflow's folder (environment.workdir, or the Snakefile's), then run.sh's log folder
+# (snakemake.run_logdir) relative to it.
 _dvhpc_enter_workdir 'dvhpc run'
-_dvhpc_find_logdir 'dvhpc run'
-if ! mkdir -p -- "$logdir" || ! logdir="$(cd -- "$logdir" && pwd)"; then
-  echo "dvhpc run: cannot create the log folder $logdir" >&2
-  exit 1
-fi
+_dvhpc_find_run_logdir 'dvhpc run'
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 # The arguments as a file name part: / -> -, anything but [A-Za-z0-9._=-] -> _, at most 100 characters.
@@ -257,6 +345,9 @@ if [[ -z "${DVHPC_RUN_ID:-}" ]]; then
 fi
 export DVHPC_RUN_ID
 cmd=(snakemake --profile "$here/profile")
+if [[ -n $_dvhpc_snakefile_path ]]; then
+  cmd+=(--snakefile "$_dvhpc_snakefile_path")
+fi
 if [[ $_dvhpc_executor == slurm ]]; then
   cmd+=(--slurm-jobname-prefix "$DVHPC_RUN_ID")
 fi
@@ -266,6 +357,7 @@ cmd+=("$@")
   printf ' %q' "${cmd[@]}"
   printf '\n'
 } >"$log"
+_dvhpc_before_run 'dvhpc run' "$log"
 
 if (( foreground )); then
   echo "dvhpc run: run $DVHPC_RUN_ID, log: $log" >&2

@@ -101,17 +101,23 @@ EOF
     exit 0
     ;;
   apptainer | singularity)
-    # Emulates `exec [--nv] [--overlay X] [--bind X] [--env X] IMAGE CMD...` with a clean
-    # environment (like --cleanenv): only PATH, HOME, STUB_* and <ENGINE>ENV_NAME (as NAME) go in.
+    # Emulates `exec [--nv] [--overlay X] [--bind X] [--env NAME=VALUE] IMAGE CMD...` with a clean
+    # environment (like --cleanenv): only PATH, HOME, STUB_*, <ENGINE>ENV_NAME (as NAME) and the
+    # --env values (which win, as with the real engines) go in.
     if [[ "${1:-}" != exec ]]; then
       echo "stub $name: only exec is emulated" >&2
       exit 64
     fi
     shift
+    given=()
     while [[ $# -gt 0 ]]; do
       case "$1" in
         --nv) shift ;;
-        --overlay | --bind | --env) shift 2 ;;
+        --overlay | --bind) shift 2 ;;
+        --env)
+          given+=("$2")
+          shift 2
+          ;;
         -*)
           echo "stub $name: unknown option $1" >&2
           exit 64
@@ -131,7 +137,7 @@ EOF
         "$prefix"*) inside+=("${var#"$prefix"}=${!var}") ;;
       esac
     done < <(compgen -e)
-    exec env -i "${inside[@]}" "$@"
+    exec env -i "${inside[@]}" "${given[@]}" "$@"
     ;;
   sacct)
     # prints STUB_SACCT_LINES (recorded output of a job; empty: no such job).

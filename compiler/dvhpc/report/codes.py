@@ -457,6 +457,19 @@ _RULES: tuple[Rule, ...] = (
          "they are not checked. Install shellcheck, or pass --no-shellcheck.",
          "shellcheck is not installed: generated scripts were not checked",
          tested_by="tests/test_lint.py::test_dv361_when_shellcheck_is_missing"),
+    # ------------------------------------------------------------------ DV38x: how run.sh runs Snakemake
+    Rule("DV380", "run-logs-in-slurm-logdir", ERROR, Stage.RESOLVE, False,
+         "run.sh's log folder is inside the slurm plugin's log folder",
+         "The slurm executor plugin deletes every `*.log` under `snakemake.logdir` (`--slurm-logdir`, "
+         "recursively) that is older than `delete_logs_older_than` (10 days unless set). `run.sh`'s own "
+         "logs (`snakemake.run_logdir`) there would be deleted with the job logs, so they go to a folder "
+         "of their own. Compile refuses what it can see from the text; `run.sh` checks the real folders "
+         "again before it starts Snakemake.",
+         "snakemake.run_logdir 'logs/slurm/runs' is inside snakemake.logdir 'logs/slurm', where the slurm "
+         "plugin deletes every *.log older than delete_logs_older_than (default 10 days): run.sh's logs "
+         "would be deleted",
+         Example("snakemake:\n  logdir: logs/slurm\n  run_logdir: logs/slurm/runs\n"),
+         Example("snakemake:\n  logdir: logs/slurm\n  run_logdir: logs/runs\n")),
     # ------------------------------------------------------------------ DV4xx: compile and write
     Rule("DV401", "hand-edited-output", ERROR, Stage.WRITE, False,
          "generated file was edited by hand (use --force to overwrite)",

@@ -18,6 +18,7 @@ from dvhpc.model import keys, safe_variables
 from dvhpc.model.keys import Key
 from dvhpc.model.site import (
     DEFAULT_LOGDIR,
+    DEFAULT_RUN_LOGDIR,
     Attempt,
     Container,
     Detect,
@@ -37,6 +38,7 @@ from dvhpc.model.site import (
 )
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
+from dvhpc.resolve import runner
 from dvhpc.resolve.unknown import UNKNOWN
 
 # sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:
@@ -72,6 +74,7 @@ GENERATED_OPTIONS = {
     "cluster-generic-submit-cmd": "snakemake.executor: cluster-generic",
     "cluster-generic-status-cmd": "snakemake.executor: cluster-generic",
     "cluster-generic-cancel-cmd": "snakemake.executor: cluster-generic",
+    "snakefile": "snakemake.snakefile", "s": "snakemake.snakefile",
 }
 
 
@@ -410,7 +413,7 @@ class Resolver:
                 global_resources[key] = value
         executor = Executor(raw.get("executor", Executor.SLURM))
         self.check_options(raw.get("options") or {}, executor)
-        return SnakemakeSettings(
+        settings = SnakemakeSettings(
             executor=executor,
             jobs=raw.get("jobs"),
             latency_wait=self.unit_if_set(Duration.parse, raw, path + ("latency_wait",)),
@@ -423,7 +426,12 @@ class Resolver:
             delete_logs_older_than=self.unit_if_set(Duration.parse, raw, path + ("delete_logs_older_than",)),
             resources=global_resources,
             options=dict(sorted((raw.get("options") or {}).items())),
+            run_logdir=self.text(path + ("run_logdir",)) or RuntimeText(DEFAULT_RUN_LOGDIR),
+            snakefile=self.text(path + ("snakefile",)),
+            unlock_first=bool(raw.get("unlock_first", False)),
         )
+        runner.check_log_folders(settings, self.report, self.where())
+        return settings
 
     def check_options(self, options: dict, executor: str) -> None:
         """Options go to Snakemake's command line: only real, full names, none that dvhpc writes
@@ -482,6 +490,10 @@ class Resolver:
                 gpu=bool(c.get("gpu", False)),
                 conda=self.argument(cp + ("conda",), "conda activate (inside the container)"),
                 pass_env=tuple(c.get("pass_env", [])),
+                conda_root=self.text(cp + ("conda_root",)),
+                unset=tuple(c.get("unset", [])),
+                defaults={k: self.required_text(cp + ("defaults", k)) for k in sorted(c.get("defaults") or {})
+                          if self.allowed_variable(k, raw.get("allow_unsafe_variables") or (), cp + ("defaults",))},
             )
         modules = raw.get("modules") or {}
         require = raw.get("require") or {}
@@ -515,21 +527,22 @@ class Resolver:
             self.report.add("DV234", f"{dotted(path)}: {value!r} begins with '-': {program} would read it as "
                             "an option", self.where(*path), hint=f"for a file in the current folder, write './{value}'")
 
-    def allowed_variable(self, name: str, allowed_unsafe) -> bool:
-        """Whether the spec may export `name`: a name in the safe set, or one the spec lists in
-        environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
-        where = self.layers.where(("environment", "variables", name), key=True)
+    def allowed_variable(self, name: str, allowed_unsafe, at: tuple = ("environment", "variables")) -> bool:
+        """Whether the spec may export `name` (a key of the mapping at `at`): a name in the safe set, or one
+        the spec lists in environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
+        where = self.layers.where(at + (name,), key=True)
+        key = dotted(at + (name,))
         if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES):
-            self.report.add("DV231", f"environment.variables.{name} is refused: the generated scripts use it "
+            self.report.add("DV231", f"{key} is refused: the generated scripts use it "
                             "themselves or it changes how bash runs them", where, hint="choose another name")
             return False
         if safe_variables.is_safe(name):
             return True
         if name in allowed_unsafe:
-            self.report.add("DV235", f"environment.variables.{name} is outside the safe set but allowed by "
+            self.report.add("DV235", f"{key} is outside the safe set but allowed by "
                             f"environment.allow_unsafe_variables: {safe_variables.risk(name)}", where)
             return True
-        self.report.add("DV231", f"environment.variables.{name} is refused: {safe_variables.risk(name)}", where,
+        self.report.add("DV231", f"{key} is refused: {safe_variables.risk(name)}", where,
                         hint=f"if the spec really must set it, add it to environment.allow_unsafe_variables: [{name}]")
         return False
 
