@@ -218,6 +218,9 @@ class Checker:
             self.fit(res)
             self.retries(res)
         self.flush()
+        from dvhpc.rules.global_limits import check_global_limits
+
+        check_global_limits(self.site, self.layers, self.report)
         self.placeholders()
         self.account()
         self.unused_sets()
@@ -289,6 +292,9 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
         if gpus is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
                        gpus.origin.location or where, hint="drop the GPUs or remove it from localrules")
+    from dvhpc.rules.workflow_checks import check_local_rules
+
+    check_local_rules(site, info.localrules, where, report)
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:
