@@ -29,7 +29,6 @@ import pytest
 import yaml
 
 from conftest import REPO
-from dvhpc.pipeline import check
 from dvhpc.rules.snakefile_reader import read_snakefile
 
 WHEEL = "dynvision==0.1.0"

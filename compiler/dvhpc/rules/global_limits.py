@@ -56,7 +56,8 @@ def check_global_limits(site: Site, layers: Layers, report: Report) -> None:
             where = (item.origin.location if item is not None else None) or res.location \
                 or layers.where(("snakemake", "resources", spec_name))
             report.add("DV356", f"{who} for {key.snakemake} {value}{unit}{when}, above the workflow-wide limit "
-                       f"snakemake.resources.{spec_name} ({limit}{unit}): Snakemake lowers the request to {limit}{unit}",
+                       f"snakemake.resources.{spec_name} ({limit}{unit}): "
+                       f"Snakemake lowers the request to {limit}{unit}",
                        where, hint=f"ask for at most {limit}{unit}, or raise snakemake.resources.{spec_name}",
                        notes=(Note("the limit is set here", layers.where(("snakemake", "resources", spec_name))),),
                        fields={"rule": res.name, "resource": key.snakemake, "value": value, "limit": limit,
