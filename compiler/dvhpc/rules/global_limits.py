@@ -45,6 +45,9 @@ def check_global_limits(site: Site, layers: Layers, report: Report) -> None:
             if key.snakemake not in limits:
                 continue
             spec_name, limit = limits[key.snakemake]
+            item = res.sourced(key)
+            if not res.is_defaults and item is not None and item.origin.label == "defaults" and key not in res.retry:
+                continue  # the defaults' own finding says it, once
             over = [(attempt, value) for attempt, value in _asked(res, key) if value > limit]
             if not over:
                 continue
@@ -52,7 +55,6 @@ def check_global_limits(site: Site, layers: Layers, report: Report) -> None:
             who = "resources.defaults ask" if res.is_defaults else f"rule '{res.name}' asks"
             when = "" if attempt == 1 else f" at attempt {attempt}"
             unit = " MiB" if key.kind is keys.Kind.MEMORY else (" min" if key.kind is keys.Kind.DURATION else "")
-            item = res.sourced(key)
             where = (item.origin.location if item is not None else None) or res.location \
                 or layers.where(("snakemake", "resources", spec_name))
             report.add("DV356", f"{who} for {key.snakemake} {value}{unit}{when}, above the workflow-wide limit "
