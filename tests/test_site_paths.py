@@ -310,3 +310,32 @@ def test_ruff_reads_exactly_the_data_block_names_as_defined_in_the_runtime():
     assert config["builtins"] == list(site_paths.DATA_NAMES)
     assert set(site_paths.site_data(check(str(Path(__file__).parents[1] / "sites" / "example.yaml")).site)) \
         == set(site_paths.DATA_NAMES)
+
+
+# ---------------------------------------------------------------------------------------- the README's Snakefile
+
+
+@pytest.mark.snakemake
+def test_readme_snakefile_imports_site_paths(tmp_path):
+    """The README's Snakefile (section "Use dvhpc in your own project"), dry-run by the real Snakemake in
+    the project layout it describes: paths from site_paths are Paths, usable as inputs and outputs."""
+    import re
+    import shutil
+
+    snakemake = shutil.which("snakemake")
+    if snakemake is None:
+        pytest.skip("snakemake is not installed (pip install -e '.[test]')")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    (snakefile,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if b.startswith("# workflow/Snakefile")]
+    project = tmp_path / "myproject"
+    (project / "workflow").mkdir(parents=True)
+    (project / "workflow" / "Snakefile").write_text(snakefile)
+    site = build(project / "build", "dvhpc: 1\nsite: greene\npaths: {data: ~/d, models: ~/m}\n")
+    shutil.copytree(site, project / "generated" / "greene")
+    home = tmp_path / "home"
+    (home / "d" / "raw").mkdir(parents=True)
+    (home / "d" / "raw" / "x.csv").write_text("1\n")
+    proc = subprocess.run([snakemake, "-n", "-c1", str(home / "m" / "x.pt")], cwd=project, capture_output=True,
+                          text=True, timeout=120, env={**base_env(home=str(home)), "PATH": os.environ["PATH"]})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "rule train:" in proc.stdout and f"input: {home}/d/raw/x.csv" in proc.stdout
