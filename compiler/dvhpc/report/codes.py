@@ -445,6 +445,25 @@ _RULES: tuple[Rule, ...] = (
          "include: config[\"extra\"] is not a plain string, so the static reader cannot tell which file it "
          "includes (--workflow-exec would run Snakemake's parser, which executes the workflow's code)",
          Example(_WF_RULES, "include: config[\"extra\"]\n" + _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
+    Rule("DV355", "resources-on-local-rule", WARNING, Stage.WORKFLOW, True,
+         "SLURM resources on a local rule (never requested)",
+         "A local rule (`localrules:` or `localrule: True`) runs in Snakemake's own process on the submit "
+         "host, never as a SLURM job, so what its entry (or a set it uses) asks SLURM for (cpus, mem, time, "
+         "partition, account, ...) is never requested. `disk` is not counted: Snakemake also limits local "
+         "jobs by it. GPUs on a local rule are DV352.",
+         "rule 'plot' is a local rule (it runs on the submit host, never as a SLURM job): its entry's SLURM "
+         "requests (cpus) are never made",
+         Example(_WF_RULES, _WORKFLOW), Example(_WF_RULES.replace("    plot: {cpus: 1}\n", ""), _WORKFLOW)),
+    Rule("DV356", "request-above-global-limit", WARNING, Stage.LINT, True,
+         "rule request above a workflow-wide limit of snakemake.resources (Snakemake lowers it)",
+         "Snakemake constrains every job's resources by the global limits of the same name "
+         "(`snakemake.resources`, i.e. `--resources`): a rule that asks for more is scheduled, and sent to "
+         "SLURM, with the limit instead, silently. `resources.yaml` shows what the spec asks for, so the two "
+         "would disagree. Ask for at most the limit, or raise the limit.",
+         "rule 'prepare' asks for disk_mb 409600 MiB, above the workflow-wide limit snakemake.resources.disk "
+         "(300000 MiB): Snakemake lowers the request to 300000 MiB",
+         Example("snakemake:\n  resources: {disk: 300000M}\nresources:\n  rules:\n    prepare: {disk: 400G}\n"),
+         Example("snakemake:\n  resources: {disk: 300000M}\nresources:\n  rules:\n    prepare: {disk: 200G}\n")),
     Rule("DV360", "script-fails-shellcheck", ERROR, Stage.SHELLCHECK, False,
          "generated script fails shellcheck",
          "A script dvhpc generates for the spec fails shellcheck. Spec values reach scripts as quoted "

@@ -18,6 +18,7 @@ from dvhpc.model.site import Partition, Resources, Site
 from dvhpc.report.codes import RULES
 from dvhpc.report.diagnostics import Location, Note, Report, dotted
 from dvhpc.report.rule import Stage
+from dvhpc.rules.global_limits import check_global_limits
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
@@ -237,6 +238,8 @@ class Checker:
             self.unused_sets()
         if wanted & {"DV331", "DV332", "DV333"}:
             self.paths()
+        if "DV356" in wanted:
+            check_global_limits(self.site, self.layers, self.report)
 
 
 def _placeholders(data, path: tuple, found: list) -> None:
@@ -312,6 +315,9 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
         if gpus is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
                        gpus.origin.location or where, hint="drop the GPUs or remove it from localrules")
+    from dvhpc.rules.workflow_checks import check_local_rules
+
+    check_local_rules(site, info.localrules, where, report)
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:
