@@ -1,0 +1,220 @@
+"""What SLURM's accounting says each job used: `sacct --parsable2` text (with its job steps) as one
+`JobUsage` per job, and the live `sacct` call that `dvhpc tune` makes.
+
+A job's rows are its allocation row (`123`, `123_4` for an array task) and its steps (`123.batch`,
+`123.extern`, `123.0`). Peak memory is the largest MaxRSS over the steps; the state and times come
+from the allocation row; a step that ran out of memory marks the job OUT_OF_MEMORY (SLURM sometimes
+reports the job itself as FAILED then). Malformed rows become `Problem`s, never exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dvhpc.cluster.live import COMMAND_TIMEOUT, Runner, run_command
+from dvhpc.cluster.records import Parsed, Problem
+from dvhpc.cluster.values import parse_mib, parse_slurm_time
+
+# the fields dvhpc asks for; an export with a header may have them in any order, or more
+FIELDS = ("JobID", "JobName", "Comment", "State", "ExitCode", "Partition", "Submit", "Elapsed", "TotalCPU",
+          "AllocCPUS", "ReqMem", "Timelimit", "MaxRSS", "NNodes", "WorkDir")
+REQUIRED = ("JobID", "JobName", "Elapsed")
+# states of a job that has ended; the rest (PENDING, RUNNING, ...) are still going
+ENDED = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "CANCELLED", "NODE_FAIL", "PREEMPTED",
+                   "BOOT_FAIL", "DEADLINE"})
+_JOB_ID = re.compile(r"^(\d+(?:_\d+|_\[[^\]]*\])?(?:\+\d+)?)(?:\.(.+))?$")
+
+
+@dataclass(slots=True)
+class JobUsage:
+    """One job as accounting recorded it: memory in MiB, times in seconds (None: not recorded)."""
+
+    job_id: str
+    name: str
+    comment: str = ""
+    state: str = ""  # COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, RUNNING, ...
+    exit_code: str = ""
+    partition: str = ""
+    submit: str = ""  # ISO time; orders a rule's attempts
+    elapsed: int | None = None
+    total_cpu: float | None = None
+    alloc_cpus: int | None = None
+    req_mem: int | None = None  # MiB for the whole job
+    time_limit: int | None = None
+    max_rss: int | None = None  # MiB, the largest over the job's steps
+    workdir: str = ""
+    line: int = 0
+
+    @property
+    def cpu_efficiency(self) -> float | None:
+        """TotalCPU / (Elapsed x AllocCPUS): 1.0 = every allocated CPU busy all the time."""
+        if self.total_cpu is None or not self.elapsed or not self.alloc_cpus:
+            return None
+        return self.total_cpu / (self.elapsed * self.alloc_cpus)
+
+
+def normal_state(text: str) -> str:
+    """`CANCELLED by 0` -> CANCELLED, `OUT_OF_ME+` (sacct's cut) -> OUT_OF_MEMORY."""
+    word = text.strip().split(" ", 1)[0].upper()
+    if word.endswith("+"):
+        stem = word[:-1]
+        word = next((s for s in sorted(ENDED) if s.startswith(stem)), word)
+    return word
+
+
+def parse_elapsed(text: str) -> float | None:
+    """Elapsed or TotalCPU: `1-02:03:04`, `02:03:04`, `03:04.567`, `00:00:00.123`; None when empty."""
+    value = text.strip()
+    if not value or value in ("INVALID", "Unknown"):
+        return None
+    whole, _, fraction = value.partition(".")
+    seconds = parse_slurm_time(whole)
+    if seconds is None:
+        return None
+    if ":" not in whole and "-" not in whole:  # a bare number would be minutes to parse_slurm_time
+        raise ValueError(f"not a duration: {text!r}")
+    return seconds + (float(f"0.{fraction}") if fraction.isdigit() else 0.0)
+
+
+def parse_rss(text: str) -> int | None:
+    """MaxRSS (`168464K`, `1.5G`, `0`, a bare number of bytes on some setups: K assumed) in MiB."""
+    value = text.strip()
+    if not value:
+        return None
+    return parse_mib(value, default_unit="K")
+
+
+def parse_req_mem(text: str, cpus: int | None, nodes: int | None) -> int | None:
+    """ReqMem in MiB for the job: `4000M`, `16Gn` (per node), `4Gc` (per CPU, before SLURM 21.08)."""
+    value = text.strip()
+    if not value or re.fullmatch(r"0+[KMGTP]?[nc]?", value):
+        return None
+    per = ""
+    if value.endswith(("n", "c")):
+        value, per = value[:-1], value[-1]
+    elif value.endswith(("/node", "/cpu")):
+        value, per = value.rsplit("/", 1)[0], value[-4]
+    mib = parse_mib(value)
+    if per == "c":
+        return mib * (cpus or 1)
+    if per == "n":
+        return mib * (nodes or 1)
+    return mib
+
+
+def parse_sacct(text: str, source: str = "sacct") -> Parsed:
+    """`sacct --parsable2` output (header first; without one, `FIELDS` in order) as JobUsage per job.
+
+    Jobs keep their order of first appearance; rows of a step whose job row is missing are skipped.
+    """
+    lines = text.splitlines()
+    header: tuple[str, ...] = FIELDS
+    start = 0
+    if lines and "JobID" in lines[0].split("|"):
+        header, start = tuple(lines[0].split("|")), 1
+        missing = [f for f in REQUIRED if f not in header]
+        if missing:
+            message = f"not an export with the fields tune needs: no {', '.join(missing)}"
+            return Parsed([], [Problem(source, 1, message)])
+    table = _Table(header, source)
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line.strip():
+            table.row(number, line.split("|"))
+    for number, job_id, parts in table.steps:
+        table.step(number, job_id, parts)
+    return Parsed(list(table.jobs.values()), table.problems)
+
+
+class _Table:
+    """The rows read so far: jobs by ID, the step rows (merged into their jobs at the end)."""
+
+    def __init__(self, header: tuple[str, ...], source: str):
+        self.col = {name: index for index, name in enumerate(header)}
+        self.width, self.source = len(header), source
+        self.jobs: dict[str, JobUsage] = {}
+        self.steps: list[tuple[int, str, list[str]]] = []
+        self.problems: list[Problem] = []
+
+    def field(self, parts: list[str], name: str) -> str:
+        index = self.col.get(name)
+        return parts[index] if index is not None else ""
+
+    def row(self, number: int, parts: list[str]) -> None:
+        if len(parts) < self.width:
+            self.problems.append(Problem(self.source, number, f"{len(parts)} fields, the header has {self.width}"))
+            return
+        text_id = parts[self.col["JobID"]].strip()
+        match = _JOB_ID.match(text_id)
+        if not match:
+            self.problems.append(Problem(self.source, number, f"not a job ID: {text_id[:40]!r}"))
+            return
+        job_id, step = match.groups()
+        if step is not None:
+            self.steps.append((number, job_id, parts))
+            return
+        field = self.field
+        try:
+            cpus = _int(field(parts, "AllocCPUS"))
+            self.jobs[job_id] = JobUsage(
+                job_id=job_id, name=field(parts, "JobName"), comment=field(parts, "Comment"),
+                state=normal_state(field(parts, "State")), exit_code=field(parts, "ExitCode"),
+                partition=field(parts, "Partition"), submit=field(parts, "Submit"),
+                elapsed=_seconds(field(parts, "Elapsed")), total_cpu=parse_elapsed(field(parts, "TotalCPU")),
+                alloc_cpus=cpus, req_mem=parse_req_mem(field(parts, "ReqMem"), cpus, _int(field(parts, "NNodes"))),
+                time_limit=_limit(field(parts, "Timelimit")), max_rss=parse_rss(field(parts, "MaxRSS")),
+                workdir=field(parts, "WorkDir"), line=number)
+        except ValueError as exc:
+            self.problems.append(Problem(self.source, number, f"job {job_id}: {exc}"))
+
+    def step(self, number: int, job_id: str, parts: list[str]) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        try:
+            rss = parse_rss(self.field(parts, "MaxRSS"))
+        except ValueError as exc:
+            self.problems.append(Problem(self.source, number, f"step of job {job_id}: {exc}"))
+            return
+        if rss is not None and (job.max_rss is None or rss > job.max_rss):
+            job.max_rss = rss
+        if normal_state(self.field(parts, "State")) == "OUT_OF_MEMORY":
+            job.state = "OUT_OF_MEMORY"
+
+
+def _int(text: str) -> int | None:
+    value = text.strip()
+    return int(value) if value.isdigit() else None
+
+
+def _seconds(text: str) -> int | None:
+    value = parse_elapsed(text)
+    return None if value is None else int(value)
+
+
+def _limit(text: str) -> int | None:
+    value = text.strip()
+    if not value or value in ("Partition_Limit", "UNLIMITED", "INVALID"):
+        return None
+    return parse_slurm_time(value)
+
+
+def query_args(since: str, user: str | None = None) -> list[str]:
+    """The sacct call of `dvhpc tune`: every job and step since `since`, with a header."""
+    args = ["sacct", "--parsable2", "--starttime", since, "--endtime", "now", f"--format={','.join(FIELDS)}"]
+    args += ["--user", user] if user else ["--allusers"]
+    return args
+
+
+def live_usage(since: str, user: str | None = None, run: Runner = run_command,
+               timeout: float = COMMAND_TIMEOUT) -> Parsed:
+    """Ask the cluster's accounting; RuntimeError when sacct is missing or fails."""
+    args = query_args(since, user)
+    try:
+        code, out, err = run(args, timeout)
+    except FileNotFoundError:
+        raise RuntimeError("`sacct` not found: no SLURM client on this machine (use --from FILE)") from None
+    if code != 0:
+        detail = (err or out).strip().splitlines()
+        raise RuntimeError(f"`sacct` failed (exit {code}{': ' + detail[-1] if detail else ''})")
+    return parse_sacct(out, "sacct")
