@@ -77,7 +77,8 @@ def _same(a, b) -> bool:
 
 
 def _propose(measure: Measure, values: list[float], options: Options, enough: bool,
-             ran_out: list[tuple[float, str]], make: Callable[[float], Q], cap: Q | None, cap_label: str, show: Callable[[float], str]) -> None:
+             ran_out: list[tuple[float, str]], make: Callable[[float], Q], cap: Q | None, cap_label: str,
+             show: Callable[[float], str]) -> None:
     """Fill `measure.high` and (with enough evidence) `measure.proposed`."""
     if values:
         measure.high = quantile(values, options.quantile)
