@@ -9,9 +9,10 @@ from tune) and with the stated headroom; `--write` edits the spec, the next comp
 ask SLURM for the new values (read back from sacct).
 
 What the real cluster records: there are no cgroups here, so memory is not enforced, but
-jobacct_gather/linux samples each step's RSS. Its default period is 30 s, longer than these jobs,
-so the spec asks for `--acctg-freq=1`; the step's RSS includes Snakemake itself inside the job
-(about 100 MiB), so a rule's peak is its allocation plus that, never less than the allocation.
+jobacct_gather/linux samples each step's RSS every 30 s (a step shorter than that has no MaxRSS;
+`sbatch --acctg-freq` reaches the batch step only, not the plugin's `srun` step), so every rule holds
+its memory for 45 s or more. The step's RSS includes Snakemake itself inside the job (about 140 MiB),
+so a rule's peak is its allocation plus that, never less than the allocation.
 """
 
 from __future__ import annotations

@@ -101,19 +101,19 @@ def edited_text(text: str, edits: list[Edit]) -> str:
         if edit.location is not None:
             loc = edit.location
             line = lines[loc.line - 1]
-            old = line[loc.column - 1:loc.end_column]
+            end = _token_end(line, loc.column - 1)
+            old = line[loc.column - 1:end]
             new = f"{old[0]}{edit.value}{old[0]}" if old[:1] in ("'", '"') else str(edit.value)
-            lines[loc.line - 1] = line[:loc.column - 1] + new + line[loc.end_column:]
+            lines[loc.line - 1] = line[:loc.column - 1] + new + line[end:]
             continue
         entry = edit.entry
         assert entry is not None
         first = lines[entry.line - 1]
         start = first[entry.column - 1:]
         if start.startswith("{"):  # a flow mapping: before its closing brace
-            last = lines[entry.end_line - 1]
-            close = entry.end_column - 1
-            assert last[close] == "}", "the entry's span ends at its closing brace"
-            lines[entry.end_line - 1] = last[:close].rstrip() + f", {edit.key}: {edit.value}" + last[close:]
+            row, close = _closing_brace(lines, entry.line - 1, entry.column - 1)
+            last = lines[row]
+            lines[row] = last[:close].rstrip() + f", {edit.key}: {edit.value}" + last[close:]
         elif entry.end_line > entry.line or first[:entry.column - 1].strip() == "":  # a block mapping
             lines.insert(entry.line - 1, " " * (entry.column - 1) + f"{edit.key}: {edit.value}\n")
         else:  # `rule: set_name`
@@ -121,6 +121,52 @@ def edited_text(text: str, edits: list[Edit]) -> str:
             lines[entry.line - 1] = (first[:entry.column - 1] + f"{{use: {old}, {edit.key}: {edit.value}}}"
                                      + first[entry.end_column:])
     return "".join(lines)
+
+
+def _token_end(line: str, start: int) -> int:
+    """The end (exclusive) of the scalar at `start`: its closing quote, else before `,` `}` `]` or ` #`."""
+    quote = line[start]
+    if quote in ("'", '"'):
+        index = start + 1
+        while index < len(line):
+            if line[index] == "\\" and quote == '"':
+                index += 2
+                continue
+            if line[index] == quote:
+                if quote == "'" and line[index + 1:index + 2] == "'":  # '' inside single quotes
+                    index += 2
+                    continue
+                return index + 1
+            index += 1
+        return len(line.rstrip("\r\n"))
+    end = start
+    while end < len(line) and line[end] not in ",}]\r\n" and line[end:end + 2] != " #":
+        end += 1
+    return len(line[:end].rstrip())
+
+
+def _closing_brace(lines: list[str], row: int, column: int) -> tuple[int, int]:
+    """(line index, column index) of the brace closing the flow mapping opened at (row, column)."""
+    depth, quote = 0, ""
+    while row < len(lines):
+        line = lines[row]
+        while column < len(line):
+            char = line[column]
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in ("'", '"'):
+                quote = char
+            elif char == "#" and (column == 0 or line[column - 1] in " \t"):
+                break
+            elif char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return row, column
+            column += 1
+        row, column = row + 1, 0
+    raise WriteRefused("the rule's flow mapping has no closing brace")
 
 
 def write(result: TuneResult, found: Plan) -> str:
