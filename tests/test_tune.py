@@ -61,7 +61,7 @@ def test_elapsed_and_totalcpu_forms(text, seconds):
     assert parse_elapsed(text) == (pytest.approx(seconds) if seconds is not None else None)
 
 
-@pytest.mark.parametrize("text, mib", [("168464K", 164), ("1.5G", 1536), ("300M", 300), ("0", 0), ("", None),
+@pytest.mark.parametrize("text, mib", [("168464K", 165), ("1.5G", 1536), ("300M", 300), ("0", 0), ("", None),
                                        ("2048", 2)])
 def test_maxrss_units(text, mib):
     assert parse_rss(text) == mib

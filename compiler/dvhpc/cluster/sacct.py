@@ -9,12 +9,15 @@ reports the job itself as FAILED then). Malformed rows become `Problem`s, never 
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 
 from dvhpc.cluster.live import COMMAND_TIMEOUT, Runner, run_command
 from dvhpc.cluster.records import Parsed, Problem
 from dvhpc.cluster.values import parse_mib, parse_slurm_time
+from dvhpc.model.units import KIB
 
 # the fields dvhpc asks for; an export with a header may have them in any order, or more
 FIELDS = ("JobID", "JobName", "Comment", "State", "ExitCode", "Partition", "Submit", "Elapsed", "TotalCPU",
@@ -54,6 +57,7 @@ class JobUsage:
         return self.total_cpu / (self.elapsed * self.alloc_cpus)
 
 
+@functools.cache
 def normal_state(text: str) -> str:
     """`CANCELLED by 0` -> CANCELLED, `OUT_OF_ME+` (sacct's cut) -> OUT_OF_MEMORY."""
     word = text.strip().split(" ", 1)[0].upper()
@@ -64,27 +68,57 @@ def normal_state(text: str) -> str:
 
 
 def parse_elapsed(text: str) -> float | None:
-    """Elapsed or TotalCPU: `1-02:03:04`, `02:03:04`, `03:04.567`, `00:00:00.123`; None when empty."""
+    """Elapsed or TotalCPU: `1-02:03:04`, `02:03:04`, `03:04.567`, `1-02`, `00:00:00.123`; None when
+    empty. ValueError for other text (a bare number included: sacct never prints one)."""
     value = text.strip()
     if not value or value in ("INVALID", "Unknown"):
         return None
-    whole, _, fraction = value.partition(".")
-    seconds = parse_slurm_time(whole)
-    if seconds is None:
-        return None
-    if ":" not in whole and "-" not in whole:  # a bare number would be minutes to parse_slurm_time
-        raise ValueError(f"not a duration: {text!r}")
-    return seconds + (float(f"0.{fraction}") if fraction.isdigit() else 0.0)
+    try:
+        days = 0
+        if "-" in value:
+            head, value = value.split("-", 1)
+            days = int(head)
+        whole, _, fraction = value.partition(".")
+        parts = whole.split(":")
+        if len(parts) == 3:
+            hours, minutes, seconds = parts
+        elif len(parts) == 2:  # D-HH:MM, or MM:SS without days
+            hours, minutes, seconds = (parts[0], parts[1], "0") if days else ("0", parts[0], parts[1])
+        elif len(parts) == 1 and days:  # D-HH
+            hours, minutes, seconds = parts[0], "0", "0"
+        else:
+            raise ValueError
+        total = days * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+        if min(days, int(hours), int(minutes), int(seconds)) < 0 or fraction and not fraction.isdigit():
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r}") from None
+    return total + float(f"0.{fraction}") if fraction else float(total)
 
 
 def parse_rss(text: str) -> int | None:
-    """MaxRSS (`168464K`, `1.5G`, `0`, a bare number of bytes on some setups: K assumed) in MiB."""
+    """MaxRSS (`168464K`, `1.5G`, `0`; a bare number is K, as sacct means it) in whole MiB, rounded
+    up: a peak is never made smaller."""
     value = text.strip()
     if not value:
         return None
-    return parse_mib(value, default_unit="K")
+    if value[-1] in "Kk" and value[:-1].isdigit():  # the usual form: fast
+        return -(-int(value[:-1]) // 1024)
+    if value.isdigit():
+        return -(-int(value) // 1024)
+    return _rss_other(value)
 
 
+@functools.cache
+def _rss_other(value: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGTP])", value, re.I)
+    if not match:
+        raise ValueError(f"not a memory size: {value!r}")
+    scale = {"K": 1, "M": KIB, "G": KIB**2, "T": KIB**3, "P": KIB**4}[match.group(2).upper()]
+    return math.ceil(float(match.group(1)) * scale / KIB)
+
+
+@functools.cache
 def parse_req_mem(text: str, cpus: int | None, nodes: int | None) -> int | None:
     """ReqMem in MiB for the job: `4000M`, `16Gn` (per node), `4Gc` (per CPU, before SLURM 21.08)."""
     value = text.strip()
@@ -121,64 +155,63 @@ def parse_sacct(text: str, source: str = "sacct") -> Parsed:
     for number, line in enumerate(lines[start:], start=start + 1):
         if line.strip():
             table.row(number, line.split("|"))
-    for number, job_id, parts in table.steps:
-        table.step(number, job_id, parts)
+    for number, job_id, rss, state in table.steps:
+        table.step(number, job_id, rss, state)
     return Parsed(list(table.jobs.values()), table.problems)
 
 
 class _Table:
-    """The rows read so far: jobs by ID, the step rows (merged into their jobs at the end)."""
+    """The rows read so far: jobs by ID, the step rows (merged into their jobs at the end).
+
+    A field the header lacks reads as "" (index -1: the empty item appended to every row)."""
 
     def __init__(self, header: tuple[str, ...], source: str):
-        self.col = {name: index for index, name in enumerate(header)}
+        col = {name: index for index, name in enumerate(header)}
+        self.at = {name: col.get(name, -1) for name in FIELDS}
         self.width, self.source = len(header), source
         self.jobs: dict[str, JobUsage] = {}
-        self.steps: list[tuple[int, str, list[str]]] = []
+        self.steps: list[tuple[int, str, str, str]] = []
         self.problems: list[Problem] = []
-
-    def field(self, parts: list[str], name: str) -> str:
-        index = self.col.get(name)
-        return parts[index] if index is not None else ""
 
     def row(self, number: int, parts: list[str]) -> None:
         if len(parts) < self.width:
             self.problems.append(Problem(self.source, number, f"{len(parts)} fields, the header has {self.width}"))
             return
-        text_id = parts[self.col["JobID"]].strip()
-        match = _JOB_ID.match(text_id)
-        if not match:
+        parts.append("")
+        at = self.at
+        text_id = parts[at["JobID"]].strip()
+        job_id, dot, step = text_id.partition(".")
+        if not (job_id.isdigit() or _JOB_ID.match(text_id)) or (dot and not step):
             self.problems.append(Problem(self.source, number, f"not a job ID: {text_id[:40]!r}"))
             return
-        job_id, step = match.groups()
-        if step is not None:
-            self.steps.append((number, job_id, parts))
+        if dot:
+            if step != "extern":  # the extern step holds no process of the job
+                self.steps.append((number, job_id, parts[at["MaxRSS"]], parts[at["State"]]))
             return
-        field = self.field
         try:
-            cpus = _int(field(parts, "AllocCPUS"))
+            cpus = _int(parts[at["AllocCPUS"]])
+            elapsed = parse_elapsed(parts[at["Elapsed"]])
             self.jobs[job_id] = JobUsage(
-                job_id=job_id, name=field(parts, "JobName"), comment=field(parts, "Comment"),
-                state=normal_state(field(parts, "State")), exit_code=field(parts, "ExitCode"),
-                partition=field(parts, "Partition"), submit=field(parts, "Submit"),
-                elapsed=_seconds(field(parts, "Elapsed")), total_cpu=parse_elapsed(field(parts, "TotalCPU")),
-                alloc_cpus=cpus, req_mem=parse_req_mem(field(parts, "ReqMem"), cpus, _int(field(parts, "NNodes"))),
-                time_limit=_limit(field(parts, "Timelimit")), max_rss=parse_rss(field(parts, "MaxRSS")),
-                workdir=field(parts, "WorkDir"), line=number)
+                job_id, parts[at["JobName"]], parts[at["Comment"]], normal_state(parts[at["State"]]),
+                parts[at["ExitCode"]], parts[at["Partition"]], parts[at["Submit"]],
+                None if elapsed is None else int(elapsed), parse_elapsed(parts[at["TotalCPU"]]), cpus,
+                parse_req_mem(parts[at["ReqMem"]], cpus, _int(parts[at["NNodes"]])), _limit(parts[at["Timelimit"]]),
+                parse_rss(parts[at["MaxRSS"]]), parts[at["WorkDir"]], number)
         except ValueError as exc:
             self.problems.append(Problem(self.source, number, f"job {job_id}: {exc}"))
 
-    def step(self, number: int, job_id: str, parts: list[str]) -> None:
+    def step(self, number: int, job_id: str, rss_text: str, state: str) -> None:
         job = self.jobs.get(job_id)
         if job is None:
             return
         try:
-            rss = parse_rss(self.field(parts, "MaxRSS"))
+            rss = parse_rss(rss_text)
         except ValueError as exc:
             self.problems.append(Problem(self.source, number, f"step of job {job_id}: {exc}"))
             return
         if rss is not None and (job.max_rss is None or rss > job.max_rss):
             job.max_rss = rss
-        if normal_state(self.field(parts, "State")) == "OUT_OF_MEMORY":
+        if state.startswith("OUT_OF_ME"):
             job.state = "OUT_OF_MEMORY"
 
 
@@ -187,11 +220,7 @@ def _int(text: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _seconds(text: str) -> int | None:
-    value = parse_elapsed(text)
-    return None if value is None else int(value)
-
-
+@functools.cache
 def _limit(text: str) -> int | None:
     value = text.strip()
     if not value or value in ("Partition_Limit", "UNLIMITED", "INVALID"):

@@ -30,19 +30,39 @@ def propose(site: Site, evidence: Evidence, options: Options, only: list[str] | 
     for job in evidence.jobs:
         by_rule.setdefault(job.rule, []).append(job)
     names = sorted(by_rule) if not only else [r for r in only if r in site.rules]
-    rules = [tune_rule(site, site.rules[name], by_rule.get(name, []), options) for name in names]
+    places = Places(site)
+    rules = [tune_rule(places, site.rules[name], by_rule.get(name, []), options) for name in names]
     return TuneResult(site.name, site.spec_file, options, rules, evidence)
 
 
-def tune_rule(site: Site, res: Resources, jobs: list[Job], options: Options) -> RuleTune:
+class Places:
+    """Which rules take a key's value from each place (a set, the defaults): found once per key."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self.by_key: dict[str, dict[tuple, list[str]]] = {}
+
+    def sharing(self, key: keys.Key, place) -> list[str]:
+        table = self.by_key.get(key.name)
+        if table is None:
+            table = self.by_key[key.name] = {}
+            for rule in self.site.rules.values():
+                sourced = rule.sourced(key)
+                loc = sourced.origin.location if sourced is not None else None
+                if loc is not None:
+                    table.setdefault((loc.file, loc.line, loc.column), []).append(rule.name)
+        return table.get((place.file, place.line, place.column), [])
+
+
+def tune_rule(places: Places, res: Resources, jobs: list[Job], options: Options) -> RuleTune:
     ok = [j for j in jobs if j.succeeded]
     ended = [j for j in jobs if not j.succeeded and j.state in CAUSES]
     enough = len(ok) >= options.min_jobs
     efficiency = [e for j in ok if (e := j.cpu_efficiency) is not None]
     measures = [
-        _memory(site, res, ok, [j for j in ended if j.state == "OUT_OF_MEMORY"], options, enough),
-        _time(site, res, ok, [j for j in ended if j.state == "TIMEOUT"], options, enough),
-        _cpus(site, res, ok, options, enough),
+        _memory(places, res, ok, [j for j in ended if j.state == "OUT_OF_MEMORY"], options, enough),
+        _time(places, res, ok, [j for j in ended if j.state == "TIMEOUT"], options, enough),
+        _cpus(places, res, ok, options, enough),
     ]
     return RuleTune(
         rule=res.name, jobs=jobs, states=Counter(j.state for j in jobs),
@@ -52,7 +72,7 @@ def tune_rule(site: Site, res: Resources, jobs: list[Job], options: Options) -> 
         measures=measures, enough=enough, partition=res.partition.name if res.partition else None)
 
 
-def _measure(site: Site, res: Resources, key: keys.Key, values: list[float]) -> Measure:
+def _measure(places: Places, res: Resources, key: keys.Key, values: list[float]) -> Measure:
     measure = Measure(key.name, n=len(values))
     if values:
         measure.median = statistics.median(values)
@@ -66,14 +86,8 @@ def _measure(site: Site, res: Resources, key: keys.Key, values: list[float]) -> 
     place = sourced.origin.location
     measure.location = place
     if place is not None and measure.origin != f"rule {res.name}":
-        measure.shared_with = tuple(sorted(
-            other.name for other in site.rules.values() if other.name != res.name
-            and (theirs := other.sourced(key)) is not None and _same(theirs.origin.location, place)))
+        measure.shared_with = tuple(sorted(r for r in places.sharing(key, place) if r != res.name))
     return measure
-
-
-def _same(a, b) -> bool:
-    return a is not None and b is not None and (a.file, a.line, a.column) == (b.file, b.line, b.column)
 
 
 def _propose(measure: Measure, values: list[float], options: Options, enough: bool,
@@ -102,9 +116,9 @@ def _propose(measure: Measure, values: list[float], options: Options, enough: bo
     measure.proposed = proposed
 
 
-def _memory(site: Site, res: Resources, ok: list[Job], oom: list[Job], options: Options, enough: bool) -> Measure:
+def _memory(places: Places, res: Resources, ok: list[Job], oom: list[Job], options: Options, enough: bool) -> Measure:
     values = [j.mem for j in ok if j.mem is not None]
-    measure = _measure(site, res, keys.MEM, values)
+    measure = _measure(places, res, keys.MEM, values)
     if keys.MEM_PER_CPU in res and keys.MEM not in res:
         measure.high = quantile(values, options.quantile) if values else None
         measure.reasons.append("the rule asks memory per CPU (mem_per_cpu): not proposed")
@@ -116,9 +130,9 @@ def _memory(site: Site, res: Resources, ok: list[Job], oom: list[Job], options: 
     return measure
 
 
-def _time(site: Site, res: Resources, ok: list[Job], timeouts: list[Job], options: Options, enough: bool) -> Measure:
+def _time(places: Places, res: Resources, ok: list[Job], timeouts: list[Job], options: Options, enough: bool) -> Measure:
     values = [j.elapsed for j in ok if j.elapsed is not None]
-    measure = _measure(site, res, keys.TIME, values)
+    measure = _measure(places, res, keys.TIME, values)
     part = res.partition
     ran_out = [(float(j.time_limit if j.time_limit is not None else j.elapsed or 0), "time") for j in timeouts]
     _propose(measure, values, options, enough, [r for r in ran_out if r[0] > 0], friendly_duration,
@@ -127,9 +141,9 @@ def _time(site: Site, res: Resources, ok: list[Job], timeouts: list[Job], option
     return measure
 
 
-def _cpus(site: Site, res: Resources, ok: list[Job], options: Options, enough: bool) -> Measure:
+def _cpus(places: Places, res: Resources, ok: list[Job], options: Options, enough: bool) -> Measure:
     values = [c for j in ok if (c := j.cores_used) is not None]
-    measure = _measure(site, res, keys.CPUS, values)
+    measure = _measure(places, res, keys.CPUS, values)
     if values:
         measure.high = quantile(values, options.quantile)
     if not enough:

@@ -104,9 +104,11 @@ def _read(path: Path) -> str:
 
 def rule_of(usage: JobUsage) -> tuple[str, str] | None:
     """(rule, instance key) of a Snakemake job, None for another workflow's job."""
-    match = _COMMENT.match(usage.comment)
-    if match:
-        return match.group(1), f"{usage.name}\0{usage.comment}"
+    comment = usage.comment
+    if comment.startswith("rule_"):
+        rule = comment[5:].split("_wildcards_", 1)[0]
+        if rule.isidentifier():
+            return rule, f"{usage.name}\0{comment}"
     match = _GENERIC_NAME.match(usage.name)
     if match and not usage.comment:
         return match.group(2), ""  # "": no instance key, the request tells the attempt
