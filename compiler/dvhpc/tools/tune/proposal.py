@@ -106,9 +106,12 @@ def _propose(measure: Measure, values: list[float], options: Options, enough: bo
     want = max(measure.high * (1 + options.headroom), measure.max)
     if ran_out:
         limit, what = max(ran_out)
+        said = f"{len(ran_out)} job(s) ran out of {what} at up to {show(limit)}"
         if limit * (1 + options.headroom) > want:
             want = limit * (1 + options.headroom)
-        measure.reasons.append(f"raised: {len(ran_out)} job(s) ran out of {what} at up to {show(limit)}")
+            measure.reasons.append(f"raised: {said}")
+        else:
+            measure.reasons.append(f"{said} (the proposal is above it)")
     proposed = make(want)
     if cap is not None and proposed > cap:
         measure.reasons.append(f"capped at {cap_label} ({cap}); {proposed} wanted")
