@@ -119,7 +119,8 @@ def _propose(measure: Measure, values: list[float], options: Options, enough: bo
     measure.proposed = proposed
 
 
-def _memory(places: Places, res: Resources, ok: list[Job], oom: list[Job], options: Options, enough: bool) -> Measure:
+def _memory(places: Places, res: Resources, ok: list[Job], oom: list[Job], options: Options,
+            enough: bool) -> Measure:
     values = [j.mem for j in ok if j.mem is not None]
     measure = _measure(places, res, keys.MEM, values)
     if keys.MEM_PER_CPU in res and keys.MEM not in res:
@@ -133,7 +134,8 @@ def _memory(places: Places, res: Resources, ok: list[Job], oom: list[Job], optio
     return measure
 
 
-def _time(places: Places, res: Resources, ok: list[Job], timeouts: list[Job], options: Options, enough: bool) -> Measure:
+def _time(places: Places, res: Resources, ok: list[Job], timeouts: list[Job], options: Options,
+          enough: bool) -> Measure:
     values = [j.elapsed for j in ok if j.elapsed is not None]
     measure = _measure(places, res, keys.TIME, values)
     part = res.partition
