@@ -282,3 +282,21 @@ def test_benchmark_folder_from_the_real_snakemake(tmp_path):
     mem, time_, _ = plot["measures"]
     assert plot["rule"] == "plot" and plot["jobs"] == 3 and mem["n"] == 3
     assert mem["max"] >= 80 and time_["max"] >= 1.5 and mem["proposed"] is not None
+
+
+def test_a_real_export_of_the_local_slurm(tmp_path):
+    """sacct's own output (tests/fixtures/tune/README.md): the retried rule's TIMEOUT is attempt 1,
+    its success attempt 2; the peak is the largest step's MaxRSS; the plugin's run UUID names them."""
+    spec = tmp_path / "site.yaml"
+    spec.write_text((TUNE / "site.yaml.in").read_text().replace("@CLUSTER@", str(REPO / "tests/e2e/cluster.yaml")))
+    data = json.loads(run("tune", str(spec), "--from", str(TUNE / "sacct-local-slurm.txt"), "--min-jobs", "1",
+                          "--format", "json").stdout)
+    rules = {r["rule"]: r for r in data["rules"]}
+    assert sorted(rules) == ["tune_big", "tune_slow", "tune_small"]
+    slow = rules["tune_slow"]
+    assert (slow["states"], slow["causes"], slow["succeeded_on"]) == \
+        ({"COMPLETED": 1, "TIMEOUT": 1}, {"out of time": 1}, {"2": 1})
+    mem, time_, _ = slow["measures"]
+    assert (mem["max"], time_["max"]) == (math.ceil(188968 / 1024), 99)  # 138.0's MaxRSS, 138's Elapsed
+    assert time_["requested"] == "1min" and time_["proposed"] == "2min"  # ran out of 1 min: raised
+    assert rules["tune_small"]["measures"][0]["max"] == math.ceil(138236 / 1024)  # only the batch step sampled
