@@ -118,6 +118,20 @@ def test_since_leaves_out_older_jobs():
     s = site()
     gathered = gather(s, [str(MIXED)], "2026-11-02T11:00:00")
     assert {j.job_id for j in gathered.evidence.jobs} == {"7003", "7004_1", "7006", "7008"}
+    assert "left out" in gathered.evidence.notes[-1]
+
+
+def test_since_forms():
+    from datetime import datetime
+
+    from dvhpc.tools.tune import since_time
+
+    now = datetime(2026, 11, 10, 12, 0, 0)
+    assert since_time("2026-11-01", now) == "2026-11-01"
+    assert since_time("now-7days", now) == "2026-11-03T12:00:00"
+    assert since_time("now-90minutes", now) == "2026-11-10T10:30:00"
+    proc = run("tune", str(SPEC), "--from", str(MIXED), "--since", "last tuesday")
+    assert proc.returncode == 2 and "write a date" in proc.stderr
 
 
 # ------------------------------------------------------------------------------------- proposals

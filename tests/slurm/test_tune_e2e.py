@@ -117,10 +117,11 @@ def test_tune_proposes_from_sacct_and_the_next_run_asks_for_it(local_slurm, tmp_
         assert done["State"] == "COMPLETED"
         assert float(done["peak_mib"]) >= HELD_MIB[rule], (rule, done)
 
-    proc = dvhpc("tune", str(spec), "--since", since, "--min-jobs", "1", "--format", "json")
+    only = [arg for rule in RULES for arg in ("--rule", rule)]  # other tests' jobs may share the window
+    proc = dvhpc("tune", str(spec), "--since", since, "--min-jobs", "1", "--format", "json", *only)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = {r["rule"]: r for r in json.loads(proc.stdout)["rules"]}
-    assert set(result) >= set(RULES)
+    assert set(result) == set(RULES)
     proposed: dict[str, dict[str, int]] = {}
     for rule in RULES:
         done = seen[rule][-1]
@@ -144,7 +145,7 @@ def test_tune_proposes_from_sacct_and_the_next_run_asks_for_it(local_slurm, tmp_
         proposed[rule] = {"mem_mib": round(mem_mib), "minutes": wall_s // 60}
 
     # --write, recompile, run again: every job asks SLURM for the proposal
-    proc = dvhpc("tune", str(spec), "--since", since, "--min-jobs", "1", "--write")
+    proc = dvhpc("tune", str(spec), "--since", since, "--min-jobs", "1", "--write", *only)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert spec.read_text() != original
     assert [ln for ln in spec.read_text().splitlines() if ln.lstrip().startswith("#")] == \

@@ -23,7 +23,7 @@ from dvhpc.tools.tune.sources import TuneInputError, add_sacct, read_paths
 
 DEFAULT_SINCE_DAYS = 30
 __all__ = ["Gathered", "Options", "TuneInputError", "TuneResult", "gather", "parse_headroom", "problems_report",
-           "since_default", "tune"]
+           "since_default", "since_time", "tune"]
 
 
 def since_default(today: _dt.date | None = None) -> str:
@@ -41,6 +41,23 @@ def parse_headroom(text: str) -> float:
     return value
 
 
+_RELATIVE = re.compile(r"now(?:-(\d+)(days|hours|minutes))?")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def since_time(text: str, now: _dt.datetime | None = None) -> str:
+    """`--since` as the ISO time sacct's Submit column is compared with: `2026-11-01`,
+    `2026-11-01T08:00[:00]`, `now-7days` (hours, minutes). ValueError for other forms."""
+    value = text.strip()
+    if _ISO.fullmatch(value):
+        return value
+    match = _RELATIVE.fullmatch(value)
+    if not match:
+        raise ValueError(f"--since {text!r}: write a date (2026-11-01, 2026-11-01T08:00) or now-7days")
+    delta = _dt.timedelta(**{match.group(2): int(match.group(1))}) if match.group(1) else _dt.timedelta()
+    return ((now or _dt.datetime.now()) - delta).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 @dataclass
 class Gathered:
     evidence: Evidence
@@ -55,6 +72,7 @@ def gather(site: Site, from_paths: list[str], since: str | None) -> Gathered:
     if from_paths:
         read_paths(from_paths, site, evidence, problems)
         if since:
+            since = since_time(since)
             before = len(evidence.jobs)
             evidence.jobs = [j for j in evidence.jobs if not j.submit or j.submit >= since]
             if before != len(evidence.jobs):

@@ -43,7 +43,7 @@ def run_tune(spec: str, since: str | None, rules: list[str], from_paths: list[st
         report.add("DV701", str(exc), Location(exc.source, 1, 1), show_source=False)
         emit(report.sorted(), "text", report.sources)
         return EXIT_USAGE
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # sacct failing; a --since of no known form
         click.echo(f"dvhpc tune: {safe(exc)}", err=True)
         return EXIT_USAGE
     problems_report(gathered.problems, report)
