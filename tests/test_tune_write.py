@@ -126,6 +126,8 @@ def test_write_inserts_a_key_nothing_sets(tmp_path):
     rows = [job_row(str(900 + 10 * n + i), f"rule_{rule}_wildcards_i={i}", "COMPLETED", "00:40:00", "300M",
                     req="2G", limit="1-00:00:00", cpus=1, cpu="00:30:00")
             for n, rule in enumerate(("flow", "block", "bare")) for i in range(5)]
+    shown = run("tune", str(spec), "--from", str(export(tmp_path, rows))).stdout
+    assert "(not set) -> 50min" in shown and "from Snakemake/SLURM default" in shown
     proc = run("tune", str(spec), "--from", str(export(tmp_path, rows)), "--write")
     assert proc.returncode == 0, proc.stderr
     text = spec.read_text()

@@ -89,7 +89,8 @@ def render_html(result: TuneResult) -> str:
         for m in rule.measures:
             out.append(f"<tr><td>{m.key}</td><td>{m.n}</td><td>{escape(used(m.key, m.median))}</td>"
                        f"<td>{escape(used(m.key, m.high))}</td><td>{escape(used(m.key, m.max))}</td>"
-                       f"<td>{escape(str(m.requested or '-'))}</td><td>{escape(str(m.proposed or '-'))}</td>"
+                       f"<td>{escape(str(m.requested if m.requested is not None else '(not set)'))}</td>"
+                       f"<td>{escape(str(m.proposed if m.proposed is not None else '-'))}</td>"
                        f"<td>{escape('; '.join(m.reasons))}</td></tr>")
         out.append("</table><div>")
         for m in rule.measures:

@@ -28,7 +28,7 @@ def _value(value) -> str:
 def _verdict(measure: Measure) -> str:
     if measure.proposed is None:
         return "-"
-    return f"{measure.requested} -> {measure.proposed}" if measure.changes else f"keep {measure.proposed}"
+    return f"{_value(measure.requested)} -> {measure.proposed}" if measure.changes else f"keep {measure.proposed}"
 
 
 def _origin(measure: Measure) -> str:
