@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from dvhpc.cluster.records import Problem
-from dvhpc.cluster.sacct import live_usage
+from dvhpc.cluster.sacct import gc_paused, live_usage
 from dvhpc.model.site import Site
 from dvhpc.report.diagnostics import Location, Report
 from dvhpc.tools.tune.model import Evidence, Options, TuneResult
@@ -67,6 +67,11 @@ class Gathered:
 def gather(site: Site, from_paths: list[str], since: str | None) -> Gathered:
     """The jobs of the spec's rules: from the files given, else from the live sacct since `since`.
     TuneInputError for a file of no known form; RuntimeError when sacct fails."""
+    with gc_paused():
+        return _gather(site, from_paths, since)
+
+
+def _gather(site: Site, from_paths: list[str], since: str | None) -> Gathered:
     evidence = Evidence()
     problems: list[Problem] = []
     if from_paths:
