@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import math
+import operator
 import re
 from dataclasses import dataclass
 
@@ -171,68 +172,58 @@ def _parse_sacct(text: str, source: str) -> Parsed:
         if missing:
             message = f"not an export with the fields tune needs: no {', '.join(missing)}"
             return Parsed([], [Problem(source, 1, message)])
-    table = _Table(header, source)
+    col = {name: index for index, name in enumerate(header)}
+    # the fields in FIELDS order, one C call a row; a field the header lacks reads as "" (index -1:
+    # the empty item appended to every row)
+    fields = operator.itemgetter(*(col.get(name, -1) for name in FIELDS))
+    width = len(header)
+    jobs: dict[str, JobUsage] = {}
+    steps: list[tuple[int, str, str, str]] = []
+    problems: list[Problem] = []
     for number, line in enumerate(lines[start:], start=start + 1):
-        if line.strip():
-            table.row(number, line.split("|"))
-    for number, job_id, rss, state in table.steps:
-        table.step(number, job_id, rss, state)
-    return Parsed(list(table.jobs.values()), table.problems)
-
-
-class _Table:
-    """The rows read so far: jobs by ID, the step rows (merged into their jobs at the end).
-
-    A field the header lacks reads as "" (index -1: the empty item appended to every row)."""
-
-    def __init__(self, header: tuple[str, ...], source: str):
-        col = {name: index for index, name in enumerate(header)}
-        self.at = {name: col.get(name, -1) for name in FIELDS}
-        self.width, self.source = len(header), source
-        self.jobs: dict[str, JobUsage] = {}
-        self.steps: list[tuple[int, str, str, str]] = []
-        self.problems: list[Problem] = []
-
-    def row(self, number: int, parts: list[str]) -> None:
-        if len(parts) < self.width:
-            self.problems.append(Problem(self.source, number, f"{len(parts)} fields, the header has {self.width}"))
-            return
+        parts = line.split("|")
+        if len(parts) < width:
+            if line.strip():
+                problems.append(Problem(source, number, f"{len(parts)} fields, the header has {width}"))
+            continue
         parts.append("")
-        at = self.at
-        text_id = parts[at["JobID"]].strip()
-        job_id, dot, step = text_id.partition(".")
-        if not (job_id.isdigit() or _JOB_ID.match(text_id)) or (dot and not step):
-            self.problems.append(Problem(self.source, number, f"not a job ID: {text_id[:40]!r}"))
-            return
-        if dot:
+        (text_id, name, comment, state, exit_code, partition, submit, elapsed, total_cpu, cpus_text, req_mem,
+         limit, rss, nodes, workdir) = fields(parts)
+        job_id, dot, step = text_id.strip().partition(".")
+        if not (job_id.isdigit() or _JOB_ID.match(job_id)) or (dot and not step):
+            problems.append(Problem(source, number, f"not a job ID: {text_id[:40]!r}"))
+        elif dot:
             if step != "extern":  # the extern step holds no process of the job
-                self.steps.append((number, job_id, parts[at["MaxRSS"]], parts[at["State"]]))
-            return
-        try:
-            cpus = _int(parts[at["AllocCPUS"]])
-            elapsed = parse_elapsed(parts[at["Elapsed"]])
-            self.jobs[job_id] = JobUsage(
-                job_id, parts[at["JobName"]], parts[at["Comment"]], normal_state(parts[at["State"]]),
-                parts[at["ExitCode"]], parts[at["Partition"]], parts[at["Submit"]],
-                None if elapsed is None else int(elapsed), parse_elapsed(parts[at["TotalCPU"]]), cpus,
-                parse_req_mem(parts[at["ReqMem"]], cpus, _int(parts[at["NNodes"]])), _limit(parts[at["Timelimit"]]),
-                parse_rss(parts[at["MaxRSS"]]), parts[at["WorkDir"]], number)
-        except ValueError as exc:
-            self.problems.append(Problem(self.source, number, f"job {job_id}: {exc}"))
+                steps.append((number, job_id, rss, state))
+        else:
+            try:
+                cpus = _int(cpus_text)
+                seconds = parse_elapsed(elapsed)
+                jobs[job_id] = JobUsage(
+                    job_id, name, comment, normal_state(state), exit_code, partition, submit,
+                    None if seconds is None else int(seconds), parse_elapsed(total_cpu), cpus,
+                    parse_req_mem(req_mem, cpus, _int(nodes)), _limit(limit), parse_rss(rss), workdir, number)
+            except ValueError as exc:
+                problems.append(Problem(source, number, f"job {job_id}: {exc}"))
+    for number, job_id, rss, state in steps:
+        _merge_step(jobs.get(job_id), number, job_id, rss, state, source, problems)
+    return Parsed(list(jobs.values()), problems)
 
-    def step(self, number: int, job_id: str, rss_text: str, state: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
-            return
-        try:
-            rss = parse_rss(rss_text)
-        except ValueError as exc:
-            self.problems.append(Problem(self.source, number, f"step of job {job_id}: {exc}"))
-            return
-        if rss is not None and (job.max_rss is None or rss > job.max_rss):
-            job.max_rss = rss
-        if state.startswith("OUT_OF_ME"):
-            job.state = "OUT_OF_MEMORY"
+
+def _merge_step(job: JobUsage | None, number: int, job_id: str, rss_text: str, state: str, source: str,
+                problems: list[Problem]) -> None:
+    """A step's peak and state into its job (a step of a job not listed is left out)."""
+    if job is None:
+        return
+    try:
+        rss = parse_rss(rss_text)
+    except ValueError as exc:
+        problems.append(Problem(source, number, f"step of job {job_id}: {exc}"))
+        return
+    if rss is not None and (job.max_rss is None or rss > job.max_rss):
+        job.max_rss = rss
+    if state.startswith("OUT_OF_ME"):
+        job.state = "OUT_OF_MEMORY"
 
 
 def _int(text: str) -> int | None:

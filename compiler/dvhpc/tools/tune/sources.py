@@ -126,16 +126,16 @@ def add_sacct(usages: list[JobUsage], site: Site, evidence: Evidence) -> None:
         if rule not in site.rules:
             evidence.unknown_rules[rule] += 1
             continue
-        job = Job(rule, usage.job_id, usage.state, mem=usage.max_rss, elapsed=usage.elapsed,
-                  cpu_time=usage.total_cpu, cpus=usage.alloc_cpus, req_mem=usage.req_mem,
-                  time_limit=usage.time_limit, submit=usage.submit, where=f"{usage.job_id}")
+        job = Job(rule, usage.job_id, usage.state, None, usage.max_rss, usage.elapsed, usage.total_cpu,
+                  usage.alloc_cpus, usage.req_mem, usage.time_limit, usage.submit, usage.job_id)
         evidence.jobs.append(job)
         if instance:
             groups[instance].append(job)
         else:
             job.attempt = attempt_by_request(job, site)
     for jobs in groups.values():
-        jobs.sort(key=lambda j: (j.submit, _id_order(j.job_id)))
+        if len(jobs) > 1:
+            jobs.sort(key=lambda j: (j.submit, _id_order(j.job_id)))
         for number, job in enumerate(jobs, start=1):
             job.attempt = number
 
