@@ -10,7 +10,7 @@ from html import escape
 
 from dvhpc.model.units import Duration, Memory
 from dvhpc.tools.tune.model import Job, Measure, RuleTune, TuneResult
-from dvhpc.tools.tune.render import as_data, used
+from dvhpc.tools.tune.render import as_data, quantile_label, used
 
 WIDTH, HEIGHT, PAD = 560, 180, 40
 COLOURS = {"COMPLETED": "#2e7d32", "TIMEOUT": "#ef6c00", "OUT_OF_MEMORY": "#c62828", "FAILED": "#6a1b9a"}
@@ -84,7 +84,8 @@ def render_html(result: TuneResult) -> str:
         out.append(f'<section class="rule" id="rule-{escape(rule.rule)}"><h2>{escape(rule.rule)}</h2>')
         states = ", ".join(f"{n} {escape(s)}" for s, n in rule_data["states"].items())
         out.append(f"<p>{len(rule.jobs)} jobs ({states})</p>")
-        out.append("<table><tr><th>key</th><th>n</th><th>median</th><th>p95</th><th>max</th><th>requested</th>"
+        out.append(f"<table><tr><th>key</th><th>n</th><th>median</th><th>{quantile_label(result)}</th><th>max</th>"
+                   "<th>requested</th>"
                    "<th>proposed</th><th>notes</th></tr>")
         for m in rule.measures:
             out.append(f"<tr><td>{m.key}</td><td>{m.n}</td><td>{escape(used(m.key, m.median))}</td>"

@@ -68,14 +68,20 @@ def _footer(result: TuneResult) -> list[str]:
     return out
 
 
+def quantile_label(result: TuneResult) -> str:
+    """`p95` for the default --quantile 0.95."""
+    return f"p{round(result.options.quantile * 100)}"
+
+
 def render_text(result: TuneResult) -> str:
     out = _header(result) + [""]
+    label = quantile_label(result)
     for rule in result.rules:
         out.append(f"rule {rule.rule}: {_summary(rule)}")
         if rule.causes:
             out.append("  not succeeded: " + ", ".join(f"{n} {c}" for c, n in sorted(rule.causes.items())))
         for m in rule.measures:
-            stats = f"n={m.n} median {used(m.key, m.median)} p95 {used(m.key, m.high)} max {used(m.key, m.max)}"
+            stats = f"n={m.n} median {used(m.key, m.median)} {label} {used(m.key, m.high)} max {used(m.key, m.max)}"
             out.append(f"  {m.key:<5} {stats:<44} asked {_value(m.requested):<8} {_verdict(m):<18} "
                        f"from {_origin(m)}")
             out += [f"        {reason}" for reason in m.reasons if rule.enough or "too few" not in reason]
@@ -90,7 +96,7 @@ def _cell(text: str) -> str:
 
 def render_markdown(result: TuneResult) -> str:
     out = [f"### dvhpc tune: {_cell(result.site)}", "", printable(_header(result)[0]), ""]
-    out += ["| rule | key | n | median | p95 | max | requested | proposed | from | notes |",
+    out += [f"| rule | key | n | median | {quantile_label(result)} | max | requested | proposed | from | notes |",
             "|---|---|---:|---:|---:|---:|---|---|---|---|"]
     for rule in result.rules:
         for m in rule.measures:
@@ -108,7 +114,7 @@ def render_markdown(result: TuneResult) -> str:
 
 def as_data(result: TuneResult) -> dict:
     def measure(m: Measure) -> dict:
-        return {"key": m.key, "n": m.n, "median": m.median, "p95": m.high, "max": m.max,
+        return {"key": m.key, "n": m.n, "median": m.median, "p95": m.high, "max": m.max,  # p95: the --quantile
                 "requested": _json(m.requested), "proposed": _json(m.proposed), "changes": m.changes,
                 "capped": m.capped, "reasons": m.reasons, "from": m.origin, "shared_with": list(m.shared_with),
                 **({"file": m.location.file, "line": m.location.line, "column": m.location.column}
