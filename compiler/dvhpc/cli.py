@@ -424,6 +424,39 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("spec")
+@click.option("--since", help="Jobs submitted since this date (sacct's forms: 2026-11-01, now-7days) "
+                              "[default: 30 days ago].")
+@click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable).")
+@click.option("--from", "from_paths", multiple=True, type=click.Path(exists=True), metavar="FILE|DIR",
+              help="A saved `sacct --parsable2` export (with its header), the slurm plugin's efficiency report "
+                   "(CSV) or a folder of Snakemake benchmark files (repeatable). Without it, tune asks sacct.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--write", "write_", is_flag=True, help="Edit the spec where each value comes from (comments kept).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained report.")
+@click.option("--min-jobs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Succeeded jobs a rule needs for a proposal.")
+@click.option("--quantile", type=click.FloatRange(0.5, 1.0), default=0.95, show_default=True)
+@click.option("--headroom", default="20%", show_default=True, help="Added to the quantile.")
+def tune(spec: str, since: str | None, rules: tuple[str, ...], from_paths: tuple[str, ...], fmt: str, write_: bool,
+         html_path: str | None, min_jobs: int, quantile: float, headroom: str) -> None:
+    """Propose each rule's memory, time and CPUs from what its jobs used (sacct, reports, benchmarks)."""
+    from dvhpc.tools.tune.command import run_tune
+
+    try:
+        options = _tune_options(min_jobs, quantile, headroom)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--headroom") from None
+    sys.exit(run_tune(spec, since, list(rules), list(from_paths), fmt, write_, html_path, options, emit_diagnostics))
+
+
+def _tune_options(min_jobs: int, quantile: float, headroom: str):
+    from dvhpc.tools.tune import Options, parse_headroom
+
+    return Options(quantile=quantile, headroom=parse_headroom(headroom), min_jobs=min_jobs)
+
+
+@cli.command()
 @click.option("--markdown", is_flag=True, help="Print the key reference (docs/spec.md) instead of the JSON Schema.")
 def schema(markdown: bool) -> None:
     """Print the site spec's JSON Schema (for editors and other tools)."""

@@ -639,6 +639,35 @@ _RULES: tuple[Rule, ...] = (
              associations=None, qos=None, accounting=False,
              accounting_skipped="accounting is off on this cluster (sacct does not work)")),
          _lint("", "    prepare: {time: 1h}\n", _snapshot())),
+    # ------------------------------------------------------------------ DV7xx: tune
+    Rule("DV700", "tune-input-row-skipped", WARNING, Stage.TUNE, False,
+         "tune: a row of an accounting export, efficiency report or benchmark file was skipped",
+         "`dvhpc tune` reads `sacct --parsable2` exports, the slurm plugin's efficiency report and "
+         "Snakemake benchmark files; a row it cannot read (too few fields, a value that is not a time or "
+         "a size) is skipped, so the proposals rest on the other rows.",
+         "job 4711: not a memory size: '12Q'",
+         tested_by="tests/test_tune.py::test_malformed_rows_are_dv700_at_their_line"),
+    Rule("DV701", "tune-input-unknown", ERROR, Stage.TUNE, False,
+         "tune: an input is none of the forms tune reads",
+         "`--from` takes a `sacct --parsable2` export with its header line, the slurm plugin's efficiency "
+         "report (CSV) or a folder of Snakemake benchmark files (TSV); anything else is refused.",
+         "not a `sacct --parsable2` export with its header, a slurm plugin efficiency report (CSV) or a "
+         "Snakemake benchmark file (TSV)",
+         tested_by="tests/test_tune.py::test_unknown_input_is_dv701"),
+    Rule("DV702", "tune-write-refused", ERROR, Stage.TUNE, False,
+         "tune --write: the edited spec would not validate or not mean the proposal; nothing written",
+         "`--write` edits each value where it comes from and checks the result before it replaces the "
+         "file; when the edited spec is invalid or resolves to other values, the file stays as it was.",
+         "after the edit rule train would have mem 4G, not 6G; nothing written",
+         tested_by="tests/test_tune_write.py::test_write_refuses_an_edit_that_does_not_mean_the_proposal"),
+    Rule("DV703", "tune-write-by-hand", WARNING, Stage.TUNE, False,
+         "tune --write: a proposal that must be written by hand",
+         "A proposed value whose rule has no entry in this spec (its value comes from a file it extends or "
+         "from the engine's default), or a TOML spec that needs a new key, is not written; the message "
+         "says what to add.",
+         "plot: add `mem: 2G` to its entry by hand (the rule has no entry in this spec; the value comes "
+         "from defaults)",
+         tested_by="tests/test_tune_write.py::test_rule_without_entry_is_dv703"),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in sorted(_RULES, key=lambda rule: rule.code)}

@@ -29,6 +29,7 @@ class Stage(StrEnum):
     SHELLCHECK = "shellcheck"  # the generated scripts (`dvhpc lint`)
     WRITE = "write"  # generated folders (compile, compile --check, diff)
     IMPORT = "import"  # `dvhpc import` of a hand-written profile
+    TUNE = "tune"  # `dvhpc tune`: accounting records read, the spec written back
 
 
 # Why a rule of this stage cannot be silenced (said in a note when an ignore names it).
@@ -39,6 +40,7 @@ _NOT_SILENCEABLE = {
     Stage.SHELLCHECK: "a generated script is wrong; this is a dvhpc bug",
     Stage.WRITE: "it is about the generated files themselves",
     Stage.IMPORT: "an imported profile has no place for an ignore comment",
+    Stage.TUNE: "it is about what `dvhpc tune` read or wrote, not about a spec's value",
 }
 
 # What `--explain` and the docs say above an example spec that is only a part.
