@@ -19,6 +19,7 @@ from dvhpc.output.readback import (
     MANIFEST_JSON,
     MAX_GENERATED_BYTES,
     PROFILE_YAML,
+    PROFILE_YAMLS,
     RESOURCES_YAML,
     BrokenOutput,
     read_folder,
@@ -71,7 +72,7 @@ class View:
         """The files compared as text: all but the YAML files read as data."""
         if self._text_files is None:
             self._text_files = self._make_text_files() if self._make_text_files else \
-                {name: text for name, text in self.files.items() if name not in (RESOURCES_YAML, PROFILE_YAML)}
+                {name: text for name, text in self.files.items() if name not in (RESOURCES_YAML, *PROFILE_YAMLS)}
         return self._text_files
 
     def yaml(self, name: str) -> dict:
