@@ -64,6 +64,7 @@ def _settings(site: Site) -> dict:
         out["cluster-generic-submit-cmd"] = submit_command(site)
         out["cluster-generic-status-cmd"] = "status.sh"
         out["cluster-generic-cancel-cmd"] = "scancel"
+    out["cores"] = versions.UNCAPPED_CORES  # no version caps threads at the submit host's CPUs
     if sm.resources:
         out["resources"] = {(f"{k}_mb" if k in ("mem", "disk") else k): (v.mib if hasattr(v, "mib") else v)
                             for k, v in sm.resources.items()}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 # Snakemake releases the test suite runs, each with the executor plugins pip resolved for it.
 MATRIX: tuple[str, ...] = ("9.1.5", "9.16.3", "9.27.1")
 PLUGINS: dict[str, str] = {"slurm": "2.8.0", "cluster-generic": "1.0.9"}  # the same for every row
+# What bootstrap.sh accepts: the verified release and its patch releases.
+PLUGIN_RANGES: dict[str, str] = {name: f"~={version}" for name, version in PLUGINS.items()}
 DEFAULT_RANGE = f">={MATRIX[0]},<={MATRIX[-1]}"  # a site that declares none runs on what is verified
 
 # Snakemake reads `profile.vN+.yaml` from 9.19 on (and `config.vN+.yaml` from 8.0): a range that
@@ -26,6 +28,14 @@ BELOW_MATRIX = {
          "config.v8+.yaml; 7.x has no expressions in set-resources and reads only config.yaml",
     "9.0": "Snakemake 9.0 to 9.1.4 are not in the version matrix",
 }
+
+# Snakemake caps every rule's threads at --cores. With a remote executor and no --cores, 9.1.5 sets
+# it to the submit host's CPU count (cli.py: `args.cores = available_cpu_count()`; a 32-thread rule
+# ran with threads 2 on a 2-CPU login node, also inside its job), 9.16.3 and 9.27.1 leave it unset
+# (no cap). The profile says `cores` explicitly, so no version caps (the scheduler ignores --cores
+# when jobs go to a cluster; measured by tests/test_versions_matrix.py with cluster-generic's
+# --cpus-per-task={threads}).
+UNCAPPED_CORES = 1_000_000
 
 _CLAUSE = re.compile(r"^\s*(==|!=|>=|<=|~=|>|<)?\s*(\d+(?:\.\d+)*)\s*$")
 
