@@ -442,14 +442,16 @@ _RULES: tuple[Rule, ...] = (
          "string's quotes in set-resources, 7.x has no expressions there), so a range that reaches "
          "below the matrix is refused: the profile could mean something else there.",
          "environment.require.snakemake '>=8' admits Snakemake versions older than 9.1.5, where no "
-         "profile form is verified",
+         "profile form is verified: Snakemake 8.x keeps a quoted string's quotes in set-resources and reads "
+         "profiles as config.v8+.yaml; 7.x has no expressions in set-resources and reads only config.yaml",
          Example("environment:\n  require: {snakemake: '>=8'}\n"),
          Example("environment:\n  require: {snakemake: '>=9.1.5'}\n")),
     Rule("DV371", "snakemake-range-unverified", WARNING, Stage.RESOLVE, True,
          "the declared Snakemake range admits no version of the matrix",
          "The profile's forms are verified on the versions of dvhpc's version matrix; a range between or "
          "above them (`==9.18`, `>=10`) admits none of them, so nothing proves the profile there.",
-         "environment.require.snakemake '==9.18' admits no version of dvhpc's version matrix",
+         "environment.require.snakemake '==9.18' admits no version of dvhpc's version matrix (9.1.5, 9.16.3, "
+         "9.27.1): the profile's forms are verified only on those",
          Example("environment:\n  require: {snakemake: '==9.18'}\n"),
          Example("environment:\n  require: {snakemake: '~=9.16.3'}\n")),
     # ------------------------------------------------------------------ DV4xx: compile and write
