@@ -41,7 +41,7 @@ def _key(requirements: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _installed(python: str, requirements: list[str]) -> bool:
+def installed(python: str, requirements: list[str]) -> bool:
     """Whether `python`'s environment has exactly these pins."""
     check = ("import importlib.metadata as m, sys\n"
              "pins = [r.split('==') for r in sys.argv[1:]]\n"
@@ -56,7 +56,7 @@ def bin_dir(version: str) -> Path:
     """The bin folder of the row's venv (built when missing). Raises RuntimeError when pip fails."""
     requirements = row(version)["requirements"]
     here = Path(sys.executable).parent
-    if (here / "snakemake").exists() and _installed(sys.executable, requirements):
+    if (here / "snakemake").exists() and installed(sys.executable, requirements):
         return here
     target = cache_dir() / f"{version}-{_key(requirements)}"
     if (target / ".complete").exists():
