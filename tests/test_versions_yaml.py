@@ -57,9 +57,9 @@ def test_tricky_scalars_are_written_so_both_read_them_alike():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=8), min_size=1,
+@given(st.dictionaries(st.text(min_size=1, max_size=8),
                        st.one_of(st.text(max_size=12), st.integers(), st.booleans(),
-                                 st.floats(allow_nan=False, allow_infinity=False)), max_size=6))
+                                 st.floats(allow_nan=False, allow_infinity=False)), min_size=1, max_size=6))
 def test_any_scalar_reads_the_same_both_ways(data):
     one, two = _both(dump(data))
     assert one == two == data

@@ -28,7 +28,8 @@ PROFILE = "profile/config.v9+.yaml"  # the name diff and readback key the profil
 PROFILES = tuple(f"profile/{name}" for name in versions.PROFILE_FILES)
 STATUS = "profile/status.sh"
 
-__all__ = ["PROFILE", "PROFILES", "STATUS", "profile_path", "files", "literal", "profile_data", "scripts", "snakemake_resources"]
+__all__ = ["PROFILE", "PROFILES", "STATUS", "files", "literal", "profile_data", "profile_path", "scripts",
+           "snakemake_resources"]
 
 
 def snakemake_resources(site: Site, res: Resources) -> dict:

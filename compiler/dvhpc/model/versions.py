@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dvhpc.report.diagnostics import Location, Report
 
 # Snakemake releases the test suite runs, each with the executor plugins pip resolved for it.
 MATRIX: tuple[str, ...] = ("9.1.5", "9.16.3", "9.27.1")
@@ -114,7 +118,7 @@ def profile_file(text: str | None) -> str:
 PROFILE_FILES = ("profile.v9+.yaml", "config.v9+.yaml")  # every name profile_file gives
 
 
-def check_snakemake_range(text: str, where, report) -> None:
+def check_snakemake_range(text: str, where: Location, report: Report) -> None:
     """DV370/DV371: a declared range reaching below the matrix (no form is proven there: refused),
     or admitting no version of it (forms proven only on the versions around it: a warning)."""
     try:

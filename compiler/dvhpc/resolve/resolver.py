@@ -35,8 +35,8 @@ from dvhpc.model.site import (
     SnakemakeSettings,
     Sourced,
 )
-from dvhpc.model.versions import check_snakemake_range
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
+from dvhpc.model.versions import check_snakemake_range
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
 
 # sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:

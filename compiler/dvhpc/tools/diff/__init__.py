@@ -32,7 +32,8 @@ from dvhpc.tools.diff.render import as_json, change_line, render_markdown, rende
 
 # the names the CLI and the tests use: the reader (dvhpc.output.readback), the change model
 # (changes) and the renderers (render) are parts of `dvhpc diff`
-__all__ = ["AREAS", "MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "PROFILE_YAMLS", "RESOURCES_YAML", "RULE_FIELDS", "UNIT",
+__all__ = ["AREAS", "MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "PROFILE_YAMLS", "RESOURCES_YAML",
+           "RULE_FIELDS", "UNIT",
            "Change", "DiffError", "FieldChange", "View", "as_json", "change_line", "compare", "diff_sides", "drift",
            "emitted_data", "folder_view", "read_generated_yaml", "render_markdown", "render_text", "unified",
            "view_of"]
