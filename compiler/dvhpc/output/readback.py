@@ -48,7 +48,8 @@ def read_folder(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
     listed = _manifest_files(folder)
     files: dict[str, str] = {}
     data: dict[str, Any] = {}
-    for name in sorted(set(listed) | {RESOURCES_YAML, *PROFILE_YAMLS}):
+    profiles = [name for name in PROFILE_YAMLS if name in listed] or PROFILE_YAMLS  # the manifest's, if it names one
+    for name in sorted(set(listed) | {RESOURCES_YAML, *profiles}):
         raw = _read_member(folder, name)
         if raw is None:
             continue
