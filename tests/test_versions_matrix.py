@@ -176,3 +176,25 @@ def test_profile_name_keeps_versions_below_the_range_out(tmp_path, venv_bins, ve
         assert proc.returncode == 0, proc.stderr
     else:
         assert proc.returncode != 0 and "config.yaml" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_guard_file_stops_snakemake_10_and_is_not_read_by_9(tmp_path, venv_bins):
+    """A range that ends before 10 (`~=9.16.3`) also writes config.v10+.yaml: a Snakemake 10 would
+    pick it over config.v9+.yaml and stop on its one key. No 10 exists to run, so 9.27.1 reads the
+    file directly (it accepts a file path) to show that it stops; 9.16.3 reads the folder and
+    takes config.v9+.yaml."""
+    spec = tmp_path / "g.yaml"
+    spec.write_text("dvhpc: 1\nsite: g\nsnakemake: {jobs: 1}\nenvironment: {require: {snakemake: '~=9.16.3'}}\n")
+    results = compile_specs([str(spec)], tmp_path / "out")
+    assert results[0].plan is not None
+    profile = tmp_path / "out" / "g" / "profile"
+    assert sorted(p.name for p in profile.iterdir()) == ["config.v10+.yaml", "config.v9+.yaml"]
+    (tmp_path / "Snakefile").write_text("rule a:\n    output: 'a'\n    shell: 'touch {output}'\n")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    stop = subprocess.run([str(venv_bins[versions.MATRIX[-1]] / "snakemake"), "--profile",
+                           str(profile / "config.v10+.yaml"), "-n", "a"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert stop.returncode == 2 and "unrecognized arguments: --this-profile-is-for-snakemake=~=9.16.3" in stop.stderr
+    read = subprocess.run([str(venv_bins["9.16.3"] / "snakemake"), "--profile", str(profile), "-n", "a"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert read.returncode == 0, read.stdout + read.stderr

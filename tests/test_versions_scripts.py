@@ -89,3 +89,11 @@ def test_profile_file_name_keeps_older_snakemake_out():
     assert versions.profile_file(">=9.19") == "profile.v9+.yaml"  # 9.0 to 9.18 know no profile.* name
     assert versions.profile_file("~=9.1.5") == "config.v9+.yaml"
     assert versions.profile_file(None) == "config.v9+.yaml"  # the matrix starts at 9.1.5
+
+
+def test_guard_file_only_for_a_range_that_ends_before_10():
+    assert versions.guard_file("~=9.1.5") == "config.v10+.yaml"
+    assert versions.guard_file(">=9.19,<10") == "profile.v10+.yaml"
+    assert versions.guard_file(">=9.19") is None  # 10 is admitted: nothing to stop
+    assert versions.guard_file(None) is None
+    assert versions.guard_file("<10.2,>=9.19") is None  # admits 10.0 and 10.1

@@ -90,7 +90,15 @@ def profile_data(site: Site) -> dict:
 
 
 def files(site: Site) -> dict[str, GeneratedFile]:
-    return {profile_path(site): GeneratedFile(header(site) + dump(profile_data(site))), **scripts(site)}
+    out = {profile_path(site): GeneratedFile(header(site) + dump(profile_data(site))), **scripts(site)}
+    wanted = site.environment.require_snakemake
+    guard = versions.guard_file(wanted)
+    if guard is not None and wanted is not None:
+        # one word: argparse takes a value with a space for a target, not for an unknown option
+        wanted = wanted.replace(" ", "")
+        note = "# Snakemake 10 and later read this file instead of the profile and stop on its one key.\n"
+        out[f"profile/{guard}"] = GeneratedFile(header(site) + note + dump({versions.GUARD_KEY: wanted}))
+    return out
 
 
 def profile_path(site: Site) -> str:

@@ -117,6 +117,23 @@ def profile_file(text: str | None) -> str:
 
 PROFILE_FILES = ("profile.v9+.yaml", "config.v9+.yaml")  # every name profile_file gives
 
+# The key of the guard file: no Snakemake option starts with it, so Snakemake stops on it
+# ("unrecognized arguments: --this-profile-is-for-snakemake=...").
+GUARD_KEY = "this-profile-is-for-snakemake"
+
+
+def guard_file(text: str | None) -> str | None:
+    """The file Snakemake 10 would read instead of the profile, when the declared range ends
+    before 10: its versioned lookup takes the highest `vN+` at most its major, so a `v10+` file
+    holding only GUARD_KEY makes 10 and later stop instead of reading a 9.x profile."""
+    if not text:
+        return None
+    wanted = Range.parse(text)
+    bounded = any(op in ("<", "<=", "~=", "==") for op, _ in wanted.clauses)
+    if not bounded or wanted.admits((10,)) or any(wanted.admits((10, minor)) for minor in range(100)):
+        return None
+    return profile_file(text).replace(".v9+.", ".v10+.")
+
 
 def check_snakemake_range(text: str, where: Location, report: Report) -> None:
     """DV370/DV371: a declared range reaching below the matrix (no form is proven there: refused),
