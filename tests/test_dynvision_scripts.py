@@ -233,7 +233,7 @@ def test_run_runs_what_snakecharm_runs(dynvision, tmp_path, sysbin, dvhpc_main):
     code, _, err = dvhpc_main("compile", str(SPEC), "--out", str(tmp_path / "generated"), cwd=ROOT)
     assert code == 0, err
     out = tmp_path / "generated" / "dynvision-torch"
-    env = Env(tmp_path, sysbin, USER="tester")
+    env = Env(tmp_path, sysbin, USER="tester", STUB_SNAKEMAKE_VERSION="9.1.5")  # the version DynVision pins
     home = Path(env.vars["HOME"])
     package = home / "DynVision" / "dynvision"
     shutil.copytree(dynvision, package)
@@ -263,7 +263,7 @@ def test_run_runs_what_snakecharm_runs(dynvision, tmp_path, sysbin, dvhpc_main):
     # dvhpc: the generated run.sh, started from anywhere
     proc = env.run([str(out / "run.sh"), *user_args], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "running workflow with snakemake version 9.27.1" in proc.stdout
+    assert "running workflow with snakemake version 9.1.5" in proc.stdout
     our_log = _wait_for(lambda: (home / "DynVision_Working" / "logs" / "runs").glob("snakecharm_*.log"),
                         "stub snakemake: done", count=2)  # the unlock's, then the run's
     our_calls = env.calls("snakemake")

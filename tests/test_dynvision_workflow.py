@@ -251,8 +251,10 @@ def _first_attempt(value) -> str:
     expression of `attempt` that dvhpc wrote)."""
     if isinstance(value, str) and value[:1] in "'\"":
         return value.strip("'\"")
+    if isinstance(value, str) and re.fullmatch(r"\d+m", value):  # a runtime with its unit: minutes
+        return value[:-1]
     if isinstance(value, str):
-        return str(eval(value, {"__builtins__": {}}, {"attempt": 1, "int": int}))  # noqa: S307 (our own output)
+        return str(eval(value, {"__builtins__": {}}, {"attempt": 1, "int": int, "str": str}))  # noqa: S307 (ours)
     return str(value)
 
 
@@ -281,7 +283,7 @@ def test_dry_run_of_the_real_workflow_gets_the_resources_of_resources_yaml(spec,
                            spec.read_text(encoding="utf-8")), encoding="utf-8")
     site = compile_site(mine, tmp_path / "generated")
     table = yaml.safe_load((site / "resources.yaml").read_text(encoding="utf-8"))
-    (profile_file,) = (site / "profile").glob("*.yaml")
+    (profile_file,) = (p for p in (site / "profile").glob("*.yaml") if ".v10+." not in p.name)  # what 9.x reads
     profile_data = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
     _, out, _ = run_dvhpc("lint", str(spec), "--no-shellcheck", "--format", "json")
     lowered = [d["fields"] for d in json.loads(out) if d["code"] == "DV356" and d["fields"]["attempt"] == 1]

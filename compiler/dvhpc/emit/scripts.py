@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
+from dvhpc.model import versions
 from dvhpc.model.quoting import in_class, runtime_vars, sh
 from dvhpc.model.site import RuntimeText, Site
 
@@ -225,11 +226,13 @@ def _bootstrap_data(site: Site) -> dict[str, object]:
         "_dvhpc_env_variable_names": [in_class("envvar", n, "environment.variables") for n in order],
         "_dvhpc_env_variable_values": [env.variables[n].text for n in order],
         "_dvhpc_env_require_python": [env.require_python] if env.require_python else [],
-        "_dvhpc_env_require_snakemake": [env.require_snakemake] if env.require_snakemake else [],
+        # the declared range, else the versions dvhpc verifies (the profile's forms hold there)
+        "_dvhpc_env_require_snakemake": [env.require_snakemake or versions.DEFAULT_RANGE],
         "_dvhpc_env_pip_snakemake": pip_spec,
         "_dvhpc_env_plugins": plugins,
         "_dvhpc_env_plugin_modules": [PLUGINS[p][0] for p in plugins],
         "_dvhpc_env_plugin_packages": [PLUGINS[p][1] for p in plugins],
+        "_dvhpc_env_plugin_ranges": [versions.PLUGIN_RANGES[p] for p in plugins],
         "_dvhpc_env_slurm_commands": ["sbatch", "squeue"] + (["sacct"] if site.accounting else []),
     }
 
@@ -300,7 +303,7 @@ def _status_data(site: Site) -> dict[str, object]:
 
 # ---------------------------------------------------------------------------------------- the templates
 
-BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "bootstrap.sh"), _bootstrap_data, {
+BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "versions.sh", "bootstrap.sh"), _bootstrap_data, {
     "_dvhpc_env_site": WORD,
     "_dvhpc_env_module_purge": SWITCH,
     "_dvhpc_env_module_use": LIST,  # run-time text
@@ -315,6 +318,7 @@ BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "bootstrap.sh"), _boots
     "_dvhpc_env_plugins": LIST,
     "_dvhpc_env_plugin_modules": LIST,  # one per plugin
     "_dvhpc_env_plugin_packages": LIST,  # one per plugin
+    "_dvhpc_env_plugin_ranges": LIST,  # one per plugin: the versions dvhpc verified
     "_dvhpc_env_slurm_commands": LIST,
 })
 RUN = Template("run.sh", ("runtime_text.sh", "workdir.sh", "workflow.sh", "stale.sh", "run.sh"), _run_data, {

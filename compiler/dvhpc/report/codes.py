@@ -476,6 +476,27 @@ _RULES: tuple[Rule, ...] = (
          "they are not checked. Install shellcheck, or pass --no-shellcheck.",
          "shellcheck is not installed: generated scripts were not checked",
          tested_by="tests/test_lint.py::test_dv361_when_shellcheck_is_missing"),
+    # ------------------------------------------------------------------ DV37x: Snakemake versions
+    Rule("DV370", "snakemake-range-below-matrix", ERROR, Stage.RESOLVE, False,
+         "the declared Snakemake range reaches versions where no profile form is verified",
+         "`environment.require.snakemake` names the Snakemake versions the site runs with; the profile "
+         "is written in forms every version of dvhpc's version matrix reads the same (README, "
+         "\"Verified versions\"). Older versions read some of them differently (8.x keeps a quoted "
+         "string's quotes in set-resources, 7.x has no expressions there), so a range that reaches "
+         "below the matrix is refused: the profile could mean something else there.",
+         "environment.require.snakemake '>=8' admits Snakemake versions older than 9.1.5, where no "
+         "profile form is verified: Snakemake 8.x keeps a quoted string's quotes in set-resources and reads "
+         "profiles as config.v8+.yaml; 7.x has no expressions in set-resources and reads only config.yaml",
+         Example("environment:\n  require: {snakemake: '>=8'}\n"),
+         Example("environment:\n  require: {snakemake: '>=9.1.5'}\n")),
+    Rule("DV371", "snakemake-range-unverified", WARNING, Stage.RESOLVE, True,
+         "the declared Snakemake range admits no version of the matrix",
+         "The profile's forms are verified on the versions of dvhpc's version matrix; a range between or "
+         "above them (`==9.18`, `>=10`) admits none of them, so nothing proves the profile there.",
+         "environment.require.snakemake '==9.18' admits no version of dvhpc's version matrix (9.1.5, 9.16.3, "
+         "9.27.1): the profile's forms are verified only on those",
+         Example("environment:\n  require: {snakemake: '==9.18'}\n"),
+         Example("environment:\n  require: {snakemake: '~=9.16.3'}\n")),
     # ------------------------------------------------------------------ DV38x: how run.sh runs Snakemake
     Rule("DV380", "run-logs-in-slurm-logdir", ERROR, Stage.RESOLVE, False,
          "run.sh's log folder is inside the slurm plugin's log folder",

@@ -37,6 +37,7 @@ from dvhpc.model.site import (
     Sourced,
 )
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
+from dvhpc.model.versions import check_snakemake_range
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
 from dvhpc.resolve import runner
 from dvhpc.resolve.unknown import UNKNOWN
@@ -499,6 +500,8 @@ class Resolver:
         require = raw.get("require") or {}
         for index, name in enumerate(modules.get("load", [])):
             self.no_option(path + ("modules", "load", index), name, "module load")
+        if require.get("snakemake"):
+            check_snakemake_range(require["snakemake"], self.where(*path, "require", "snakemake"), self.report)
         return Environment(
             module_purge=bool(modules.get("purge", False)),
             module_use=tuple(self.required_argument(path + ("modules", "use", i), "module use")
