@@ -111,10 +111,12 @@ def _calls(log: Path, executor: str) -> dict[tuple[str, int], list[str]]:
             words = [a for a in args[comment + 2:] if not a.startswith("--wrap=")]
             if "-D" in words:
                 del words[words.index("-D"):words.index("-D") + 2]
-        else:  # cluster-generic: sbatch --parsable --job-name --output --error WORDS... JOBSCRIPT
+        else:  # cluster-generic: sbatch --parsable --job-name --output --error --comment WORDS... JOBSCRIPT
             attempt = int(args[-1].removeprefix("jobscript"))
             rule = args[1].removeprefix("--job-name=matrix-")
-            words = args[4:-2]
+            # the job's label, as the slurm plugin's --comment above: not a request of resources.yaml
+            assert args[4] == f"--comment=rule_{rule}", args
+            words = args[5:-2]
         calls[(rule, attempt)] = words
     return calls
 
