@@ -471,6 +471,34 @@ _RULES: tuple[Rule, ...] = (
          "a shared key, a unit written out).",
          "account 'lab42' was repeated in every rule; lifted into slurm.account",
          tested_by="tests/test_import.py"),
+    Rule("DV504", "import-not-slurm", ERROR, Stage.IMPORT, False,
+         "import: the profile does not submit to SLURM",
+         "dvhpc builds profiles for SLURM (the slurm and cluster-generic executors with sbatch). A profile "
+         "for another executor (lsf, a bsub or qsub template, drmaa) is refused naming it; a profile without "
+         "an executor runs jobs locally under Snakemake 9 and is imported only with `--executor slurm`.",
+         "executor 'lsf' is not SLURM; dvhpc builds profiles for the slurm and cluster-generic (sbatch) "
+         "executors only", tested_by="tests/test_import.py"),
+    Rule("DV505", "import-quirk-kept", WARNING, Stage.IMPORT, False,
+         "import: the profile relies on a Snakemake quirk; its meaning is kept",
+         "The value means something other than it seems (Snakemake ignores part of it, SLURM gets a "
+         "default the template never names). The spec keeps what Snakemake really did; the hint says how "
+         "to get what the profile seems to say.",
+         "mem: Snakemake reads '80G * attempt' as 80000 MB and ignores '* attempt'; kept 80000 on every attempt",
+         tested_by="tests/test_import.py"),
+    Rule("DV506", "import-inexpressible", ERROR, Stage.IMPORT, False,
+         "import: a construct a spec cannot express",
+         "The profile uses something a spec has no way to say (a custom submit script, a value from the "
+         "workflow config, an input-size dependent resource, an option dvhpc's validator refuses). It is "
+         "named at its place and left out, or kept at the value stated in the message.",
+         "mem_mb: 'max(2 * input.size_mb, 1000)' depends on input.size_mb, which a spec cannot express",
+         tested_by="tests/test_import.py"),
+    Rule("DV507", "import-snakemake-refuses", ERROR, Stage.IMPORT, False,
+         "import: Snakemake 9 itself refuses this part of the profile",
+         "The original profile has a defect Snakemake 9.27.1 or its SLURM plugin refuses (mem and mem_mb "
+         "in one layer, a quoted number for mem_mb, a forbidden flag in slurm_extra). The import says so "
+         "instead of guessing what was meant.",
+         "default-resources sets both mem and mem_mb; Snakemake 9 refuses a resource given in two units",
+         tested_by="tests/test_import.py"),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in sorted(_RULES, key=lambda rule: rule.code)}

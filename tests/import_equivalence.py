@@ -1,0 +1,207 @@
+"""The equivalence harness of `dvhpc import` (issue 15): the real Snakemake 9.27.1 is the oracle.
+
+For one profile: import -> validate -> lint -> compile, then Snakemake runs a scratch workflow
+(the profile's rule names plus `free1` with threads 1 and `free8` with threads 8) once with the
+original profile and once with the generated one. `sbatch` is a stub that records its argv and
+fails, so every job is submitted on attempt 1, fails, and is submitted again on attempt 2
+(`--retries 1`): one Snakemake run per profile covers every rule and both attempts, with no
+status polling. The arguments are compared as sbatch reads them (memory in MiB, time in
+minutes, options in any order; job name, log paths and the wrapped command left out).
+
+A Snakemake 7 `cluster:` profile is run the way Snakemake 9 reads one after the documented
+renames (executor cluster-generic, cluster-generic-submit-cmd/-status-cmd/-cancel-cmd).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dvhpc.tools.importing import find_profile, sbatch_args
+
+SNAKEMAKE = shutil.which("snakemake", path=os.path.dirname(sys.executable)) or shutil.which("snakemake")
+STUB = """#!/usr/bin/env bash
+rule=""
+last="${@: -1}"
+if [[ -f "$last" ]]; then rule=$(grep -o '"rule": *"[^"]*"' "$last" | head -1 | sed 's/.*: *"//;s/"$//'); fi
+line=""; for a in "$@"; do line+=$'\\x1f'"${a//$'\\n'/ }"; done
+printf '%s\\x1e%s\\n' "$rule" "$line" >> "$STUB_LOG"
+exit 1
+"""
+QUIET = ("sacctmgr", "sshare")  # empty: the plugin submits without validating the account
+V7 = {"cluster": "cluster-generic-submit-cmd", "cluster-status": "cluster-generic-status-cmd",
+      "cluster-cancel": "cluster-generic-cancel-cmd", "cluster-sidecar": "cluster-generic-sidecar-cmd",
+      "cluster-cancel-nargs": "cluster-generic-cancel-nargs"}
+LEFT_OUT = {"job-name", "output", "error", "parsable", "comment", "chdir", "wrap", "export", "J", "o", "e", "D"}
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Outcome:
+    name: str
+    imported: bool = False
+    crashed: bool = False
+    runnable: bool = False
+    equivalent: bool = False
+    differences: list[str] = field(default_factory=list)
+    diagnostics: str = ""
+    valid: bool = False
+    lint_clean: bool = False
+
+
+def dvhpc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dvhpc", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "NO_COLOR": "1"})
+
+
+def stub_bin(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sbatch").write_text(STUB)
+    for name in QUIET:
+        (folder / name).write_text("#!/bin/sh\nexit 0\n")
+    for entry in folder.iterdir():
+        entry.chmod(0o755)
+    return folder
+
+
+def as_snakemake9(source: Path, dest: Path) -> Path:
+    """The profile folder Snakemake 9 runs: unchanged, or a v7 `cluster:` profile renamed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    found = find_profile(source)
+    assert found is not None
+    data = yaml.safe_load(found.read_text())
+    if isinstance(data, dict) and "cluster" in data and "executor" not in data:
+        data = {V7.get(k, k): v for k, v in data.items()}
+        data["executor"] = "cluster-generic"
+        (dest / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    else:
+        shutil.copy(found, dest / found.name)
+    return dest
+
+
+def rule_names(source: Path) -> list[str]:
+    found = find_profile(source)
+    data = yaml.safe_load(found.read_text()) if found else {}
+    names: list[str] = []
+    for key in ("set-resources", "set-threads"):
+        value = data.get(key) if isinstance(data, dict) else None
+        items = value if isinstance(value, list) else list(value or {})
+        for item in items:
+            name = re.split(r"[:=]", str(item))[0]
+            if IDENT.fullmatch(name) and name not in names and name not in ("all", "free1", "free8"):
+                names.append(name)
+    return names
+
+
+def workflow(folder: Path, rules: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    every = [*rules, "free1", "free8"]
+    lines = ["rule all:", "    input: " + ", ".join(f"'{r}.txt'" for r in every), "    localrule: True"]
+    for rule in every:
+        threads = 8 if rule == "free8" else 1
+        lines += [f"rule {rule}:", f"    output: '{rule}.txt'", f"    threads: {threads}", "    shell: 'touch {output}'"]
+    (folder / "Snakefile").write_text("\n".join(lines) + "\n")
+
+
+def submissions(profile: Path, work: Path, bin_dir: Path) -> dict[str, list[dict[str, str]]] | None:
+    """rule -> the normalised sbatch arguments of each attempt; None when Snakemake refuses the profile."""
+    log = work / "sbatch.log"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.path.dirname(SNAKEMAKE or '')}:{os.environ['PATH']}",
+           "STUB_LOG": str(log)}
+    env.pop("SNAKEMAKE_PROFILE", None)
+    subprocess.run([SNAKEMAKE, "--profile", str(profile.resolve()), "--retries", "1", "--keep-going", "-j", "50",
+                    "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "0",
+                    "--max-status-checks-per-second", "100", "--latency-wait", "0"],
+                   cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    if not log.exists():
+        return None
+    calls: dict[str, list[dict[str, str]]] = {}
+    for line in log.read_text().split("\n"):
+        if not line:
+            continue
+        rule, _, argv = line.partition("\x1e")
+        words = argv.split("\x1f")[1:]
+        args = normalise(words)
+        rule = rule or args.pop("_rule", "")
+        args.pop("_rule", None)
+        calls.setdefault(rule, []).append(args)
+    return calls
+
+
+def normalise(words: list[str]) -> dict[str, str]:
+    options, _ = sbatch_args.parse(words)
+    found: dict[str, str] = {}
+    for option in options:
+        if option.name == "comment" and option.value:
+            found["_rule"] = option.value.removeprefix("rule_").split("_wildcards_")[0]
+        if option.name in LEFT_OUT:
+            continue
+        value = option.value if option.value is not None else ""
+        if option.name == "time":
+            value = str(sbatch_args.minutes(value))
+        elif option.name in ("mem", "mem-per-cpu"):
+            value = str(sbatch_args.mebibytes(value))
+        found[option.name] = value
+    found.setdefault("cpus-per-task", "1")
+    found.setdefault("ntasks", "1")
+    found.setdefault("nodes", "1")
+    if "mem-per-cpu" in found and found["mem-per-cpu"] != "None":
+        found["mem"] = str(int(found.pop("mem-per-cpu")) * int(found["cpus-per-task"] or 1))
+    return found
+
+
+def compare(before: dict, after: dict) -> list[str]:
+    differences = []
+    for rule in sorted(set(before) | set(after)):
+        old, new = before.get(rule, []), after.get(rule, [])
+        for attempt in range(max(len(old), len(new))):
+            a = old[attempt] if attempt < len(old) else None
+            b = new[attempt] if attempt < len(new) else None
+            if a != b:
+                keys = sorted({k for k in (a or {}).keys() | (b or {}).keys()
+                               if (a or {}).get(k) != (b or {}).get(k)}) if a and b else ["(no submission)"]
+                differences.append(f"{rule} attempt {attempt + 1}: " + ", ".join(
+                    f"{k} {(a or {}).get(k)} -> {(b or {}).get(k)}" for k in keys))
+    return differences
+
+
+def check_profile(source: Path, tmp: Path, bin_dir: Path) -> Outcome:
+    outcome = Outcome(source.name)
+    source = source.resolve()
+    spec = tmp / "sites" / "imported.yaml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    imported = dvhpc("import", str(source), "--site", "imported", "-o", str(spec), cwd=tmp)
+    outcome.diagnostics = imported.stderr
+    outcome.crashed = imported.returncode not in (0, 1) or "Traceback" in imported.stderr
+    outcome.imported = spec.exists()
+    rules = rule_names(source)
+    original = tmp / "original"
+    workflow(original, rules)
+    before = submissions(as_snakemake9(source, original / "prof"), original, bin_dir)
+    outcome.runnable = bool(before)
+    if not outcome.imported:
+        return outcome
+    outcome.valid = dvhpc("validate", str(spec), cwd=tmp).returncode == 0
+    outcome.lint_clean = dvhpc("lint", "--no-shellcheck", str(spec), cwd=tmp).returncode == 0
+    compiled = dvhpc("compile", str(spec), "--out", str(tmp / "generated"), cwd=tmp)
+    if compiled.returncode != 0 or not before:
+        outcome.differences = ["compile failed"] if compiled.returncode else []
+        return outcome
+    generated = tmp / "generated-run"
+    workflow(generated, rules)
+    after = submissions(tmp / "generated" / "imported" / "profile", generated, bin_dir) or {}
+    outcome.differences = compare(before, after)
+    outcome.equivalent = not outcome.differences
+    return outcome
+
+
+def reported(outcome: Outcome) -> bool:
+    """A difference is reported when the import said a warning or an error about the profile."""
+    return bool(re.search(r"(warning|error)\[DV5\d\d\]", outcome.diagnostics))
