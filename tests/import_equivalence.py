@@ -14,11 +14,13 @@ renames (executor cluster-generic, cluster-generic-submit-cmd/-status-cmd/-cance
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import yaml
 
 from dvhpc.tools.importing import find_profile, sbatch_args
 
+COMPILER = Path(__file__).resolve().parents[1] / "compiler"
 SNAKEMAKE = shutil.which("snakemake", path=os.path.dirname(sys.executable)) or shutil.which("snakemake")
 STUB = """#!/usr/bin/env bash
 rule=""
@@ -56,9 +59,43 @@ class Outcome:
     lint_clean: bool = False
 
 
-def dvhpc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dvhpc", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "NO_COLOR": "1"})
+class Runner:
+    """Runs `dvhpc` and `snakemake` as forks of one process that imported both (tests/import_forkserver.py)."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(COMPILER), os.environ.get("PYTHONPATH", "")])}
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("import_forkserver.py"))],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        assert self.process.stdout is not None and json.loads(self.process.stdout.readline()).get("ready")
+        self.lock = threading.Lock()
+
+    def run(self, program: str, *args: str, cwd: Path, env: dict[str, str | None] | None = None,
+            timeout: float = 120) -> Completed:
+        output = cwd / f".{program}.out"
+        request = {"program": program, "argv": list(args), "cwd": str(cwd), "output": str(output),
+                   "env": {k: v for k, v in {**os.environ, "NO_COLOR": "1", **(env or {})}.items() if v is not None},
+                   "timeout": timeout}
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with self.lock:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            reply = json.loads(self.process.stdout.readline())
+        text = output.read_text(errors="replace")
+        output.unlink()
+        return Completed(reply["returncode"], text, reply["cpu"], reply["wall"])
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+@dataclass
+class Completed:
+    returncode: int
+    output: str
+    cpu: float = 0.0
+    wall: float = 0.0
 
 
 def stub_bin(folder: Path) -> Path:
@@ -110,16 +147,14 @@ def workflow(folder: Path, rules: list[str]) -> None:
     (folder / "Snakefile").write_text("\n".join(lines) + "\n")
 
 
-def submissions(profile: Path, work: Path, bin_dir: Path) -> dict[str, list[dict[str, str]]] | None:
+def submissions(runner: Runner, profile: Path, work: Path, bin_dir: Path) -> dict[str, list[dict[str, str]]] | None:
     """rule -> the normalised sbatch arguments of each attempt; None when Snakemake refuses the profile."""
     log = work / "sbatch.log"
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.path.dirname(SNAKEMAKE or '')}:{os.environ['PATH']}",
-           "STUB_LOG": str(log)}
-    env.pop("SNAKEMAKE_PROFILE", None)
-    subprocess.run([SNAKEMAKE, "--profile", str(profile.resolve()), "--retries", "1", "--keep-going", "-j", "50",
-                    "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "0",
-                    "--max-status-checks-per-second", "100", "--latency-wait", "0"],
-                   cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    env = {"PATH": f"{bin_dir}:{os.path.dirname(SNAKEMAKE or '')}:{os.environ['PATH']}", "STUB_LOG": str(log),
+           "SNAKEMAKE_PROFILE": None}
+    runner.run("snakemake", "--profile", str(profile.resolve()), "--retries", "1", "--keep-going", "-j", "50",
+               "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "0",
+               "--max-status-checks-per-second", "100", "--latency-wait", "0", cwd=work, env=env)
     if not log.exists():
         return None
     calls: dict[str, list[dict[str, str]]] = {}
@@ -172,31 +207,31 @@ def compare(before: dict, after: dict) -> list[str]:
     return differences
 
 
-def check_profile(source: Path, tmp: Path, bin_dir: Path) -> Outcome:
+def check_profile(runner: Runner, source: Path, tmp: Path, bin_dir: Path) -> Outcome:
     outcome = Outcome(source.name)
     source = source.resolve()
     spec = tmp / "sites" / "imported.yaml"
     spec.parent.mkdir(parents=True, exist_ok=True)
-    imported = dvhpc("import", str(source), "--site", "imported", "-o", str(spec), cwd=tmp)
-    outcome.diagnostics = imported.stderr
-    outcome.crashed = imported.returncode not in (0, 1) or "Traceback" in imported.stderr
+    imported = runner.run("dvhpc", "import", str(source), "--site", "imported", "-o", str(spec), cwd=tmp)
+    outcome.diagnostics = imported.output
+    outcome.crashed = imported.returncode not in (0, 1) or "Traceback" in imported.output
     outcome.imported = spec.exists()
     rules = rule_names(source)
     original = tmp / "original"
     workflow(original, rules)
-    before = submissions(as_snakemake9(source, original / "prof"), original, bin_dir)
+    before = submissions(runner, as_snakemake9(source, original / "prof"), original, bin_dir)
     outcome.runnable = bool(before)
     if not outcome.imported:
         return outcome
-    outcome.valid = dvhpc("validate", str(spec), cwd=tmp).returncode == 0
-    outcome.lint_clean = dvhpc("lint", "--no-shellcheck", str(spec), cwd=tmp).returncode == 0
-    compiled = dvhpc("compile", str(spec), "--out", str(tmp / "generated"), cwd=tmp)
+    outcome.valid = runner.run("dvhpc", "validate", str(spec), cwd=tmp).returncode == 0
+    outcome.lint_clean = runner.run("dvhpc", "lint", "--no-shellcheck", str(spec), cwd=tmp).returncode == 0
+    compiled = runner.run("dvhpc", "compile", str(spec), "--out", str(tmp / "generated"), cwd=tmp)
     if compiled.returncode != 0 or not before:
         outcome.differences = ["compile failed"] if compiled.returncode else []
         return outcome
     generated = tmp / "generated-run"
     workflow(generated, rules)
-    after = submissions(tmp / "generated" / "imported" / "profile", generated, bin_dir) or {}
+    after = submissions(runner, tmp / "generated" / "imported" / "profile", generated, bin_dir) or {}
     outcome.differences = compare(before, after)
     outcome.equivalent = not outcome.differences
     return outcome

@@ -9,6 +9,8 @@ least 90 % submit the same sbatch arguments, and every difference is reported by
 
 from __future__ import annotations
 
+import os
+import queue
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import import_equivalence as harness  # noqa: E402
 
+WORKERS = min(2, os.cpu_count() or 1)  # each profile is CPU-bound (no waiting): one run per core
 PROFILES = Path(__file__).resolve().parent / "fixtures" / "profiles"
 
 
@@ -27,13 +30,26 @@ def run_corpus(kind: str, tmp_path: Path) -> list[harness.Outcome]:
     bin_dir = harness.stub_bin(tmp_path / "bin")
     profiles = sorted(p for p in (PROFILES / kind).iterdir() if p.is_dir())
 
+    runners = [harness.Runner() for _ in range(WORKERS)]
+    free: queue.Queue[harness.Runner] = queue.Queue()
+    for runner in runners:
+        free.put(runner)
+
     def one(profile: Path) -> harness.Outcome:
         work = tmp_path / profile.name
         work.mkdir()
-        return harness.check_profile(profile, work, bin_dir)
+        runner = free.get()
+        try:
+            return harness.check_profile(runner, profile, work, bin_dir)
+        finally:
+            free.put(runner)
 
-    with ThreadPoolExecutor(4) as pool:
-        return list(pool.map(one, profiles))
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            return list(pool.map(one, profiles))
+    finally:
+        for runner in runners:
+            runner.close()
 
 
 def summary(outcomes: list[harness.Outcome]) -> str:
