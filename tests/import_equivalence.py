@@ -43,6 +43,9 @@ V7 = {"cluster": "cluster-generic-submit-cmd", "cluster-status": "cluster-generi
       "cluster-cancel": "cluster-generic-cancel-cmd", "cluster-sidecar": "cluster-generic-sidecar-cmd",
       "cluster-cancel-nargs": "cluster-generic-cancel-nargs"}
 LEFT_OUT = {"job-name", "output", "error", "parsable", "comment", "chdir", "wrap", "export", "J", "o", "e", "D"}
+DEPLOYMENT = {"use-conda", "use-singularity", "use-apptainer", "use-envmodules",
+              "software-deployment-method", "sdm"}
+Calls = dict[str, list[dict[str, str]]]
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -57,6 +60,7 @@ class Outcome:
     diagnostics: str = ""
     valid: bool = False
     lint_clean: bool = False
+    why_not_runnable: str = ""
 
 
 class Runner:
@@ -109,18 +113,47 @@ def stub_bin(folder: Path) -> Path:
 
 
 def as_snakemake9(source: Path, dest: Path) -> Path:
-    """The profile folder Snakemake 9 runs: unchanged, or a v7 `cluster:` profile renamed."""
-    dest.mkdir(parents=True, exist_ok=True)
-    found = find_profile(source)
+    """The profile folder Snakemake 9 runs: a copy of the whole folder (a profile may name its own files,
+    e.g. `jobscript: job-script.sh`, which Snakemake resolves in the profile folder), with a v7 `cluster:`
+    profile renamed."""
+    if source.is_dir():
+        shutil.copytree(source, dest)
+    else:
+        dest.mkdir(parents=True)
+        shutil.copy(source, dest / source.name)
+    found = find_profile(dest)
     assert found is not None
     data = yaml.safe_load(found.read_text())
     if isinstance(data, dict) and "cluster" in data and "executor" not in data:
         data = {V7.get(k, k): v for k, v in data.items()}
         data["executor"] = "cluster-generic"
-        (dest / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    else:
-        shutil.copy(found, dest / found.name)
+        found.write_text(yaml.safe_dump(data, sort_keys=False))
     return dest
+
+
+def without_deployment(profile: Path) -> set[str]:
+    """Switch software deployment off in a scratch profile copy and return what it asked for.
+
+    conda and apptainer are not installed here, and Snakemake checks for them before it submits
+    (the SLURM plugin at every submission); they change the wrapped command, not the sbatch options.
+    So both runs go without, and the two profiles' deployment settings are compared on their own.
+    """
+    found = find_profile(profile)
+    data = yaml.safe_load(found.read_text()) if found else None
+    if not isinstance(data, dict) or not DEPLOYMENT & set(data):
+        return set()
+    methods: set[str] = set()
+    for key in sorted(DEPLOYMENT & set(data)):
+        value = data.pop(key)
+        if key.startswith("use-"):
+            if value in (True, "true", "True", "yes", "on", 1):
+                methods.add(key.removeprefix("use-").replace("singularity", "apptainer"))
+        else:
+            methods.update(str(v).replace("singularity", "apptainer") for v in
+                           (value if isinstance(value, list) else [value]))
+    assert found is not None
+    found.write_text(yaml.safe_dump(data, sort_keys=False))
+    return methods
 
 
 def rule_names(source: Path) -> list[str]:
@@ -147,17 +180,19 @@ def workflow(folder: Path, rules: list[str]) -> None:
     (folder / "Snakefile").write_text("\n".join(lines) + "\n")
 
 
-def submissions(runner: Runner, profile: Path, work: Path, bin_dir: Path) -> dict[str, list[dict[str, str]]] | None:
-    """rule -> the normalised sbatch arguments of each attempt; None when Snakemake refuses the profile."""
+def submissions(runner: Runner, profile: Path, work: Path, bin_dir: Path) -> tuple[Calls | None, str]:
+    """rule -> the normalised sbatch arguments of each attempt (None when nothing reached sbatch), and
+    what Snakemake said when it refused a job or the profile."""
     log = work / "sbatch.log"
     env = {"PATH": f"{bin_dir}:{os.path.dirname(SNAKEMAKE or '')}:{os.environ['PATH']}", "STUB_LOG": str(log),
            "SNAKEMAKE_PROFILE": None}
-    runner.run("snakemake", "--profile", str(profile.resolve()), "--retries", "1", "--keep-going", "-j", "50",
+    run = runner.run("snakemake", "--profile", str(profile.resolve()), "--retries", "1", "--keep-going", "-j", "50",
                "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "0",
                "--max-status-checks-per-second", "100", "--latency-wait", "0", cwd=work, env=env)
+    said = snakemake_says(run)
     if not log.exists():
-        return None
-    calls: dict[str, list[dict[str, str]]] = {}
+        return None, said
+    calls: Calls = {}
     for line in log.read_text().split("\n"):
         if not line:
             continue
@@ -167,7 +202,20 @@ def submissions(runner: Runner, profile: Path, work: Path, bin_dir: Path) -> dic
         rule = rule or args.pop("_rule", "")
         args.pop("_rule", None)
         calls.setdefault(rule, []).append(args)
-    return calls
+    return calls, said
+
+
+def snakemake_says(run: Completed) -> str:
+    """Why Snakemake did not submit a job: its own error message."""
+    lines = run.output.splitlines()
+    for line in lines:
+        if "Job submission failed with exception:" in line:
+            return line.split("exception:", 1)[1].strip()
+    if "WorkflowError:" in lines:
+        return " ".join(lines[lines.index("WorkflowError:") + 1:][:2]).strip()
+    if run.returncode == 0:
+        return "Snakemake ran every job on this machine (it read no executor from the profile)"
+    return lines[-1] if lines else f"exit {run.returncode}"
 
 
 def normalise(words: list[str]) -> dict[str, str]:
@@ -219,8 +267,13 @@ def check_profile(runner: Runner, source: Path, tmp: Path, bin_dir: Path) -> Out
     rules = rule_names(source)
     original = tmp / "original"
     workflow(original, rules)
-    before = submissions(runner, as_snakemake9(source, original / "prof"), original, bin_dir)
-    outcome.runnable = bool(before)
+    original_profile = as_snakemake9(source, original / "prof")
+    deployment = without_deployment(original_profile)
+    before, said = submissions(runner, original_profile, original, bin_dir)
+    never = sorted(rule for rule in [*rules, "free1", "free8"] if len((before or {}).get(rule, [])) < 2)
+    outcome.runnable = bool(before) and not never
+    if not outcome.runnable:
+        outcome.why_not_runnable = (f"Snakemake submits no job of {', '.join(never)}: " if before else "") + said
     if not outcome.imported:
         return outcome
     outcome.valid = runner.run("dvhpc", "validate", str(spec), cwd=tmp).returncode == 0
@@ -231,8 +284,12 @@ def check_profile(runner: Runner, source: Path, tmp: Path, bin_dir: Path) -> Out
         return outcome
     generated = tmp / "generated-run"
     workflow(generated, rules)
-    after = submissions(runner, tmp / "generated" / "imported" / "profile", generated, bin_dir) or {}
+    generated_profile = tmp / "generated" / "imported" / "profile"  # scratch output: changed in place
+    kept = without_deployment(generated_profile)
+    after = submissions(runner, generated_profile, generated, bin_dir)[0] or {}
     outcome.differences = compare(before, after)
+    if kept != deployment:
+        outcome.differences.append(f"software deployment {sorted(deployment)} -> {sorted(kept)}")
     outcome.equivalent = not outcome.differences
     return outcome
 

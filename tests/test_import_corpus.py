@@ -55,7 +55,8 @@ def run_corpus(kind: str, tmp_path: Path) -> list[harness.Outcome]:
 def summary(outcomes: list[harness.Outcome]) -> str:
     lines = []
     for o in outcomes:
-        state = "equivalent" if o.equivalent else ("not runnable by Snakemake 9" if not o.runnable else
+        state = "equivalent" if o.equivalent else (f"not runnable by Snakemake 9 ({o.why_not_runnable})"
+                                                   if not o.runnable else
                                                    "imported: no" if not o.imported else "DIFFERENT")
         lines.append(f"{o.name}: {state}" + "".join(f"\n    {d}" for d in o.differences[:4]))
     return "\n".join(lines)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 import shlex
+from decimal import Decimal
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any
 
 from dvhpc.model import keys
 from dvhpc.model.keys import Kind
+from dvhpc.model.quoting import VALUE_CLASSES
 from dvhpc.report.diagnostics import Report
 from dvhpc.tools.importing import sbatch_args, snakevalues, template
 from dvhpc.tools.importing.snakevalues import Job, Unevaluable, Unparsable
@@ -38,9 +41,22 @@ GENERATED = {  # what dvhpc writes itself, so the profile's own is not imported
 NO_EQUIVALENT = {"cluster-config": "{cluster.x} placeholders were removed in Snakemake 8",
                  "cluster-sync": "Snakemake 8 removed it", "drmaa": "Snakemake 8 removed DRMAA"}
 JOBS = [Job(1, 1), Job(2, 1), Job(3, 1)]
-_NAME_TEXT = re.compile(r"[A-Za-z0-9_.:=,@%+/&|!()\[\]*-]+")
 ERROR, WARNING, INFO = "DV501", "DV502", "DV503"
 REFUSED, QUIRK, INEXPRESSIBLE, SNAKEMAKE_REFUSES = "DV504", "DV505", "DV506", "DV507"
+
+
+def retry_factor(first: int, second: int) -> Fraction | None:
+    """The shortest decimal factor f (1 <= f <= 100) with first * f rounded down == second: what a spec's
+    `retry` must say so that attempt 2 asks for exactly what the profile's expression gives
+    (dvhpc grows a request in integer arithmetic, rounding down)."""
+    if not 0 < first <= second <= 100 * first:
+        return None
+    for digits in range(0, 10):
+        scale = 10**digits
+        factor = Fraction(-(-second * scale // first), scale)  # ceil(second / first) at this precision
+        if first * factor.numerator // factor.denominator == second:
+            return factor
+    return None
 
 
 @dataclass
@@ -72,10 +88,10 @@ class Converter:
         """False when the profile is not a SLURM profile (said as DV504)."""
         named = data.get("executor")
         command = data.get("cluster") or data.get("cluster-generic-submit-cmd")
-        if isinstance(named, dict):
-            self.say(SNAKEMAKE_REFUSES, "'executor' is a mapping; Snakemake 9 wants an executor name "
-                     "(its keys belong at the top level) and refuses this profile", "executor")
-            named = named.get("name") if isinstance(named.get("name"), str) else None
+        if isinstance(named, dict):  # measured: Snakemake 9.27.1 ignores it and runs the jobs locally
+            self.say(WARNING, "'executor' is a mapping, which Snakemake 9 ignores (it reads an executor name; "
+                     "the mapping's keys belong at the top level), so this profile names no executor", "executor")
+            named = None
         if "drmaa" in data and named is None and command is None:
             self.say(REFUSED, "the profile submits through DRMAA ('drmaa'); Snakemake 8 removed it and dvhpc builds "
                      "SLURM profiles only", "drmaa", hint="rewrite the drmaa arguments as resources")
@@ -362,6 +378,8 @@ class Converter:
             converted = self.flag_value(key, str(value), suffix)
             if converted is None:
                 raise Unparsable(f"--{self.template.filled[name][1]}={value}{suffix} is not what sbatch accepts")
+            if key.kind in (Kind.NAME, Kind.CONSTRAINT):
+                return self.name_value(key, name, converted, path)
             return int(converted[:-3] if converted.endswith("min") else converted[:-1]) \
                 if key.kind in (Kind.MEMORY, Kind.DURATION) else converted
         parsed, dropped = snakevalues.as_snakemake(name, value)
@@ -376,18 +394,25 @@ class Converter:
             if isinstance(parsed, bool) or not isinstance(parsed, (int, float)):
                 raise Unparsable(f"{value!r} is not a number")
             return int(parsed)
-        text = str(parsed)
-        if key.kind in (Kind.NAME, Kind.CONSTRAINT) and not _NAME_TEXT.fullmatch(text):
-            if text == "":
-                self.say(INFO, f"{name}: '' is empty, so the job gets SLURM's default; not imported", *path)
-            elif "$" in text or "<" in text:
-                self.say(INEXPRESSIBLE, f"{name}: {text!r} is a placeholder or environment variable (Snakemake "
-                         "expands $VARS when it runs); a spec needs the real value; not imported", *path,
-                         hint=f"set {key.name} in the new spec")
-            else:
-                self.say(INEXPRESSIBLE, f"{name}: {text!r} is not a SLURM name a spec accepts; not imported", *path)
-            return None
-        return text
+        return self.name_value(key, name, str(parsed), path)
+
+    def name_value(self, key: keys.Key, name: str, text: str, path: tuple) -> str | None:
+        """A partition/account/QOS/constraint text, when the spec's value class for the key accepts it."""
+        if key.value_class is None or re.fullmatch(VALUE_CLASSES[key.value_class].removesuffix("$") + r"\Z", text):
+            return text
+        if text == "":
+            self.say(INFO, f"{name}: '' is empty, so the job gets SLURM's default; not imported", *path)
+        elif "$" in text or "<" in text:
+            self.say(INEXPRESSIBLE, f"{name}: {text!r} is a placeholder or environment variable (Snakemake "
+                     "expands $VARS when it runs); a spec needs the real value; not imported", *path,
+                     hint=f"set {key.name} in the new spec")
+        elif key is keys.PARTITION and "," in text:
+            self.say(INEXPRESSIBLE, f"{name}: {text!r} names several partitions (SLURM starts the job in the first "
+                     "that can run it); a spec names one partition; not imported", *path,
+                     hint="set the partition the jobs should use in the new spec")
+        else:
+            self.say(INEXPRESSIBLE, f"{name}: {text!r} is not a SLURM {key.name} a spec accepts; not imported", *path)
+        return None
 
     def store(self, layer: Layer, key: keys.Key, values: list, name: str, text: str, path: tuple) -> None:
         first = values[0]
@@ -421,12 +446,17 @@ class Converter:
             self.say(INEXPRESSIBLE, f"'{text}' changes per attempt, which a spec cannot express for {key.name}; "
                      "kept the first attempt's value", *path)
             return
-        factor = values[1] / values[0]
-        shown = f"{factor:g}x"
+        factor = retry_factor(values[0], values[1])
+        if factor is None:
+            self.say(INEXPRESSIBLE, f"'{text}' shrinks or grows more than 100x on attempt 2, which a spec cannot "
+                     f"express for {key.name}; kept the first attempt's value", *path)
+            return
+        shown = f"{Decimal(factor.numerator) / factor.denominator:f}x"
         layer.values.setdefault("retry", {})[key.name] = shown
-        exact = self.restart_times < 2 or abs(values[0] * factor**2 - values[2]) < 1
+        third = values[0] * factor.numerator ** 2 // factor.denominator ** 2
+        exact = self.restart_times < 2 or third == values[2]
         self.say(INFO if exact else WARNING, f"'{text}' became {values[0]} with retry factor {shown}"
-                 + ("" if exact else f" (attempt 3 gets {values[0] * factor**2:g} instead of {values[2]}; "
+                 + ("" if exact else f" (attempt 3 gets {third} instead of {values[2]}; "
                     f"restart-times is {self.restart_times})"), *path)
 
     def gres(self, layer: Layer, text: str, path: tuple) -> None:

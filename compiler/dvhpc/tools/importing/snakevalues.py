@@ -113,6 +113,9 @@ def _eval(node: ast.AST, job: Job) -> Any:  # noqa: C901 -- one case per syntax 
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS \
             and not node.keywords:
         return _CALLS[node.func.id](*(_eval(arg, job) for arg in node.args))
+    if isinstance(node, (ast.Tuple, ast.List)):  # `vcpu,hpcpu`: Python reaches the NameError first
+        items = [_eval(item, job) for item in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
     if isinstance(node, ast.JoinedStr):
         return "".join(str(_eval(part.value, job)) if isinstance(part, ast.FormattedValue) else str(part.value)
                        for part in node.values if isinstance(part, (ast.FormattedValue, ast.Constant)))
