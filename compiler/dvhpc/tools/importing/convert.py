@@ -19,7 +19,7 @@ from dvhpc.model import keys
 from dvhpc.model.keys import Kind
 from dvhpc.model.quoting import VALUE_CLASSES
 from dvhpc.report.diagnostics import Report
-from dvhpc.tools.importing import sbatch_args, snakevalues, template
+from dvhpc.tools.importing import comments, sbatch_args, snakevalues, template
 from dvhpc.tools.importing.snakevalues import Job, Unevaluable, Unparsable
 from dvhpc.tools.importing.yaml11 import Profile
 
@@ -189,6 +189,13 @@ class Converter:
                 self.say(SNAKEMAKE_REFUSES, f"'{original}: {value}' is not a flag value; Snakemake refuses it", original)
                 return
             value = text in ("true", "yes", "on", "1")
+        elif key == "logdir" and isinstance(value, str) and comments.PLACEHOLDER.search(value):
+            value, names = comments.placeholders_as_variables(value)
+            self.say(WARNING, f"'{original}' holds the placeholder(s) {', '.join(f'<{n}>' for n in names)}, which "
+                     f"Snakemake would use as a literal folder name; written as {value}, expanded when the job runs",
+                     original, hint=f"set {', '.join(names)} in the environment, or write the real folder in the spec")
+        elif key == "latency_wait" and isinstance(value, str) and value.strip().isdigit():
+            value = f"{int(value)}s"  # Snakemake's argparse reads "90" as 90 seconds
         elif isinstance(value, str) and key in ("jobs", "restart_times"):
             if value.isdigit():
                 value = int(value)
@@ -360,7 +367,23 @@ class Converter:
             else:
                 self.say(INEXPRESSIBLE, f"{name}: '{text}' depends on threads in a way a spec cannot express; "
                          f"kept its value for 1 thread", *path)
+        self.check_comment(layer, key, name, text, converted[0], path)
         self.store(layer, key, converted, name, text, path)
+
+    def check_comment(self, layer: Layer, key: keys.Key, name: str, text: str, value: Any, path: tuple) -> None:
+        """`runtime: 1800  # 30 minutes`: Snakemake's meaning is kept, and the disagreement said."""
+        if key.kind not in (Kind.MEMORY, Kind.DURATION) or not text.strip().isdigit() or not isinstance(value, int):
+            return
+        line = self.profile.where(*path).line
+        found = comments.disagreement(self.profile.lines[line - 1] if 0 < line <= len(self.profile.lines) else "",
+                                      "time" if key.kind is Kind.DURATION else "size", value)
+        if found is None:
+            return
+        said, means = found
+        unit = "minutes" if key.kind is Kind.DURATION else "MB"
+        self.say(WARNING, f"{name}: comment says {said}, value means {means} (Snakemake reads {name} in {unit}); "
+                 "kept the value's meaning", *path, hint=f"if {said} was meant, change {key.name} in the new spec")
+        layer.notes.append(f"{key.name}: the old comment said {said}; the value means {means}")
 
     def target(self, name: str) -> tuple[keys.Key | None, str]:
         if self.template is not None:
@@ -426,12 +449,12 @@ class Converter:
             if key is keys.MEM and first == 0:
                 self.say(INFO, f"{name}: 0 makes the executor plugin send no --mem; not imported", *path)
                 return
-            layer.values[key.name] = f"{first}M"
+            layer.values[key.name] = f"{first // 1024}G" if first % 1024 == 0 else f"{first}M"
         elif key.kind is Kind.DURATION:
             if first == 0:
                 self.say(INFO, f"{name}: 0 sends no --time; not imported", *path)
                 return
-            layer.values[key.name] = f"{first}min"
+            layer.values[key.name] = f"{first // 60}h" if first % 60 == 0 else f"{first}min"
         else:
             layer.values[key.name] = first
         if key is keys.GPUS and self.template is None:
@@ -500,7 +523,9 @@ class Converter:
             layer.values[key.name] = value
             if key is keys.GPUS:
                 if option.value and option.value.count(":") >= 1 and not option.value.split(":")[-2] == "gpu":
-                    layer.values["gpu_type"] = option.value.split(":")[-2]
+                    gpu_type = self.name_value(keys.GPU_TYPE, "gpu type", option.value.split(":")[-2], path)
+                    if gpu_type is not None:
+                        layer.values["gpu_type"] = gpu_type
                 self.gpu_flag = self.gpu_flag or {"gres": "gres", "gpus": "gpus"}.get(option.name, "gpus-per-node")
             self.say(INFO, f"slurm_extra: --{option.name}={option.value} became {key.name}", *path)
         if rest:

@@ -119,6 +119,9 @@ def _eval(node: ast.AST, job: Job) -> Any:  # noqa: C901 -- one case per syntax 
     if isinstance(node, ast.JoinedStr):
         return "".join(str(_eval(part.value, job)) if isinstance(part, ast.FormattedValue) else str(part.value)
                        for part in node.values if isinstance(part, (ast.FormattedValue, ast.Constant)))
+    for child in ast.iter_child_nodes(node):  # Python evaluates the operands first: an unknown name there is a
+        if isinstance(child, ast.expr):        # NameError, which makes Snakemake keep the text (`a100|h100`)
+            _eval(child, job)
     raise Unevaluable(ast.dump(node)[:40])
 
 
