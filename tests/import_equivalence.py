@@ -176,7 +176,8 @@ def workflow(folder: Path, rules: list[str]) -> None:
     lines = ["rule all:", "    input: " + ", ".join(f"'{r}.txt'" for r in every), "    localrule: True"]
     for rule in every:
         threads = 8 if rule == "free8" else 1
-        lines += [f"rule {rule}:", f"    output: '{rule}.txt'", f"    threads: {threads}", "    shell: 'touch {output}'"]
+        lines += [f"rule {rule}:", f"    output: '{rule}.txt'", f"    threads: {threads}",
+                  "    shell: 'touch {output}'"]
     (folder / "Snakefile").write_text("\n".join(lines) + "\n")
 
 

@@ -129,6 +129,6 @@ def _refused_options(spec: str, conv, drop: set[str]) -> dict[str, str]:
             continue
         match = re.match(r"\s+([A-Za-z0-9_-]+|\"[^\"]+\"):", lines[diag.location.line - 1])
         name = match.group(1).strip('"') if match else None
-        if name in conv.options and name not in drop:
+        if name is not None and name in conv.options and name not in drop:
             refused[name] = diag.message
     return refused

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from dataclasses import dataclass, field
 from typing import Any
 
 from dvhpc.model import keys
@@ -186,7 +186,8 @@ class Converter:
         elif key in ("keep_going", "rerun_incomplete", "printshellcmds", "keep_successful_logs"):
             text = str(value).lower()
             if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
-                self.say(SNAKEMAKE_REFUSES, f"'{original}: {value}' is not a flag value; Snakemake refuses it", original)
+                self.say(SNAKEMAKE_REFUSES, f"'{original}: {value}' is not a flag value; Snakemake refuses it",
+                         original)
                 return
             value = text in ("true", "yes", "on", "1")
         elif key == "logdir" and isinstance(value, str) and comments.PLACEHOLDER.search(value):
@@ -287,7 +288,7 @@ class Converter:
             self.resource(layer, name, text, where)
         return layer
 
-    def read_rules(self, data: dict) -> None:
+    def read_rules(self, data: dict) -> None:  # noqa: C901 -- list and mapping forms of two keys
         raw = data.get("set-resources")
         if isinstance(raw, list):
             grouped: dict[str, list] = {}
@@ -407,7 +408,8 @@ class Converter:
                 if key.kind in (Kind.MEMORY, Kind.DURATION) else converted
         parsed, dropped = snakevalues.as_snakemake(name, value)
         if dropped:
-            self.say(QUIRK, f"{name}: Snakemake reads {value!r} as {parsed} {'MB' if name in snakevalues.SIZED else 'min'}"
+            unit = "MB" if name in snakevalues.SIZED else "min"
+            self.say(QUIRK, f"{name}: Snakemake reads {value!r} as {parsed} {unit}"
                      f" and ignores '{dropped}'; kept {parsed} on every attempt", *path,
                      hint=f"to grow per attempt write {name}: \"{parsed} * attempt\" in the profile, or retry: "
                      f"{{{key.name}: 2x}} in the spec")
@@ -460,7 +462,8 @@ class Converter:
         if key is keys.GPUS and self.template is None:
             self.gpu_flag = self.gpu_flag or "gpus"
         if key is keys.GPUS and self.template is not None:
-            self.gpu_flag = self.gpu_flag or ("gres" if self.template.filled.get(name, (0, ""))[1] == "gres" else "gpus")
+            flag = self.template.filled.get(name, (0, ""))[1]
+            self.gpu_flag = self.gpu_flag or ("gres" if flag == "gres" else "gpus")
         if values[1] != first:
             self.attempts(layer, key, values, text, path)
 

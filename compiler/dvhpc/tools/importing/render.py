@@ -47,7 +47,8 @@ def render(conv: Converter, site: str, source: str, account: str | None, drop: s
     partitions = sorted({str(layer.values["partition"]) for layer in [conv.defaults, *conv.rules.values()]
                          if layer.values.get("partition")})
     if partitions:
-        slurm.append("  partitions:   # names from the profile; add limits (max_time, cpus, mem, gpus) to check requests")
+        slurm.append("  partitions:   # names from the profile; add limits (max_time, cpus, mem, gpus) "
+                     "to check requests")
         slurm += [f"    {yaml_key(name)}: {{}}" for name in partitions]
     if slurm:
         lines += ["slurm:", *slurm, ""]

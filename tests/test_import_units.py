@@ -1,0 +1,85 @@
+"""`dvhpc import` item by item (issue 15), in-process and fast: no Snakemake run (the corpus harness,
+tests/test_import_corpus.py, is where the real Snakemake judges the results)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dvhpc.tools.importing import import_profile
+from dvhpc.tools.importing.convert import retry_factor
+from dvhpc.tools.importing.snakevalues import Job, evaluate
+
+
+def imported(tmp_path: Path, text: str, executor: str | None = None) -> tuple[str, str]:
+    (tmp_path / "config.yaml").write_text(text)
+    result = import_profile(str(tmp_path / "config.yaml"), "imp", executor)
+    said = "\n".join(f"{d.location.line}:{d.location.column} {d.code} {d.message}" for d in result.report.items)
+    return result.text, said
+
+
+def test_yaml_1_1_scalars_are_read_as_pyyaml_reads_them(tmp_path):
+    text, _ = imported(tmp_path, "executor: slurm\ndefault-resources:\n  runtime: 1:30\n  mem_mb: 0700\n")
+    assert "time: 90min" in text       # sexagesimal 1:30 = 90 to PyYAML, minutes to Snakemake
+    assert "mem: 448M" in text         # octal 0700 = 448
+
+
+def test_string_default_resources_no_longer_crash(tmp_path):
+    text, _ = imported(tmp_path, 'executor: slurm\njobs: 10\ndefault-resources: "mem_mb=5980"\n')
+    assert "mem: 5980M" in text
+
+
+def test_list_form_diagnostics_point_at_their_item(tmp_path):
+    _, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  - runtime=60\n  - mem_mb=input.size_mb\n")
+    assert "4:5 DV506" in said
+
+
+def test_80g_times_attempt_keeps_snakemakes_reading_and_says_so(tmp_path):
+    text, said = imported(tmp_path, 'executor: slurm\ndefault-resources:\n  mem: "80G * attempt"\n')
+    assert "mem: 80000M" in text and "retry" not in text
+    assert "3:8 DV505" in said and "ignores '* attempt'" in said
+
+
+@pytest.mark.parametrize("profile, named", [("executor: lsf\n", "lsf"), ("cluster: bsub -n 1\n", "bsub")])
+def test_other_executors_are_refused_by_name(tmp_path, profile, named):
+    text, said = imported(tmp_path, profile)
+    assert text == "" and "DV504" in said and named in said
+
+
+def test_no_executor_is_not_promoted_unless_asked(tmp_path):
+    assert imported(tmp_path, "jobs: 4\n")[0] == ""
+    assert "executor: slurm" in imported(tmp_path, "jobs: 4\n", executor="slurm")[0]
+
+
+def test_comment_disagreeing_with_value_is_a_located_warning(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  runtime: 1800  # 30 minutes\n")
+    assert "3:12 DV502 runtime: comment says 30min, value means 1d6h" in said
+    assert "time: 30h" in text and "# time: the old comment said 30min; the value means 1d6h" in text
+
+
+def test_placeholder_logdir_becomes_a_run_time_variable(tmp_path):
+    text, said = imported(tmp_path, 'executor: slurm\nslurm-logdir: "<PROJECT>/logs"\n')
+    assert 'logdir: "${PROJECT}/logs"' in text and "DV502" in said
+
+
+def test_several_partitions_are_an_error_not_an_invalid_spec(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  - slurm_partition=vcpu,hpcpu\n")
+    assert "vcpu" not in text and "names several partitions" in said
+
+
+def test_unknown_names_are_text_as_in_python():
+    assert evaluate("a100|h100", Job()) == "a100|h100"
+    assert evaluate("vcpu,hpcpu", Job()) == "vcpu,hpcpu"
+    assert evaluate("8000 + attempt * 2048", Job(2)) == 12096
+
+
+def test_retry_factor_gives_attempt_2_exactly():
+    factor = retry_factor(10048, 12096)
+    assert factor is not None and 10048 * factor.numerator // factor.denominator == 12096
+    assert retry_factor(1000, 2000) == 2 and retry_factor(2000, 1000) is None
+
+
+def test_mem_and_mem_mb_together_is_what_snakemake_refuses(tmp_path):
+    _, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  mem: 4G\n  mem_mb: 4000\n")
+    assert "DV507" in said and "mem and mem_mb" in said
