@@ -66,6 +66,15 @@ def test_compile_reports_and_second_run_is_unchanged(project):
     assert expected <= set(tree(project / "generated" / "example"))
 
 
+def test_json_format_keeps_stdout_one_document(project):
+    """With --format json a CI step pipes stdout into a parser: the status lines go to stderr."""
+    for extra in ((), ("--check",)):
+        proc = dvhpc("compile", "sites/example.yaml", "--format", "json", *extra, cwd=project)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == []
+        assert "generated/example:" in proc.stderr
+
+
 def test_abstract_layer_is_not_compiled(project):
     proc = dvhpc("compile", "sites/base.yaml", cwd=project)
     assert proc.returncode == 0 and "abstract" in proc.stdout

@@ -7,10 +7,10 @@
 # shellcheck disable=SC2016,SC2088
 {
   _dvhpc_env_site=dynvision-greene
-  _dvhpc_env_module_purge=1
+  _dvhpc_env_module_purge=0
   _dvhpc_env_module_use=()
-  _dvhpc_env_module_load=(anaconda3/2024.02)
-  _dvhpc_env_conda=(snakemake)
+  _dvhpc_env_module_load=(anaconda3/2020.07)
+  _dvhpc_env_conda=(snake-env)
   _dvhpc_env_venv=()
   _dvhpc_env_variable_names=()
   _dvhpc_env_variable_values=()
