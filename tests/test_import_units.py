@@ -63,9 +63,23 @@ def test_placeholder_logdir_becomes_a_run_time_variable(tmp_path):
     assert 'logdir: "${PROJECT}/logs"' in text and "DV502" in said
 
 
-def test_several_partitions_are_an_error_not_an_invalid_spec(tmp_path):
+def test_several_partitions_become_a_partition_list(tmp_path):
     text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  - slurm_partition=vcpu,hpcpu\n")
-    assert "vcpu" not in text and "names several partitions" in said
+    assert 'partition: ["vcpu", "hpcpu"]' in text and "vcpu: {}" in text and "hpcpu: {}" in text
+    assert "DV506" not in said
+
+
+def test_environment_variables_in_account_are_kept_for_run_time(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  slurm_account: $LAB\n"
+                                    "  qos: ${QOS}\n")
+    assert 'account: "${LAB}"' in text and 'qos: "${QOS}"' in text and "DV506" not in said
+
+
+def test_cores_is_the_thread_cap_not_jobs(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\njobs: 20\ncores: 4\n")
+    assert "  cores: 4" in text and "  jobs: 20" in text and "DV506" not in said
+    text, said = imported(tmp_path, "executor: slurm\ncores: all\n")
+    assert "cores" not in text.split("snakemake:")[1] and "DV506" in said and "cores: all" in said
 
 
 def test_unknown_names_are_text_as_in_python():

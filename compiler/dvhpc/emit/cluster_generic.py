@@ -90,8 +90,9 @@ class ClusterGeneric:
         for key in (keys.PARTITION, keys.ACCOUNT):
             if key in fields and key in res:
                 args.append(f"{_FIELDS[key][0]}{res.value(key)}")
-        if keys.CPUS in res:
-            args.append(f"--cpus-per-task={res.value(keys.CPUS)}")
+        if keys.CPUS in res:  # the template sends {threads}: Snakemake lowers them to --cores
+            cpus, cores = res.value(keys.CPUS), site.snakemake.cores
+            args.append(f"--cpus-per-task={min(cpus, cores) if cores is not None and cpus is not None else cpus}")
         memory = _memory(res)
         if keys.MEM in fields and isinstance(memory, Scaled):
             args.append(f"--mem={memory.at(attempt.number).count}")

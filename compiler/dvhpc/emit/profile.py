@@ -38,6 +38,8 @@ def _settings(site: Site) -> dict:
     out: dict = {"executor": str(sm.executor)}
     if sm.jobs is not None:
         out["jobs"] = sm.jobs
+    if sm.cores is not None:
+        out["cores"] = sm.cores
     if sm.restart_times:
         out["restart-times"] = sm.restart_times
     if sm.latency_wait is not None:

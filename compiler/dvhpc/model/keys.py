@@ -83,19 +83,25 @@ def _partition_time(part: Partition) -> Duration | None:
 _COUNT_NODES = {"type": "integer", "minimum": 1, "maximum": 100000}
 
 PARTITION: Key[str] = Key(
-    "partition", Kind.NAME, "SLURM partition (`sbatch --partition`); must be one of `slurm.partitions`.",
-    {"$ref": "#/$defs/name"}, "SLURM's default partition (the executor plugin asks sinfo for it)",
+    "partition", Kind.NAME, "SLURM partition (`sbatch --partition`); must be one of `slurm.partitions`. "
+    "A list (`[vcpu, hpcpu]`) is sent as sbatch takes several (`--partition=vcpu,hpcpu`: the job runs in the first "
+    "that can start it); the limit checks then hold the request against every listed partition.",
+    {"oneOf": [{"$ref": "#/$defs/name"},
+               {"type": "array", "items": {"$ref": "#/$defs/name"}, "minItems": 1}]},
+    "SLURM's default partition (the executor plugin asks sinfo for it)",
     snakemake="slurm_partition", sbatch="--partition", sbatch_short="-p", generic=Template.FIELD,
-    aliases=("slurm_partition",), value_class="name", engine_picks=True)
+    aliases=("slurm_partition",), value_class="name", engine_picks=True)  # each of a comma list
 ACCOUNT: Key[str] = Key(
-    "account", Kind.NAME, "SLURM account (`sbatch --account`); overrides `slurm.account`.",
-    {"$ref": "#/$defs/name"}, "the executor plugin's guess (sacctmgr, sshare), else SLURM's default account",
+    "account", Kind.NAME, "SLURM account (`sbatch --account`); overrides `slurm.account`. `${VAR}` in it is "
+    "kept: Snakemake expands environment variables in resource values when it submits each job.",
+    {"$ref": "#/$defs/runtime_name"}, "the executor plugin's guess (sacctmgr, sshare), else SLURM's default account",
     snakemake="slurm_account", sbatch="--account", sbatch_short="-A", generic=Template.FIELD,
-    aliases=("slurm_account",), value_class="name", engine_picks=True)
+    aliases=("slurm_account",), value_class="runtime_name", engine_picks=True)
 QOS: Key[str] = Key(
-    "qos", Kind.NAME, "Quality of service (`sbatch --qos`).",
-    {"$ref": "#/$defs/name"}, "SLURM's default QOS of the account",
-    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="name")
+    "qos", Kind.NAME, "Quality of service (`sbatch --qos`). `${VAR}` in it is kept: Snakemake expands it when it "
+    "submits each job.",
+    {"$ref": "#/$defs/runtime_name"}, "SLURM's default QOS of the account",
+    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="runtime_name")
 CONSTRAINT: Key[str] = Key(
     "constraint", Kind.CONSTRAINT, "Node feature constraint (`sbatch --constraint`), e.g. `a100|h100`.",
     {"type": "string", "pattern": "^[A-Za-z0-9_.&|!\\[\\]():*,-]+$", "maxLength": 256}, "no constraint",

@@ -658,10 +658,11 @@ _RULES: tuple[Rule, ...] = (
          _lint("  account: lab\nsnakemake: {jobs: 20}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
          _lint("  account: lab\nsnakemake: {jobs: 10}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
     Rule("DV620", "cluster-checks-skipped", INFO, Stage.CLUSTER, True,
-         "account and QOS checks were skipped: no accounting details",
+         "account and QOS checks were skipped: no accounting details, or a run-time value",
          "The cluster (or its snapshot) has no accounting details: sacctmgr is missing or failed, or "
          "accounting is off. The account and QOS checks did not run, so they did not pass either; run "
-         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works.",
+         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works. An account or QOS holding `${VAR}` is "
+         "not checked either: Snakemake expands it from the environment when it submits each job.",
          "account and QOS checks skipped: accounting is off on this cluster (sacct does not work)",
          _lint("", "    prepare: {time: 1h}\n", _snapshot(
              associations=None, qos=None, accounting=False,

@@ -30,6 +30,7 @@ SETTINGS = {
     "latency-wait": "latency_wait", "keep-going": "keep_going", "rerun-incomplete": "rerun_incomplete",
     "printshellcmds": "printshellcmds", "slurm-logdir": "logdir", "slurm-keep-successful-logs": "keep_successful_logs",
     "slurm-delete-logfiles-older-than": "delete_logs_older_than",
+    "cores": "cores", "c": "cores",  # with a remote executor: caps each job's threads (snakemake/rules.py)
 }
 GENERATED = {  # what dvhpc writes itself, so the profile's own is not imported
     "executor": "snakemake.executor", "cluster-status": "the generated status.sh",
@@ -197,7 +198,12 @@ class Converter:
                      original, hint=f"set {', '.join(names)} in the environment, or write the real folder in the spec")
         elif key == "latency_wait" and isinstance(value, str) and value.strip().isdigit():
             value = f"{int(value)}s"  # Snakemake's argparse reads "90" as 90 seconds
-        elif isinstance(value, str) and key in ("jobs", "restart_times"):
+        elif key == "cores" and not (isinstance(value, int) or str(value).isdigit()):
+            self.say(INEXPRESSIBLE, f"'{original}: {value}' caps each job's threads at the CPUs of the machine "
+                     "Snakemake runs on; a spec needs a number; not imported", original,
+                     hint="set snakemake.cores to the cap in the new spec")
+            return
+        elif isinstance(value, str) and key in ("jobs", "restart_times", "cores"):
             if value.isdigit():
                 value = int(value)
             elif not (key == "jobs" and value == "unlimited"):
@@ -423,7 +429,11 @@ class Converter:
 
     def name_value(self, key: keys.Key, name: str, text: str, path: tuple) -> str | None:
         """A partition/account/QOS/constraint text, when the spec's value class for the key accepts it."""
-        if key.value_class is None or re.fullmatch(VALUE_CLASSES[key.value_class].removesuffix("$") + r"\Z", text):
+        if key.value_class == "runtime_name":  # os.path.expandvars reads $VAR as ${VAR}
+            text = re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", r"${\1}", text)
+        pattern = VALUE_CLASSES[key.value_class].removesuffix("$") + r"\Z" if key.value_class else ""
+        if not pattern or all(re.fullmatch(pattern, part)  # sbatch takes several partitions as a comma list
+                              for part in (text.split(",") if key is keys.PARTITION else (text,))):
             return text
         if text == "":
             self.say(INFO, f"{name}: '' is empty, so the job gets SLURM's default; not imported", *path)
@@ -431,10 +441,6 @@ class Converter:
             self.say(INEXPRESSIBLE, f"{name}: {text!r} is a placeholder or environment variable (Snakemake "
                      "expands $VARS when it runs); a spec needs the real value; not imported", *path,
                      hint=f"set {key.name} in the new spec")
-        elif key is keys.PARTITION and "," in text:
-            self.say(INEXPRESSIBLE, f"{name}: {text!r} names several partitions (SLURM starts the job in the first "
-                     "that can run it); a spec names one partition; not imported", *path,
-                     hint="set the partition the jobs should use in the new spec")
         else:
             self.say(INEXPRESSIBLE, f"{name}: {text!r} is not a SLURM {key.name} a spec accepts; not imported", *path)
         return None

@@ -8,8 +8,12 @@ from pathlib import Path
 from dvhpc.emit.yamlout import key as yaml_key
 from dvhpc.emit.yamlout import scalar
 from dvhpc.model import keys
+from dvhpc.model.site import DEFAULT_RUN_LOGDIR
 from dvhpc.report.textsafe import printable
+from dvhpc.resolve.runner import inside
 from dvhpc.tools.importing.convert import Converter, Layer
+
+_RUN_LOGDIR = "dvhpc-runs"  # where run.sh logs when the profile's logdir would hold dvhpc's default
 
 
 def _plain_or_quoted(value: object) -> str:  # 2x, 120M, 90min stay plain as a person writes them
@@ -23,6 +27,8 @@ def _layer(name: str, layer: Layer, indent: int) -> list[str]:
         if key not in layer.values:
             continue
         value = layer.values[key]
+        if key == "partition" and "," in str(value):  # several partitions, as sbatch took them
+            value = str(value).split(",")
         if isinstance(value, list):
             items.append(f"{key}: [" + ", ".join(scalar(v) for v in value) + "]")
         elif isinstance(value, dict):
@@ -31,6 +37,14 @@ def _layer(name: str, layer: Layer, indent: int) -> list[str]:
         else:
             items.append(f"{key}: {_plain_or_quoted(value)}")
     return [f"{pad}# {note}" for note in layer.notes] + [f"{pad}{yaml_key(name)}: {{{', '.join(items)}}}"]
+
+
+def _run_logdir(logdir: object) -> list[str]:
+    """run.sh's log folder when dvhpc's default would lie in the profile's slurm-logdir (DV380)."""
+    if isinstance(logdir, str) and inside(DEFAULT_RUN_LOGDIR, logdir) and not inside(_RUN_LOGDIR, logdir):
+        return [f"  run_logdir: {scalar(_RUN_LOGDIR)}   # run.sh's own logs, outside the slurm plugin's "
+                "log clean-up in logdir (DV380)"]
+    return []
 
 
 def render(conv: Converter, site: str, source: str, account: str | None, drop: set[str]) -> str:
@@ -44,8 +58,8 @@ def render(conv: Converter, site: str, source: str, account: str | None, drop: s
         slurm.append(f"  account: {scalar(account)}   # the account every job used")
     if conv.gpu_flag:
         slurm.append(f"  gpu_flag: {conv.gpu_flag}   # the GPU request style the profile used")
-    partitions = sorted({str(layer.values["partition"]) for layer in [conv.defaults, *conv.rules.values()]
-                         if layer.values.get("partition")})
+    partitions = sorted({name for layer in [conv.defaults, *conv.rules.values()] if layer.values.get("partition")
+                         for name in str(layer.values["partition"]).split(",")})
     if partitions:
         slurm.append("  partitions:   # names from the profile; add limits (max_time, cpus, mem, gpus) "
                      "to check requests")
@@ -54,6 +68,7 @@ def render(conv: Converter, site: str, source: str, account: str | None, drop: s
         lines += ["slurm:", *slurm, ""]
     lines += ["snakemake:", f"  executor: {conv.executor}"]
     lines += [f"  {yaml_key(key)}: {scalar(value)}" for key, value in conv.settings.items()]
+    lines += _run_logdir(conv.settings.get("logdir"))
     options = {k: v for k, v in conv.options.items() if k not in drop}
     if options:
         lines.append("  options:")
