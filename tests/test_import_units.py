@@ -97,3 +97,65 @@ def test_retry_factor_gives_attempt_2_exactly():
 def test_mem_and_mem_mb_together_is_what_snakemake_refuses(tmp_path):
     _, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  mem: 4G\n  mem_mb: 4000\n")
     assert "DV507" in said and "mem and mem_mb" in said
+
+
+def test_template_flags_written_with_a_space_are_read_as_sbatch_reads_them(tmp_path):
+    text, said = imported(tmp_path, 'cluster: "sbatch --partition gpu --account lab1 -t 120 -c {threads}"\n')
+    assert 'account: "lab1"' in text and 'defaults: {partition: "gpu", time: 120min}' in text
+    assert "--time 120 became time" in said
+
+
+def test_a_flag_without_value_swallows_the_next_flag_and_says_so(tmp_path):
+    text, said = imported(tmp_path, 'cluster: "sbatch -A --cpus-per-task={threads} --mem={resources.mem_mb}"\n')
+    assert "DV506" in said and "'--account' takes the next word '--cpus-per-task={threads}'" in said
+    assert "cpus: 1" in text  # sbatch got no --cpus-per-task: SLURM gives 1 CPU, as before
+
+
+def test_config_values_in_a_template_are_named(tmp_path):
+    text, said = imported(tmp_path, 'cluster: "sbatch --account={config[acct]} -c {threads}"\n')
+    assert "1:10 DV506 submit command: '--account={config[acct]}' takes its value from {config[acct]}" in said
+    assert "account:" not in text.split("lint:")[0]
+
+
+@pytest.mark.parametrize("executor_line, refused", [("executor: slurm\n", True), ("", False)])
+def test_qos_nodes_ntasks_become_keys_and_export_is_never_an_invalid_spec(tmp_path, executor_line, refused):
+    if executor_line:
+        profile = executor_line + ("default-resources:\n"
+                                   "  slurm_extra: \"'--qos=high --nodes=2 --ntasks=4 --export=ALL'\"\n")
+    else:
+        profile = 'cluster: "sbatch --qos=high --nodes=2 --ntasks=4 --export=ALL -c {threads}"\n'
+    text, said = imported(tmp_path, profile)
+    assert 'qos: "high", nodes: 2, tasks: 4' in text
+    # the plugin refuses --export in slurm_extra (DV507, dropped); an sbatch template may send it
+    assert ("--export" not in text.split("resources:")[1]) is refused
+    assert ("DV507 slurm_extra: the SLURM executor plugin refuses --export" in said) is refused
+
+
+def test_multi_word_slurm_extra_is_split_per_flag(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\nset-resources:\n  r1:\n"
+                                    "    slurm_extra: \"'--ntasks-per-node=4 --exclusive'\"\n")
+    assert 'r1: {tasks_per_node: 4, slurm_extra: ["--exclusive"]}' in text
+
+
+def test_config_and_group_components_are_kept_as_snakemake_uses_them(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\nconfig:\n  a: 1\ngroup-components:\n  g: 2\n")
+    assert 'config: ["a=1"]' in text and 'group-components: ["g=2"]' in text
+
+
+def test_flags_are_booleans_as_snakemake_reads_them(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\nuse-conda: False\nnolock: True\nkeep-going: on\n")
+    assert "use-conda: false" in text and "nolock: true" in text and "keep_going: true" in text
+    assert "DV506" not in said and '"False"' not in text and '"True"' not in text
+
+
+def test_empty_constraint_is_a_warning_naming_what_snakemake_sends(tmp_path):
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  constraint: ''\n")
+    assert "3:3 DV502 constraint: '' makes Snakemake send an empty --constraint" in said
+
+
+def test_mem_in_defaults_and_mem_mb_in_a_rule_is_the_rules_value(tmp_path):
+    # Snakemake 9.27.1 (dry run): default-resources mem: 4G, set-resources a: mem_mb: 3000 -> rule a mem_mb=3000;
+    # both in one layer -> ResourceDuplicationError (test above)
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  mem: 4G\nset-resources:\n  a:\n"
+                                    "    mem_mb: 3000\n")
+    assert "defaults: {mem: 4000M}" in text and "a: {mem: 3000M}" in text and "DV507" not in said

@@ -110,3 +110,26 @@ def test_lint_cluster_says_it_cannot_check_a_run_time_account(tmp_path):
     assert "DV610" not in said and "DV611" not in said
     # the request is held against every listed partition on the cluster: 40 CPUs fit cpu, not gpu (32)
     assert "DV603" in said and "partition 'gpu'" in said and "partition 'cpu'" not in said.split("DV603")[1], said
+
+
+@pytest.mark.snakemake
+def test_cluster_generic_defaults_cpus_hold_for_rules_the_spec_does_not_name(tmp_path):
+    """As under the slurm plugin (default-resources cpus_per_task), not the Snakefile's threads."""
+    if harness.SNAKEMAKE is None:
+        pytest.skip("snakemake is not installed")
+    (tmp_path / "rt.yaml").write_text(SPEC.replace("EXECUTOR", "cluster-generic").replace("  cores: 4\n", "")
+                                      .replace("time: 1h, mem: 1G}", "time: 1h, mem: 1G, cpus: 2}"))
+    done = dvhpc("compile", "rt.yaml", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    work = tmp_path / "work"
+    harness.workflow(work, ["big"])
+    runner = harness.Runner()
+    try:
+        calls, said = harness.submissions(runner, tmp_path / "out" / "rt" / "profile", work,
+                                          harness.stub_bin(tmp_path / "bin"))
+    finally:
+        runner.close()
+    assert calls is not None, said
+    assert calls["free8"][0]["cpus-per-task"] == "2" and calls["big"][0]["cpus-per-task"] == "8"
+    shown = yaml.safe_load((tmp_path / "out" / "rt" / "resources.yaml").read_text())
+    assert "--cpus-per-task=2" in shown["defaults"]["sbatch"]

@@ -47,13 +47,14 @@ def describe(site: Site, res: Resources) -> dict[str, Any]:
 def threads_cap(site: Site, res: Resources) -> str | None:
     """What snakemake.cores (--cores) does to the rule's threads: Snakemake lowers every job's threads
     to it, also with a remote executor (snakemake/rules.py); the cluster-generic template sends the
-    lowered threads, the slurm plugin sends `cpus` (cpus_per_task) unchanged when the spec sets it."""
+    lowered threads unless resources.defaults sets cpus; the slurm plugin sends `cpus` (cpus_per_task)
+    unchanged when the spec sets it."""
     cores, cpus = site.snakemake.cores, res.value(keys.CPUS)
     if cores is None or (cpus is not None and cpus <= cores):
         return None
     if cpus is None:
         return f"at most {cores} (snakemake.cores): a rule with more threads gets {cores} CPUs"
-    if site.snakemake.executor is Executor.CLUSTER_GENERIC:
+    if site.snakemake.executor is Executor.CLUSTER_GENERIC and keys.CPUS not in site.defaults:
         return f"{cores} (snakemake.cores caps cpus {cpus}): the job gets --cpus-per-task={cores}"
     return f"{cores} (snakemake.cores caps the threads; --cpus-per-task stays {cpus})"
 

@@ -435,7 +435,12 @@ class Converter:
         if not pattern or all(re.fullmatch(pattern, part)  # sbatch takes several partitions as a comma list
                               for part in (text.split(",") if key is keys.PARTITION else (text,))):
             return text
-        if text == "":
+        if text == "" and key in (keys.CONSTRAINT, keys.QOS):
+            # the plugin (and a template's `--constraint={resources.constraint}`) sends an empty flag for ''
+            self.say(WARNING, f"{name}: '' makes Snakemake send an empty {key.sbatch} "
+                     "(no value, overriding one from the SBATCH_* environment); a spec sends none; not imported",
+                     *path, hint=f"set {key.name} in the new spec if the jobs need one")
+        elif text == "":
             self.say(INFO, f"{name}: '' is empty, so the job gets SLURM's default; not imported", *path)
         elif "$" in text or "<" in text:
             self.say(INEXPRESSIBLE, f"{name}: {text!r} is a placeholder or environment variable (Snakemake "
@@ -514,13 +519,15 @@ class Converter:
             return
         options, rest = sbatch_args.parse(words)
         kept = [f"--{o.name}" + ("" if o.value is None else f"={o.value}") if len(o.name) > 1 else
-                f"-{o.name}" for o in options if o.name not in template.FLAG_KEYS and o.name != "ntasks-per-node"]
+                f"-{o.name}" for o in options if o.name not in template.FLAG_KEYS and o.name != "ntasks-per-node"
+                and not (o.name in self.FORBIDDEN and self.template is None)]  # a spec refuses those (DV232)
         for option in options:
             key = template.FLAG_KEYS.get(option.name) or (keys.TASKS_PER_NODE if option.name == "ntasks-per-node"
                                                           else None)
             if option.name in self.FORBIDDEN and self.template is None:
                 self.say(SNAKEMAKE_REFUSES, f"slurm_extra: the SLURM executor plugin refuses --{option.name} in "
-                         "slurm_extra (every such job fails)" + (f"; it became {key.name}" if key else ""), *path,
+                         "slurm_extra (every such job fails)" + (f"; it became {key.name}" if key else
+                                                                 "; not imported"), *path,
                          hint=f"use the resource for {key.name if key else option.name}")
             if key is None:
                 continue

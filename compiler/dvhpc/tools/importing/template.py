@@ -70,11 +70,13 @@ def _option(template: Template, option: sbatch_args.Option) -> None:
     if value is None:
         template.extra.append(shown)
         return
+    if value.startswith("-"):  # `-A --cpus-per-task={threads}`: sbatch takes the next flag as -A's value
+        template.problems.append(f"'--{name}' takes the next word '{value}' as its value (sbatch reads it so): "
+                                 f"every job asks for {name} '{value}' and not for what that word says")
+        return
     placeholders = PLACEHOLDER.findall(value)
     key = FLAG_KEYS.get(name)
     if not placeholders:
-        if value.startswith("-"):
-            template.problems.append(f"'-{name}' takes the next word '{value}' as its value (sbatch reads it so)")
         if key is None:
             template.extra.append(shown)
         else:
