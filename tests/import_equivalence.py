@@ -35,7 +35,8 @@ rule=""
 last="${@: -1}"
 if [[ -f "$last" ]]; then rule=$(grep -o '"rule": *"[^"]*"' "$last" | head -1 | sed 's/.*: *"//;s/"$//'); fi
 line=""; for a in "$@"; do line+=$'\\x1f'"${a//$'\\n'/ }"; done
-printf '%s\\x1e%s\\n' "$rule" "$line" >> "$STUB_LOG"
+# a line longer than PIPE_BUF is not appended atomically: concurrent submissions would interleave
+{ flock 9; printf '%s\\x1e%s\\n' "$rule" "$line" >&9; } 9>>"$STUB_LOG"
 exit 1
 """
 QUIET = ("sacctmgr", "sshare")  # empty: the plugin submits without validating the account
@@ -297,7 +298,7 @@ def check_profile(runner: Runner, source: Path, tmp: Path, bin_dir: Path) -> Out
 
 # an sbatch option that differs -> words one of the import's warnings or errors must name
 _NAMED_BY = {"cpus-per-task": ("cpus", "threads"), "mem": ("mem",), "time": ("time", "runtime"),
-             "gres": ("gpu", "gres"), "gpus": ("gpu",)}
+             "gres": ("gpu", "gres"), "gpus": ("gpu",), "ntasks": ("tasks",), "ntasks-per-node": ("tasks",)}
 
 
 def reported(outcome: Outcome) -> bool:

@@ -159,3 +159,9 @@ def test_mem_in_defaults_and_mem_mb_in_a_rule_is_the_rules_value(tmp_path):
     text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  mem: 4G\nset-resources:\n  a:\n"
                                     "    mem_mb: 3000\n")
     assert "defaults: {mem: 4000M}" in text and "a: {mem: 3000M}" in text and "DV507" not in said
+
+
+def test_tasks_from_threads_is_named_not_called_refused(tmp_path):
+    # happ's profile: the plugin pastes the string into --ntasks=, so a job of 8 threads gets 8 tasks
+    text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  tasks: f\"{threads}\"\n")
+    assert "DV506 tasks: 'f\"{threads}\"' depends on threads" in said and "DV507" not in said

@@ -419,6 +419,8 @@ class Converter:
                      f" and ignores '{dropped}'; kept {parsed} on every attempt", *path,
                      hint=f"to grow per attempt write {name}: \"{parsed} * attempt\" in the profile, or retry: "
                      f"{{{key.name}: 2x}} in the spec")
+        if key is keys.TASKS and isinstance(parsed, str) and parsed.isdigit():
+            parsed = int(parsed)  # the plugin pastes tasks into `--ntasks=` as text (nodes it checks for int)
         if key.kind in (Kind.MEMORY, Kind.DURATION, Kind.COUNT):
             if isinstance(parsed, float) and parsed.is_integer():
                 parsed = int(parsed)

@@ -83,10 +83,10 @@ def render(conv: Converter, site: str, source: str, account: str | None, drop: s
             lines.append("  rules:")
             for name, layer in conv.rules.items():
                 lines += _layer(name, layer, 4)
-    if not account:
-        lines += ["", "lint:", "  # the profile named no account: jobs use the user's default account, as before",
-                  "  ignore: [DV321, DV333]"]
-    else:
-        lines += ["", "lint:", "  ignore: [DV333]   # the profile said nothing about where it runs (detect)"]
+    # No account stays visible (DV321 names what the original did too). DV333 is about `detect`, which
+    # only dvhpc has: a profile cannot say where it runs, so the finding is the importer's, not the profile's.
+    lines += ["", "lint:", "  # detect is dvhpc's own (site_paths' on_cluster()); a profile has none to import: add",
+              "  # detect entries when the workflow uses on_cluster(), then drop this line",
+              "  ignore: [DV333]"]
     # names from the profile are quoted keys; comments have line breaks and control characters escaped
     return "\n".join(printable(line) for line in lines) + "\n"
