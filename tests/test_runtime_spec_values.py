@@ -81,6 +81,9 @@ def test_several_partitions_are_checked_against_each(tmp_path):
     done = dvhpc("validate", "rt.yaml", cwd=tmp_path)
     assert "DV301" in done.stdout + done.stderr and "partition 'hpcpu,nope'" not in done.stdout
     assert "unknown partition 'nope'" in done.stdout + done.stderr
+    # the note points at the listed partition whose limit binds (hpcpu: 1d, line 7), not the first listed
+    said = done.stdout + done.stderr
+    assert "rt.yaml:7:" in said and "the smallest limit of the listed partitions: 'hpcpu'" in said, said
 
 
 def test_cores_in_options_points_at_snakemake_cores(tmp_path):

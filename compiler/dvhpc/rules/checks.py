@@ -51,7 +51,12 @@ class Checker:
         return self.layers.where(tuple(path))
 
     def limit_note(self, part: Partition, key: str, text: str) -> Note:
-        return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", part.name, key)))
+        name = part.name
+        if "," in name:  # several listed: the limit is the smallest of theirs; point at the one that has it
+            listed = [self.site.partitions[n] for n in name.split(",") if n in self.site.partitions]
+            name = next((p.name for p in listed if getattr(p, key, None) == getattr(part, key, None)), listed[0].name)
+            text += f" (the smallest limit of the listed partitions: '{name}')"
+        return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", name, key)))
 
     def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=(),
                 fields: dict | None = None) -> None:
