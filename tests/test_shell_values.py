@@ -50,6 +50,7 @@ def _codes(checked) -> list[tuple[str, str]]:
 # schema location -> the class its pattern must be
 SCHEMA_CLASSES = {
     ("$defs", "name"): "name",
+    ("$defs", "runtime_name"): "runtime_name",
     ("$defs", "envvar"): "envvar",
     ("properties", "environment", "properties", "modules", "properties", "load", "items"): "module",
     ("properties", "environment", "properties", "allow_unsafe_variables", "items"): "envvar",

@@ -4,14 +4,16 @@ That the forms read the same on every Snakemake of the matrix is tests/test_vers
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import run_in_process  # noqa: E402
 from dvhpc.build import compile_specs
 from dvhpc.model import keys
 from dvhpc.model.keys import FORM_BY_RESOURCE, Form
-from dvhpc.tools.importer import Importer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +58,27 @@ def test_every_profile_value_is_in_its_keys_form(tmp_path):
     assert {Form.STRING, Form.TIMESPAN, Form.COUNT} <= {form for _, form in seen}
 
 
-def test_import_reads_the_string_form():
-    assert Importer.literal("str('cpu')") == "cpu"
-    assert Importer.literal("'cpu'") == "cpu"
-    assert Importer.literal("str(x)") == "str(x)"
+def test_import_reads_the_string_form(tmp_path):
+    """A profile written in the registry's forms (`str('cpu')`, `"60m"`) imports to the plain values."""
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / "config.v9+.yaml").write_text(
+        'executor: slurm\nset-resources:\n  train:\n    slurm_partition: "str(\'gpu\')"\n'
+        '    slurm_account: "\'lab\'"\n    runtime: "60m"\n    mem_mb: 2048\n', encoding="utf-8")
+    status, out, err = run_in_process("import", str(profile), "--site", "forms")
+    assert status in (0, 1), err
+    assert "Traceback" not in err
+    spec = YAML(typ="safe").load(out)
+    assert spec["resources"]["rules"]["train"] == {"partition": "gpu", "account": "lab", "time": "1h", "mem": "2G"}
+
+
+def test_cluster_generic_refuses_cpus_per_gpu(tmp_path):
+    """The matrix found it: the template's --cpus-per-task={threads} left a cpus_per_gpu rule with its
+    Snakefile threads as CPUs; compile refuses such a spec instead (DV372), writing nothing."""
+    for site in ("dynvision-greene",):
+        (tmp_path / f"{site}.yaml").write_text((ROOT / "sites" / f"{site}.yaml").read_text(encoding="utf-8"))
+        (tmp_path / f"{site}-generic.yaml").write_text(
+            f"dvhpc: 1\nextends: {site}.yaml\nsite: {site}-generic\nsnakemake: {{executor: cluster-generic}}\n")
+        status, _, err = run_in_process("compile", f"{site}-generic.yaml", "--out", "out", cwd=tmp_path)
+        assert status == 1 and "error[DV372]" in err and "train_model" in err, err
+        assert not (tmp_path / "out" / f"{site}-generic").exists()

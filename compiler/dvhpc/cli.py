@@ -332,8 +332,10 @@ def _write_output(command: str, output: str, text: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
 @click.option("--force", is_flag=True,
               help="Overwrite OUTPUT if it exists (a symlink there is replaced by the file, not followed).")
+@click.option("--executor", type=click.Choice(["slurm", "cluster-generic"]),
+              help="Import a profile that names no executor as this one (Snakemake 9 runs it locally).")
 @format_option
-def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) -> None:
+def import_(profile: str, site: str, output: str | None, force: bool, executor: str | None, fmt: str) -> None:
     """Turn a hand-written Snakemake profile (folder or file) into a site spec."""
     import re
 
@@ -345,7 +347,7 @@ def import_(profile: str, site: str, output: str | None, force: bool, fmt: str) 
 
     if output and os.path.lexists(output) and not force:
         raise click.UsageError(f"{printable(output)} exists; pass --force to overwrite it")
-    result = import_profile(profile, site)
+    result = import_profile(profile, site, executor)
     emit_diagnostics(result.report.sorted(), fmt, result.report.sources)
     if not result.text:
         sys.exit(EXIT_FINDINGS)

@@ -91,7 +91,10 @@ class ClusterGeneric:
             if key in fields and key in res:
                 args.append(f"{_FIELDS[key][0]}{res.value(key)}")
         if keys.CPUS in res:
-            args.append(f"--cpus-per-task={res.value(keys.CPUS)}")
+            cpus, cores = res.value(keys.CPUS), site.snakemake.cores
+            if keys.CPUS not in site.defaults and cores is not None and cpus is not None:
+                cpus = min(cpus, cores)  # the template sends {threads}: Snakemake lowers them to --cores
+            args.append(f"--cpus-per-task={cpus}")
         memory = _memory(res)
         if keys.MEM in fields and isinstance(memory, Scaled):
             args.append(f"--mem={memory.at(attempt.number).count}")
@@ -136,7 +139,10 @@ def submit_command(site: Site) -> str:
     for name in (keys.PARTITION, keys.ACCOUNT):
         if name in fields:
             parts.append(f"{_FIELDS[name][0]}{{resources.{_FIELDS[name][1]}:q}}")
-    parts.append("--cpus-per-task={threads}")
+    # the defaults' cpus hold for rules the spec does not name, as under the slurm plugin (cpus_per_task);
+    # else the rule's threads (which snakemake.cores caps)
+    parts.append("--cpus-per-task={resources.cpus_per_task}" if keys.CPUS in site.defaults else
+                 "--cpus-per-task={threads}")
     for amount in (keys.MEM, keys.TIME):
         if amount in fields:
             parts.append(f"{_FIELDS[amount][0]}{{resources.{_FIELDS[amount][1]}}}")

@@ -65,7 +65,9 @@ def _settings(site: Site) -> dict:
         out["cluster-generic-submit-cmd"] = submit_command(site)
         out["cluster-generic-status-cmd"] = "status.sh"
         out["cluster-generic-cancel-cmd"] = "scancel"
-    out["cores"] = versions.UNCAPPED_CORES  # no version caps threads at the submit host's CPUs
+    # snakemake.cores caps every job's threads (Snakemake does so even for remote jobs); unset, no
+    # version may cap them either (9.1.5 would cap them at the submit host's CPUs)
+    out["cores"] = sm.cores if sm.cores is not None else versions.UNCAPPED_CORES
     if sm.resources:
         out["resources"] = {(f"{k}_mb" if k in ("mem", "disk") else k): (v.mib if hasattr(v, "mib") else v)
                             for k, v in sm.resources.items()}

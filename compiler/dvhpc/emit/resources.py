@@ -14,7 +14,7 @@ from dvhpc.emit.slurm_args import engine_defaults, extra_flags, sbatch_args
 from dvhpc.emit.yamlout import dump
 from dvhpc.model import keys
 from dvhpc.model.keys import Kind
-from dvhpc.model.site import Attempt, Resources, Site
+from dvhpc.model.site import Attempt, Executor, Resources, Site
 
 RESOURCES = "resources.yaml"
 
@@ -34,11 +34,29 @@ def describe(site: Site, res: Resources) -> dict[str, Any]:
     engine = engine_defaults(res)
     if engine and (res.is_defaults or engine != engine_defaults(site.defaults)):  # a rule: when it differs
         out["engine_defaults"] = engine
+    cap = threads_cap(site, res)
+    if cap:
+        out["threads"] = cap
     if not res.retry:
         out["sbatch"] = shlex.join(sbatch_args(site, res, res.attempts[0]))
         return out
     out["attempts"] = [_attempt(site, res, attempt) for attempt in res.attempts]
     return out
+
+
+def threads_cap(site: Site, res: Resources) -> str | None:
+    """What snakemake.cores (--cores) does to the rule's threads: Snakemake lowers every job's threads
+    to it, also with a remote executor (snakemake/rules.py); the cluster-generic template sends the
+    lowered threads unless resources.defaults sets cpus; the slurm plugin sends `cpus` (cpus_per_task)
+    unchanged when the spec sets it."""
+    cores, cpus = site.snakemake.cores, res.value(keys.CPUS)
+    if cores is None or (cpus is not None and cpus <= cores):
+        return None
+    if cpus is None:
+        return f"at most {cores} (snakemake.cores): a rule with more threads gets {cores} CPUs"
+    if site.snakemake.executor is Executor.CLUSTER_GENERIC and keys.CPUS not in site.defaults:
+        return f"{cores} (snakemake.cores caps cpus {cpus}): the job gets --cpus-per-task={cores}"
+    return f"{cores} (snakemake.cores caps the threads; --cpus-per-task stays {cpus})"
 
 
 def _values(site: Site, res: Resources) -> dict[str, Any]:

@@ -84,7 +84,10 @@ def at_attempt(value: ProfileValue, attempt: int) -> int | str:
 
 def checked(key: Key, value):
     """A string value the plugin pastes into its shell line, checked against the schema's class."""
-    return in_class(key.value_class, value, key.name) if key.value_class and isinstance(value, str) else value
+    if key.value_class and isinstance(value, str):
+        for part in value.split(",") if key is keys.PARTITION else (value,):  # several partitions: a comma list
+            in_class(key.value_class, part, key.name)
+    return value
 
 
 def gpu_flag(site: Site, res: Resources) -> str | None:

@@ -89,7 +89,7 @@ class Key(Generic[T_co]):
     sbatch: str | None = None         # the sbatch option it becomes (long form)
     sbatch_short: str | None = None   # sbatch's short form of that option
     generic: Template = Template.FLAG
-    aliases: tuple[str, ...] = ()     # resource names of hand-written profiles that mean this key (import)
+    aliases: tuple[str, ...] = ()     # resources the SLURM executor plugin reads as this key (import)
     alias_scale: tuple[tuple[str, int], ...] = ()  # alias -> what a bare number of it counts (default: 1 MiB / 1 min)
     cap: Callable[[Partition], Any] | None = None  # the partition limit a retry-scaled value is held at
     scales: bool = False              # may grow per retry attempt (`retry: {key: 2x}`)
@@ -114,19 +114,25 @@ def _partition_time(part: Partition) -> Duration | None:
 _COUNT_NODES = {"type": "integer", "minimum": 1, "maximum": 100000}
 
 PARTITION: Key[str] = Key(
-    "partition", Kind.NAME, "SLURM partition (`sbatch --partition`); must be one of `slurm.partitions`.",
-    {"$ref": "#/$defs/name"}, "SLURM's default partition (the executor plugin asks sinfo for it)",
+    "partition", Kind.NAME, "SLURM partition (`sbatch --partition`); must be one of `slurm.partitions`. "
+    "A list (`[vcpu, hpcpu]`) is sent as sbatch takes several (`--partition=vcpu,hpcpu`: the job runs in the first "
+    "that can start it); the limit checks then hold the request against every listed partition.",
+    {"oneOf": [{"$ref": "#/$defs/name"},
+               {"type": "array", "items": {"$ref": "#/$defs/name"}, "minItems": 1}]},
+    "SLURM's default partition (the executor plugin asks sinfo for it)",
     snakemake="slurm_partition", sbatch="--partition", sbatch_short="-p", generic=Template.FIELD,
-    aliases=("slurm_partition", "partition", "queue"), value_class="name", engine_picks=True, form=Form.STRING)
+    aliases=("slurm_partition",), value_class="name", engine_picks=True, form=Form.STRING)  # each of a comma list
 ACCOUNT: Key[str] = Key(
-    "account", Kind.NAME, "SLURM account (`sbatch --account`); overrides `slurm.account`.",
-    {"$ref": "#/$defs/name"}, "the executor plugin's guess (sacctmgr, sshare), else SLURM's default account",
+    "account", Kind.NAME, "SLURM account (`sbatch --account`); overrides `slurm.account`. `${VAR}` in it is "
+    "kept: Snakemake expands environment variables in resource values when it submits each job.",
+    {"$ref": "#/$defs/runtime_name"}, "the executor plugin's guess (sacctmgr, sshare), else SLURM's default account",
     snakemake="slurm_account", sbatch="--account", sbatch_short="-A", generic=Template.FIELD,
-    aliases=("slurm_account", "account"), value_class="name", engine_picks=True, form=Form.STRING)
+    aliases=("slurm_account",), value_class="runtime_name", engine_picks=True, form=Form.STRING)
 QOS: Key[str] = Key(
-    "qos", Kind.NAME, "Quality of service (`sbatch --qos`).",
-    {"$ref": "#/$defs/name"}, "SLURM's default QOS of the account",
-    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="name", form=Form.STRING)
+    "qos", Kind.NAME, "Quality of service (`sbatch --qos`). `${VAR}` in it is kept: Snakemake expands it when it "
+    "submits each job.",
+    {"$ref": "#/$defs/runtime_name"}, "SLURM's default QOS of the account",
+    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="runtime_name", form=Form.STRING)
 CONSTRAINT: Key[str] = Key(
     "constraint", Kind.CONSTRAINT, "Node feature constraint (`sbatch --constraint`), e.g. `a100|h100`.",
     {"type": "string", "pattern": "^[A-Za-z0-9_.&|!\\[\\]():*,-]+$", "maxLength": 256}, "no constraint",
@@ -137,7 +143,7 @@ CPUS: Key[int] = Key(
     {"type": "integer", "minimum": 1, "maximum": 100000},
     "Snakemake: the rule's own threads (`--cpus-per-task=<threads>`, 1 unless the Snakefile says)",
     snakemake="cpus_per_task", sbatch="--cpus-per-task", sbatch_short="-c", generic=Template.SPECIAL,
-    aliases=("cpus_per_task", "cpus", "cpu", "threads", "ncpus"), replaces=("cpus_per_gpu",), off=0,
+    aliases=("cpus_per_task",), replaces=("cpus_per_gpu",), off=0,
     engine_picks=True)
 CPUS_PER_GPU: Key[int] = Key(
     "cpus_per_gpu", Kind.COUNT, "CPUs per GPU (`--cpus-per-gpu`) of a GPU job, instead of `cpus`; replaces `cpus` "
@@ -151,8 +157,7 @@ MEM: Key[Memory] = Key(
     "them) or `16GB` (decimal).",
     {"$ref": "#/$defs/memory"},
     "Snakemake's default mem_mb (min(max(2*input.size_mb, 1000), 8000)), sent as `--mem`",
-    snakemake="mem_mb", sbatch="--mem", generic=Template.FIELD, aliases=("mem_mb", "mem", "mem_mib", "mem_gb"),
-    alias_scale=(("mem_gb", 1000),),  # Snakemake turns mem_gb into mem_mb = 1000 x it, sent as MiB
+    snakemake="mem_mb", sbatch="--mem", generic=Template.FIELD, aliases=("mem_mb", "mem"),
     cap=_partition_mem, scales=True, replaces=("mem_per_cpu",), engine_picks=True)
 MEM_PER_CPU: Key[Memory] = Key(
     "mem_per_cpu", Kind.MEMORY, "Memory per CPU (`--mem-per-cpu`), with a unit; replaces `mem` when set.",
@@ -164,15 +169,15 @@ TIME: Key[Duration] = Key(
     "or SLURM's `HH:MM:SS`, `D-HH:MM`.",
     {"$ref": "#/$defs/duration"}, "SLURM: the partition's DefaultTime (no `--time` is sent)",
     snakemake="runtime", sbatch="--time", sbatch_short="-t", generic=Template.FIELD,
-    aliases=("runtime", "time", "walltime", "time_min", "runtime_min"), cap=_partition_time, scales=True,
+    aliases=("runtime",), cap=_partition_time, scales=True,
     engine_picks=True, form=Form.TIMESPAN)
 GPUS: Key[int] = Key(
     "gpus", Kind.COUNT, "Number of GPUs per job, requested per `slurm.gpu_flag`; 0 = none.",
     {"type": "integer", "minimum": 0, "maximum": 1024}, "no GPUs",
-    sbatch="--gpus", generic=Template.SPECIAL, aliases=("gpu", "gpus"))
+    sbatch="--gpus", generic=Template.SPECIAL, aliases=("gpu",))
 GPU_TYPE: Key[str] = Key(
     "gpu_type", Kind.NAME, "GPU type; must be one of the partition's `gpus` types.",
-    {"$ref": "#/$defs/name"}, "any GPU type", generic=Template.SPECIAL, aliases=("gpu_model", "gpu_type"),
+    {"$ref": "#/$defs/name"}, "any GPU type", generic=Template.SPECIAL, aliases=("gpu_model",),
     value_class="name", form=Form.STRING)
 NODES: Key[int] = Key(
     "nodes", Kind.COUNT, "Number of nodes (`--nodes`).", dict(_COUNT_NODES), "SLURM: one node",
@@ -180,10 +185,10 @@ NODES: Key[int] = Key(
 TASKS: Key[int] = Key(
     "tasks", Kind.COUNT, "Number of tasks (`--ntasks`), for MPI-style jobs.",
     {"type": "integer", "minimum": 1, "maximum": 1000000}, "one task (the executor plugin sends `--ntasks=1`)",
-    sbatch="--ntasks", sbatch_short="-n", generic=Template.SPECIAL, aliases=("tasks", "ntasks"))
+    sbatch="--ntasks", sbatch_short="-n", generic=Template.SPECIAL, aliases=("tasks",))
 TASKS_PER_NODE: Key[int] = Key(
     "tasks_per_node", Kind.COUNT, "Tasks per node (`--ntasks-per-node`, passed through `slurm_extra`).",
-    dict(_COUNT_NODES), "SLURM's default", generic=Template.SPECIAL, aliases=("tasks_per_node",))
+    dict(_COUNT_NODES), "SLURM's default", generic=Template.SPECIAL)
 DISK: Key[Memory] = Key(
     "disk", Kind.MEMORY, "Local disk the job needs (Snakemake's `disk_mb`, used with `snakemake.resources` to "
     "throttle), with a unit.",

@@ -72,6 +72,8 @@ def format_escape(text: str) -> str:
 # proves it), and the emitters check every such value with `in_class` before writing it.
 VALUE_CLASSES: dict[str, str] = {
     "name": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",  # partition, account, qos, gpu type
+    # account, qos: a name, or one with ${VAR} parts Snakemake expands (os.path.expandvars) per job
+    "runtime_name": r"^([A-Za-z0-9_.-]|\$\{[A-Za-z_][A-Za-z0-9_]*\})+$",
     "constraint": r"^[A-Za-z0-9_.&|!\[\]():*,-]+$",  # sbatch --constraint: features with & | ! [ ] ( ) * ,
     "sbatch_flag": r"^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:@%+/=-]+)?$",  # one slurm_extra item
     "module": r"^[A-Za-z0-9_.+/@:-]+$",  # environment.modules.load

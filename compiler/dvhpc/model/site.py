@@ -202,6 +202,7 @@ class SnakemakeSettings:
 
     executor: Executor = Executor.SLURM  # dvhpc compiles for SLURM: the slurm plugin unless the spec says
     jobs: int | str | None = None
+    cores: int | None = None  # --cores: caps each job's threads, also with a remote executor
     latency_wait: Duration | None = None
     restart_times: int | None = None
     keep_going: bool | None = None

@@ -497,6 +497,17 @@ _RULES: tuple[Rule, ...] = (
          "9.27.1): the profile's forms are verified only on those",
          Example("environment:\n  require: {snakemake: '==9.18'}\n"),
          Example("environment:\n  require: {snakemake: '~=9.16.3'}\n")),
+    Rule("DV372", "cpus-per-gpu-with-cluster-generic", ERROR, Stage.CHECK, False,
+         "cpus_per_gpu cannot be sent by the cluster-generic submit command",
+         "The cluster-generic submit command asks for `--cpus-per-task={threads}` in every submission, and "
+         "sbatch does not take `--cpus-per-gpu` beside it; the rule would run with its Snakefile threads "
+         "as CPUs per task instead of the CPUs per GPU the spec says (the version matrix found this). Give "
+         "the rule `cpus`, or use executor slurm, whose plugin sends `--cpus-per-gpu` for GPU jobs.",
+         "rule 'train_model': cpus_per_gpu 8 cannot be sent with executor cluster-generic: its submit command "
+         "asks for --cpus-per-task={threads}, which sbatch does not take beside --cpus-per-gpu",
+         _lint("snakemake: {executor: cluster-generic}\n",
+               "    train_model: {partition: gpu, gpus: 1, cpus_per_gpu: 8}\n"),
+         _lint("snakemake: {executor: cluster-generic}\n", "    train_model: {partition: gpu, gpus: 1, cpus: 8}\n")),
     # ------------------------------------------------------------------ DV38x: how run.sh runs Snakemake
     Rule("DV380", "run-logs-in-slurm-logdir", ERROR, Stage.RESOLVE, False,
          "run.sh's log folder is inside the slurm plugin's log folder",
@@ -547,6 +558,34 @@ _RULES: tuple[Rule, ...] = (
          "`dvhpc import` says what it changed while turning the profile into a spec (a value lifted into "
          "a shared key, a unit written out).",
          "account 'lab42' was repeated in every rule; lifted into slurm.account",
+         tested_by="tests/test_import.py"),
+    Rule("DV504", "import-not-slurm", ERROR, Stage.IMPORT, False,
+         "import: the profile does not submit to SLURM",
+         "dvhpc builds profiles for SLURM (the slurm and cluster-generic executors with sbatch). A profile "
+         "for another executor (lsf, a bsub or qsub template, drmaa) is refused naming it; a profile without "
+         "an executor runs jobs locally under Snakemake 9 and is imported only with `--executor slurm`.",
+         "executor 'lsf' is not SLURM; dvhpc builds profiles for the slurm and cluster-generic (sbatch) "
+         "executors only", tested_by="tests/test_import.py"),
+    Rule("DV505", "import-quirk-kept", WARNING, Stage.IMPORT, False,
+         "import: the profile relies on a Snakemake quirk; its meaning is kept",
+         "The value means something other than it seems (Snakemake ignores part of it, SLURM gets a "
+         "default the template never names). The spec keeps what Snakemake really did; the hint says how "
+         "to get what the profile seems to say.",
+         "mem: Snakemake reads '80G * attempt' as 80000 MB and ignores '* attempt'; kept 80000 on every attempt",
+         tested_by="tests/test_import.py"),
+    Rule("DV506", "import-inexpressible", ERROR, Stage.IMPORT, False,
+         "import: a construct a spec cannot express",
+         "The profile uses something a spec has no way to say (a custom submit script, a value from the "
+         "workflow config, an input-size dependent resource, an option dvhpc's validator refuses). It is "
+         "named at its place and left out, or kept at the value stated in the message.",
+         "mem_mb: 'max(2 * input.size_mb, 1000)' depends on input.size_mb, which a spec cannot express",
+         tested_by="tests/test_import.py"),
+    Rule("DV507", "import-snakemake-refuses", ERROR, Stage.IMPORT, False,
+         "import: Snakemake 9 itself refuses this part of the profile",
+         "The original profile has a defect Snakemake 9.27.1 or its SLURM plugin refuses (mem and mem_mb "
+         "in one layer, a quoted number for mem_mb, a forbidden flag in slurm_extra). The import says so "
+         "instead of guessing what was meant.",
+         "default-resources sets both mem and mem_mb; Snakemake 9 refuses a resource given in two units",
          tested_by="tests/test_import.py"),
     # ------------------------------------------------------------------ DV6xx: the spec against the cluster
     Rule("DV600", "partition-not-on-cluster", ERROR, Stage.CLUSTER, True,
@@ -651,10 +690,11 @@ _RULES: tuple[Rule, ...] = (
          _lint("  account: lab\nsnakemake: {jobs: 20}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
          _lint("  account: lab\nsnakemake: {jobs: 10}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
     Rule("DV620", "cluster-checks-skipped", INFO, Stage.CLUSTER, True,
-         "account and QOS checks were skipped: no accounting details",
+         "account and QOS checks were skipped: no accounting details, or a run-time value",
          "The cluster (or its snapshot) has no accounting details: sacctmgr is missing or failed, or "
          "accounting is off. The account and QOS checks did not run, so they did not pass either; run "
-         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works.",
+         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works. An account or QOS holding `${VAR}` is "
+         "not checked either: Snakemake expands it from the environment when it submits each job.",
          "account and QOS checks skipped: accounting is off on this cluster (sacct does not work)",
          _lint("", "    prepare: {time: 1h}\n", _snapshot(
              associations=None, qos=None, accounting=False,

@@ -60,7 +60,9 @@ MANAGED_FLAGS: dict[str, str] = {
 # Profile keys dvhpc writes itself, with the aliases Snakemake accepts for them.
 GENERATED_OPTIONS = {
     "executor": "snakemake.executor", "e": "snakemake.executor",
-    "jobs": "snakemake.jobs", "j": "snakemake.jobs", "cores": "snakemake.jobs",
+    "jobs": "snakemake.jobs", "j": "snakemake.jobs",
+    # with a remote executor --cores is no alias of --jobs: it caps each job's threads (snakemake/rules.py)
+    "cores": "snakemake.cores", "c": "snakemake.cores",
     "restart-times": "snakemake.restart_times", "retries": "snakemake.restart_times",
     "latency-wait": "snakemake.latency_wait", "output-wait": "snakemake.latency_wait", "w": "snakemake.latency_wait",
     "keep-going": "snakemake.keep_going", "k": "snakemake.keep_going",
@@ -247,6 +249,8 @@ class Resolver:
                         where = partial(self.layers.where, path + (name, scaled))
                         factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, where))
                 values[key] = Sourced(factors, origin)
+            elif key is keys.PARTITION and isinstance(value, list):
+                values[key] = Sourced(",".join(value), origin)  # as sbatch takes several partitions
             elif key is keys.SLURM_EXTRA:
                 values[key] = Sourced(tuple(value), origin)
                 self.check_extra(value, path + (name,))
@@ -310,14 +314,18 @@ class Resolver:
             values = {key: item for key, item in values.items() if item.value is not UNKNOWN}
         partition = None
         if keys.PARTITION in values:
-            part_name = values[keys.PARTITION].value
-            partition = partitions.get(part_name)
-            if partition is None:
+            listed = []
+            for part_name in values[keys.PARTITION].value.split(","):
+                if part_name in partitions:
+                    listed.append(partitions[part_name])
+                    continue
                 suggestion = closest(part_name, partitions)
                 self.report.add("DV211", f"unknown partition '{part_name}'"
                                 + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
                                 values[keys.PARTITION].origin.location or self.where(*path),
                                 hint="partitions: " + ", ".join(sorted(partitions)))
+            if listed and len(listed) == len(values[keys.PARTITION].value.split(",")):
+                partition = strictest(listed, values[keys.PARTITION].origin.location)
         gpu_type = values.get(keys.GPU_TYPE)
         if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
@@ -417,6 +425,7 @@ class Resolver:
         settings = SnakemakeSettings(
             executor=executor,
             jobs=raw.get("jobs"),
+            cores=raw.get("cores"),
             latency_wait=self.unit_if_set(Duration.parse, raw, path + ("latency_wait",)),
             restart_times=raw.get("restart_times"),
             keep_going=raw.get("keep_going"),
@@ -595,6 +604,26 @@ class Resolver:
         if isinstance(value, dict):
             return Setting(name, value.get("cluster"), value.get("local"))
         return Setting(name, value, value)
+
+
+def strictest(listed: list[Partition], where: Location | None) -> Partition:
+    """The partition a request must fit when it lists several (sbatch runs the job in the first that
+    can start it): each limit the smallest of theirs, the GPU types all of them offer. The checks
+    and retry caps then hold the request against every listed partition; its name is the list, its
+    place the list's (`where`)."""
+    if len(listed) == 1:
+        return listed[0]
+
+    def least(values):
+        known = [v for v in values if v is not None]
+        return min(known, key=lambda v: v.seconds if isinstance(v, Duration) else
+                   v.mib if isinstance(v, Memory) else v) if known else None
+    gpu_types = set.intersection(*(set(p.gpus) for p in listed))
+    return Partition(name=",".join(p.name for p in listed), default=False,
+                     max_time=least([p.max_time for p in listed]), cpus=least([p.cpus for p in listed]),
+                     mem=least([p.mem for p in listed]), nodes=least([p.nodes for p in listed]),
+                     gpus={t: min(p.gpus[t] for p in listed) for t in sorted(gpu_types)},
+                     location=where or listed[0].location)
 
 
 def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> dict[Key, Scaled]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dvhpc.frontend.layers import Layers
 from dvhpc.model import keys
-from dvhpc.model.site import Partition, Resources, Site
+from dvhpc.model.site import Executor, Partition, Resources, Site
 from dvhpc.report.codes import RULES
 from dvhpc.report.diagnostics import Location, Note, Report, dotted
 from dvhpc.report.rule import Stage
@@ -51,7 +51,12 @@ class Checker:
         return self.layers.where(tuple(path))
 
     def limit_note(self, part: Partition, key: str, text: str) -> Note:
-        return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", part.name, key)))
+        name = part.name
+        if "," in name:  # several listed: the limit is the smallest of theirs; point at the one that has it
+            listed = [self.site.partitions[n] for n in name.split(",") if n in self.site.partitions]
+            name = next((p.name for p in listed if getattr(p, key, None) == getattr(part, key, None)), listed[0].name)
+            text += f" (the smallest limit of the listed partitions: '{name}')"
+        return Note(f"partition '{part.name}' {text}", self.layers.where(("slurm", "partitions", name, key)))
 
     def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=(),
                 fields: dict | None = None) -> None:
@@ -167,6 +172,18 @@ class Checker:
                          "lower the factor or restart_times",
                          notes=(self.limit_note(part, limit_key, "limit"),))
 
+    def generic_cpus_per_gpu(self) -> None:
+        # the template's --cpus-per-task={threads} is in every submission; sbatch takes no --cpus-per-gpu beside it
+        for res in [self.site.defaults, *self.site.rules.values()]:
+            per_gpu = res.value(keys.CPUS_PER_GPU)
+            if per_gpu:
+                self.finding("DV372", res, "cpus_per_gpu",
+                             f"cpus_per_gpu {per_gpu} cannot be sent with executor cluster-generic: its submit "
+                             "command asks for --cpus-per-task={threads}, which sbatch does not take beside "
+                             "--cpus-per-gpu",
+                             hint="give the rule `cpus` (CPUs per task) instead, or use executor slurm",
+                             fields={"cpus_per_gpu": per_gpu})
+
     # ------------------------------------------------------------------ the spec as a whole
 
     def placeholders(self) -> None:
@@ -229,6 +246,8 @@ class Checker:
             self.fit(res)
             if "DV310" in wanted:
                 self.retries(res)
+        if "DV372" in wanted and self.site.snakemake.executor is Executor.CLUSTER_GENERIC:
+            self.generic_cpus_per_gpu()
         self.flush()
         if "DV320" in wanted:
             self.placeholders()

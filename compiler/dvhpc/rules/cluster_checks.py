@@ -71,15 +71,14 @@ class _ClusterChecks:
         self.parts = {p.name: p for p in facts.partitions}
         self.cluster_default = next((p for p in facts.partitions if p.default), None)
         self.used_limits: dict[str, tuple[Limits, Location | None]] = {}  # label -> limits a rule runs under
+        self.run_time_said: set[tuple[keys.Key, object]] = set()  # ${VAR} values DV620 named
 
     def run(self) -> None:
         self.partitions()
         for res in self.site.rules.values():
-            part = self.cluster_partition(res)
-            if part is None:
-                continue
-            self.fits(res, part)
-            self.access(res, part)
+            for part in self.cluster_partitions(res):  # a rule listing several: each must take it
+                self.fits(res, part)
+                self.access(res, part)
         self.checker.flush()
         self.job_counts()
         self.skipped()
@@ -137,11 +136,23 @@ class _ClusterChecks:
         self.report.add("DV601" if more else "DV602", message, self.spec_place(name, "gpus"), fields=fields,
                         hint="write the cluster's GPU types and counts per node")
 
-    def cluster_partition(self, res: Resources) -> ClusterPartition | None:
-        """The cluster's partition a rule's jobs land in (its own, else the cluster's default)."""
-        if res.partition is not None:
-            return self.parts.get(res.partition.name)  # a missing one is DV600 at its declaration
-        return self.cluster_default
+    def cluster_partitions(self, res: Resources) -> list[ClusterPartition]:
+        """The cluster's partitions a rule's jobs may land in (its own, else the cluster's default)."""
+        if res.partition is not None:  # a missing one is DV600 at its declaration
+            return [self.parts[name] for name in res.partition.name.split(",") if name in self.parts]
+        return [self.cluster_default] if self.cluster_default is not None else []
+
+    def run_time_value(self, res: Resources, key: keys.Key) -> bool:
+        """Whether the rule's `key` holds ${VAR}: Snakemake expands it per job, so lint cannot check it here."""
+        item = res.sourced(key)
+        if item is None or "${" not in str(item.value):
+            return False
+        if (key, item.value) not in self.run_time_said:
+            self.run_time_said.add((key, item.value))
+            self.report.add("DV620", f"{key.name} checks skipped for '{item.value}': Snakemake expands it from the "
+                            "environment when it submits each job", item.origin.location or self.layers.where(()),
+                            hint=f"run `dvhpc lint --cluster` with a literal {key.name} to check it")
+        return True
 
     # ------------------------------------------------------------------ requests vs the cluster's partition
 
@@ -206,6 +217,8 @@ class _ClusterChecks:
     # ------------------------------------------------------------------ accounts and QOS
 
     def access(self, res: Resources, part: ClusterPartition) -> None:
+        if self.run_time_value(res, keys.ACCOUNT):
+            return
         account = res.value(keys.ACCOUNT)
         label = f"account '{account}'" if account else f"the user's default account '{self.facts.default_account}'"
         account = account or self.facts.default_account
@@ -251,6 +264,8 @@ class _ClusterChecks:
 
     def qos(self, res: Resources, assoc: Association, part: ClusterPartition) -> None:
         facts = self.facts
+        if self.run_time_value(res, keys.QOS):
+            return
         asked = res.value(keys.QOS)
         known = {q.name: q for q in facts.qos} if facts.qos is not None else None
         if asked and known is not None and asked not in known:

@@ -11,6 +11,7 @@ import json
 import shlex
 
 from dvhpc.emit.profile import profile_data, snakemake_resources
+from dvhpc.emit.resources import threads_cap
 from dvhpc.emit.slurm_args import sbatch_args
 from dvhpc.frontend.layers import Layers
 from dvhpc.model import keys
@@ -62,6 +63,17 @@ def _origin(origin: Origin) -> dict:
     return {"from": origin.label, **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})}
 
 
+def _note(site: Site, res: Resources, key: Key, value: object) -> dict:
+    """What the job really gets where Snakemake changes the value: ${VAR} expanded, threads capped."""
+    if isinstance(value, str) and "${" in value:
+        return {"note": "a run-time value: Snakemake expands ${VAR} from its environment when it submits each job"}
+    if key is keys.PARTITION and isinstance(value, str) and "," in value:
+        return {"note": "several partitions: the job runs in the first that can start it; the limit checks "
+                        "held the request against each"}
+    cap = threads_cap(site, res) if key is keys.CPUS else None
+    return {"note": f"threads: {cap}"} if cap else {}
+
+
 def explain_resources(site: Site, res: Resources) -> dict:
     emitted = snakemake_resources(site, res)
     if not res.is_defaults and res.name in site.rules and site.snakemake.executor is Executor.SLURM \
@@ -74,13 +86,13 @@ def explain_resources(site: Site, res: Resources) -> dict:
         if sourced is None or origin is None:
             if key in engine_picked:  # not set: the engine's own default applies
                 values.append({"key": key.name, "value": "(not set)", "profile": {}, "from": ENGINE_DEFAULT,
-                               "default": key.engine_default})
+                               "default": key.engine_default, **_note(site, res, key, None)})
             continue
         profile = {name: emitted[name] for name in emitted_as(key) if name in emitted}
         if key is keys.CPUS and "threads" in emitted:
             profile["threads"] = emitted["threads"]
         values.append({"key": key.name, "value": _human(key, sourced.value), "profile": profile,
-                       **_origin(origin)})
+                       **_origin(origin), **_note(site, res, key, sourced.value)})
     attempts = []
     for attempt in res.attempts:
         attempts.append({"attempt": attempt.number, "minutes": attempt.count(keys.TIME),
@@ -174,6 +186,8 @@ def render_text(result: dict) -> str:
             at = f" at {value['file']}:{value['line']}:{value['column']}" if "file" in value else ""
             origin = value["from"] + at
             out.append(f"  {value['key']:<{width}}  {value['value']:<24}  {profile:<40}  {origin}")
+            if "note" in value:
+                out.append(f"  {'':<{width}}  ({value['note']})")
         for attempt in rule["attempts"]:
             time = f"{attempt['minutes']} min" if attempt["minutes"] is not None else "time not set"
             mem = f", {attempt['mem_mib']} MiB" if attempt["mem_mib"] is not None else ""
