@@ -113,16 +113,59 @@ def plain_value(text: str) -> object:
         return _float_value(text)
     return text
 
-def _compose(text: str) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
-    """Compose every document of `text` from the C parser's events.
+# Where the C parser (libyaml 0.1, a YAML 1.1 scanner) and ruamel.yaml's own YAML 1.2 parser read
+# the same text differently, found by the differential test: a tab (1.2 refuses it in places 1.1
+# takes it), U+0085, U+2028, U+2029 (line breaks to YAML 1.1 only; load_yaml refuses them), a `?` or `!` indicator (`[?]]`, an empty `!` scalar), a block scalar header with a
+# comment right after it (`>#`) and a quoted key with its `:` right after it (`['a':1]`). A text
+# with one of these (or anything that looks like one) is read by ruamel's parser; the rest by the
+# C parser, whose refusals ruamel's parser then judges (`{time: 0:15:00}`: YAML 1.2 allows `:` in
+# a plain scalar in flow context, YAML 1.1 does not).
+_DIVERGES = re.compile(r"""[\t\x85\u2028\u2029]|(?:^|[\s\[{,])[?!]|[|>][-+0-9]*#|['"]:(?=\S)""")
+
+
+def _compose(text: str) -> list[_Node]:
+    """Compose every document of `text` as ruamel.yaml's YAML 1.2 parser reads it, from the C
+    parser's events where both read the text alike (`_DIVERGES`, and the C parser accepts it).
+
+    Raises ruamel's MarkedYAMLError for syntax errors (ruamel's own parser's), _ComposeError for
+    anchors and aliases that do not resolve, ReaderError with a UTF-8 byte position."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if not _DIVERGES.search(text):
+        import _ruamel_yaml as c
+
+        try:
+            return _compose_events(c.CParser(text).get_event, c)
+        except MarkedYAMLError as refused:  # YAML 1.1's refusal: YAML 1.2 may allow it
+            try:
+                return _compose_yaml_1_2(text)
+            except MarkedYAMLError as error:  # the C parser's wording where both stop at one place
+                raise (refused if _place(refused) == _place(error) else error) from None
+    return _compose_yaml_1_2(text)
+
+
+def _place(error) -> tuple[int, int] | None:
+    mark = error.problem_mark or error.context_mark
+    return (mark.line, mark.column) if mark else None
+
+
+def _compose_yaml_1_2(text: str) -> list[_Node]:
+    """ruamel.yaml's pure-Python parser: its YAML 1.2 reading, several times slower than C."""
+    from ruamel.yaml import YAML, events
+    from ruamel.yaml.reader import ReaderError
+
+    try:
+        return _compose_events(iter(YAML(typ="safe", pure=True).parse(text)).__next__, events)
+    except ReaderError as exc:  # its position counts characters, the C reader's UTF-8 bytes
+        exc.position = len(text[:exc.position].encode("utf-8", "surrogatepass"))
+        raise
+
+
+def _compose_events(next_event, c) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
+    """Compose every document from a parser's events (`c`: the module of its event classes).
 
     Our own composer: ruamel's runs its Python resolver and tag objects per scalar, most of the
-    time spent loading a spec. Raises ruamel's MarkedYAMLError for syntax errors, _ComposeError
-    for anchors and aliases that do not resolve."""
-    import _ruamel_yaml as c
-
-    parser = c.CParser(text)
-    next_event = parser.get_event
+    time spent loading a spec."""
     scalar_event, alias_event = c.ScalarEvent, c.AliasEvent
     mapping_start, sequence_end, mapping_end = c.MappingStartEvent, c.SequenceEndEvent, c.MappingEndEvent
     anchors: dict[str, _Node] = {}
