@@ -113,13 +113,15 @@ def plain_value(text: str) -> object:
         return _float_value(text)
     return text
 
+
 # Where the C parser (libyaml 0.1, a YAML 1.1 scanner) and ruamel.yaml's own YAML 1.2 parser read
 # the same text differently, found by the differential test: a tab (1.2 refuses it in places 1.1
-# takes it), U+0085, U+2028, U+2029 (line breaks to YAML 1.1 only; load_yaml refuses them), a `?` or `!` indicator (`[?]]`, an empty `!` scalar), a block scalar header with a
-# comment right after it (`>#`) and a quoted key with its `:` right after it (`['a':1]`). A text
-# with one of these (or anything that looks like one) is read by ruamel's parser; the rest by the
-# C parser, whose refusals ruamel's parser then judges (`{time: 0:15:00}`: YAML 1.2 allows `:` in
-# a plain scalar in flow context, YAML 1.1 does not).
+# takes it), U+0085, U+2028, U+2029 (line breaks to YAML 1.1 only; load_yaml refuses them), a `?`
+# or `!` indicator (`[?]]`, an empty `!` scalar), a block scalar header with a comment right after
+# it (`>#`) and a quoted key with its `:` right after it (`['a':1]`). A text with one of these (or
+# anything that looks like one) is read by ruamel's parser; the rest by the C parser, whose
+# refusals ruamel's parser then judges (`{time: 0:15:00}`: YAML 1.2 allows `:` in a plain scalar
+# in flow context, YAML 1.1 does not).
 _DIVERGES = re.compile(r"""[\t\x85\u2028\u2029]|(?:^|[\s\[{,])[?!]|[|>][-+0-9]*#|['"]:(?=\S)""")
 
 
