@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO, SITES
 from dvhpc.frontend.source import load_yaml
-from dvhpc.frontend.yaml_compose import _DIVERGES, _compose, _ComposeError
+from dvhpc.frontend.yaml_compose import _compose, _ComposeError, _diverges
 from dvhpc.report.diagnostics import Report
 from test_fuzz_validate import yaml_scalars, yamlish
 
@@ -76,7 +76,7 @@ def _agree(text: str) -> None:
     nodes = _compose(text)
     values = [_shape(node, {}, spans=False) for node in _ruamel_compose(text)]
     assert [_shape(node, {}, spans=False) for node in nodes] == values, text  # YAML 1.2's values
-    if not _DIVERGES.search(text):  # read by the C parser unless it refuses the text
+    if not _diverges(text):  # read by the C parser unless it refuses the text
         try:
             expected = [_shape(node, {}) for node in _ruamel_compose(text, pure=False)]
         except Exception:  # noqa: BLE001, S110 - YAML 1.1's refusal: read by ruamel's parser
