@@ -255,3 +255,14 @@ def test_colon_strings_that_are_no_duration_are_located_errors(tmp_path, time):
     checked = check(str(spec))
     assert checked.site is None
     assert [(d.code, str(d.location)) for d in checked.report.items] == [("DV202", f"{spec}:9:19")]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 70), st.integers(0, 34), st.sampled_from(["a:", "a", "[", "{[", "- ["])),
+                max_size=40), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_the_cheap_nesting_bound_never_misses_a_deep_document(lines, newline):
+    from dvhpc.frontend.document import MAX_DEPTH
+    from dvhpc.frontend.yaml_compose import _may_nest_deeper, nesting_depth
+
+    text = newline.join(" " * indent + "- " * dashes + tail for indent, dashes, tail in lines)
+    assert _may_nest_deeper(text) or nesting_depth(text) <= MAX_DEPTH
