@@ -408,6 +408,7 @@ def run_benchmark(args) -> tuple[dict, Runner, dict, dict]:
                    lambda i, n=n: [*dvhpc, "compile", str(paths[f"growth_{n}"]),
                                    "--out", str(out_root / f"g{n}-{i + 10}")],
                    (0,)) for n in size["growth"]])
+        measure_tune(runner, dvhpc, work)  # issue 18
         return size, runner, paths, extra
     finally:
         if not args.workdir and not args.generate_only:
@@ -450,6 +451,7 @@ def build_report(args, size: dict, runner: Runner, extra: dict, info: dict) -> s
     ratios, version_ratio, compile_beyond, exps = _result_rows(add, args, size, s)
     imports = _import_rows(add, extra)
     _target_rows(add, size, s, tiny, ratios, version_ratio, compile_beyond, exps, imports)
+    tune_rows(add, s)  # issue 18
     add("")
     return "\n".join(lines)
 
@@ -583,6 +585,30 @@ def _target_rows(add, size: dict, s: dict, tiny: bool, ratios: dict, version_rat
         add(f"| {name} grows ~linearly (incremental exponent ≤ {T_GROWTH_EXPONENT}) | k = {_fmt(incremental, 2)} "
             f"(fitted {_fmt(fitted, 2)}) | {'n/a (tiny)' if tiny else verdict(ok)} |")
 
+
+
+# ------------------------------------------------------------------------------------ tune (issue 18)
+
+T_TUNE_SECONDS = 2.0
+TUNE_ROWS = 100_000  # the same size for --size tiny: the target is about this size
+
+
+def measure_tune(runner: Runner, dvhpc: list[str], work: Path) -> None:
+    """`dvhpc tune` reading 100,000 sacct rows (bench/tunegen.py) and proposing for 300 rules."""
+    import tunegen
+
+    spec, export = tunegen.write_inputs(work / "tune", rules=300, rows=TUNE_ROWS)
+    runner.measure("tune", f"dvhpc tune --from ({TUNE_ROWS:,} sacct rows, 300 rules)",
+                   [*dvhpc, "tune", str(spec), "--from", str(export), "--format", "json"])
+
+
+def tune_rows(add, s: dict) -> None:
+    if "tune" not in s:
+        return
+    sample = s["tune"]  # a row of the targets table above
+    ok = sample.median <= T_TUNE_SECONDS
+    add(f"| (issue 18) `dvhpc tune` reads {TUNE_ROWS:,} accounting rows and proposes in ≤ {T_TUNE_SECONDS:g} s "
+        f"| {sample.median:.2f} s (CPU {sample.cpu_median:.2f} s) | {'**pass**' if ok else '**FAIL**'} |")
 
 
 def main(argv: list[str] | None = None) -> int:

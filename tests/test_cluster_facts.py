@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FIXTURES
 from dvhpc.cluster import facts as cluster_facts
-from dvhpc.cluster.facts import ClusterFacts, ClusterFactsError, Partition
+from dvhpc.cluster.facts import Association, ClusterFacts, ClusterFactsError, Limits, Partition, Qos
 from dvhpc.cluster.recorded import from_files
 from dvhpc.cluster.records import Problem
 
@@ -43,7 +43,7 @@ def test_round_trip_keeps_not_known_and_unlimited_apart():
 
 def test_numbers_carry_their_unit_in_the_key():
     document = json.loads(from_files(RECORDED["hpc-a"]).to_json())
-    assert document["format"] == "dvhpc-cluster-facts" and document["version"] == 1
+    assert document["format"] == "dvhpc-cluster-facts" and document["version"] == 2
     cpu = document["partitions"][0]
     assert (cpu["name"], cpu["max_time_seconds"], cpu["mem_mib"], cpu["cpus"]) == ("cpu", 2 * 86400, 187000, 48)
     assert document["partitions"][1]["gpus"] == {"a100": 4, "h100": 8}
@@ -54,7 +54,27 @@ def test_every_field_has_a_json_key():
     """A field added to a dataclass without a JSON key would be lost in a snapshot."""
     assert {f.name for f in fields(Partition)} == set(cluster_facts._PARTITION_KEYS)
     assert {f.name for f in fields(Problem)} == set(cluster_facts._PROBLEM_KEYS)
-    assert {f.name for f in fields(ClusterFacts)} == set(cluster_facts._FACTS_KEYS) | {"partitions", "problems"}
+    assert {f.name for f in fields(ClusterFacts)} == set(cluster_facts._FACTS_KEYS) | {"partitions", "problems",
+                                                                                         "associations", "qos"}
+    assert {f.name for f in fields(Association)} == set(cluster_facts._ASSOCIATION_KEYS) | {"limits"}
+    assert {f.name for f in fields(Qos)} == set(cluster_facts._QOS_KEYS) | {"limits"}
+    assert {f.name for f in fields(Limits)} == set(cluster_facts._LIMITS_KEYS)
+
+
+def test_accounting_details_round_trip_and_none_stays_not_known():
+    facts = ClusterFacts(
+        partitions=[Partition("gpu", allow_accounts=["lab"], deny_qos=["long"], qos="gpuqos")],
+        user="alice", default_account="lab", cluster_accounts=["lab", "other"],
+        associations=[Association("lab", "alice", "gpu", ["normal", "short"], "normal",
+                                  Limits(3600, {"cpu": 8, "mem": 16384, "gres/gpu:a100": 2}, 10, 50))],
+        qos=[Qos("short", Limits(max_wall=600), ["DenyOnLimit"])])
+    again = ClusterFacts.from_json(facts.to_json())
+    assert again == facts
+    document = json.loads(facts.to_json())
+    assert document["associations"][0]["limits"]["max_wall_seconds"] == 3600
+    unknown = ClusterFacts.from_json(ClusterFacts(accounting_skipped="sacctmgr was not found").to_json())
+    assert unknown.associations is None and unknown.qos is None and unknown.cluster_accounts is None
+    assert unknown.accounting_skipped == "sacctmgr was not found"
 
 
 def test_keys_left_out_take_their_defaults():
@@ -77,7 +97,7 @@ def _document(**changes: object) -> str:
     ("{", "snap.json: not JSON"),
     ("[]", "snap.json: expected an object, found []"),
     (json.dumps({"format": "other", "version": 1}), "not a dvhpc cluster facts document"),
-    (_document(version=2), "not a dvhpc cluster facts document"),
+    (_document(version=3), "not a dvhpc cluster facts document"),
     (_document(accounts="lab"), 'snap.json: accounts: expected a list, found "lab"'),
     (_document(accounts__0=7), "snap.json: accounts[0]: expected a string, found 7"),
     (_document(accounting="yes"), "snap.json: accounting: expected true or false"),

@@ -61,9 +61,18 @@ def test_compile_reports_and_second_run_is_unchanged(project):
     assert "generated/example: wrote" in first.stdout
     second = dvhpc("compile", "sites/example.yaml", cwd=project)
     assert second.returncode == 0 and "generated/example: unchanged" in second.stdout
-    expected = {"profile/config.v9+.yaml", "resources.yaml", "bootstrap.sh", "run.sh", "jobs.sh", "wrap.sh",
+    expected = {"profile/profile.v9+.yaml", "resources.yaml", "bootstrap.sh", "run.sh", "jobs.sh", "wrap.sh",
                 "site_paths.py", "MANIFEST.json"}
     assert expected <= set(tree(project / "generated" / "example"))
+
+
+def test_json_format_keeps_stdout_one_document(project):
+    """With --format json a CI step pipes stdout into a parser: the status lines go to stderr."""
+    for extra in ((), ("--check",)):
+        proc = dvhpc("compile", "sites/example.yaml", "--format", "json", *extra, cwd=project)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == []
+        assert "generated/example:" in proc.stderr
 
 
 def test_abstract_layer_is_not_compiled(project):
@@ -100,7 +109,7 @@ def test_check_reports_stale_output(project):
     stale = dvhpc("compile", "--check", "sites/example.yaml", cwd=project)
     assert stale.returncode == 1
     assert "generated/example: out of date" in stale.stdout
-    assert "differs: generated/example/profile/config.v9+.yaml" in stale.stdout
+    assert "differs: generated/example/profile/profile.v9+.yaml" in stale.stdout
     assert tree(project / "generated" / "example") == before  # --check writes nothing
     missing = dvhpc("compile", "--check", "sites/dynvision-greene.yaml", cwd=project)
     assert missing.returncode == 1 and "missing:" in missing.stdout
@@ -116,11 +125,11 @@ def test_hand_edited_file_is_not_clobbered(project):
     assert refused.returncode == 1
     assert "error[DV401]" in refused.stderr and "run.sh" in refused.stderr and "--force" in refused.stderr
     assert run_sh.read_text().endswith("# my local tweak\n")
-    assert "jobs: 100" in (project / "generated/example/profile/config.v9+.yaml").read_text()
+    assert "jobs: 100" in (project / "generated/example/profile/profile.v9+.yaml").read_text()
     forced = dvhpc("compile", "--force", "sites/example.yaml", cwd=project)
     assert forced.returncode == 0, forced.stderr
     assert "my local tweak" not in run_sh.read_text()
-    assert "jobs: 120" in (project / "generated/example/profile/config.v9+.yaml").read_text()
+    assert "jobs: 120" in (project / "generated/example/profile/profile.v9+.yaml").read_text()
 
 
 def test_files_that_are_not_ours_survive(project):

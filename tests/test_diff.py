@@ -476,7 +476,7 @@ def test_emitted_data_is_what_the_generated_yaml_reads_back_as():
     folder side reads from the written files."""
     from dvhpc.build import generate, site_for_output
     from dvhpc.pipeline import check
-    from dvhpc.tools.diff import PROFILE_YAML, RESOURCES_YAML, emitted_data, read_generated_yaml
+    from dvhpc.tools.diff import PROFILE_YAML, PROFILE_YAMLS, RESOURCES_YAML, emitted_data, read_generated_yaml
 
     for spec in sorted(SITES.glob("*.yaml")):
         checked = check(str(spec))
@@ -484,8 +484,9 @@ def test_emitted_data_is_what_the_generated_yaml_reads_back_as():
             continue
         files = generate(checked, Path("generated"))
         data = emitted_data(site_for_output(checked, Path("generated")))
-        for name in (PROFILE_YAML, RESOURCES_YAML):
-            assert data[name] == read_generated_yaml(files[name].content, name), (spec.name, name)
+        profile = next(name for name in files if name in PROFILE_YAMLS)  # its name follows the declared range
+        for name, path in ((PROFILE_YAML, profile), (RESOURCES_YAML, RESOURCES_YAML)):
+            assert data[name] == read_generated_yaml(files[path].content, path), (spec.name, name)
 
 
 @pytest.mark.slow
@@ -526,3 +527,27 @@ def test_20000_rules_diff_and_check(tmp_path):
     old_side, new_side = view_of(str(tmp_path / "old.yaml"), report), view_of(str(spec), report)
     assert [f"{c.area}: {change_line(c)}" for c in compare(old_side, new_side)] == expected
     assert not report.items
+
+
+@pytest.mark.parametrize("direction", ["set_to_rule", "rule_to_set"])
+def test_via_is_the_origin_explain_shows(tmp_path, dvhpc_main, direction):
+    """Issue 17: `gpus 1 → 2 (via set gpu_job)` where explain (rightly) says the rule's own key. Both
+    commands take the value's origin from one function; diff credits the new side's value."""
+    from dvhpc.pipeline import check
+    from dvhpc.tools.explain import explain_resources
+
+    spec = ("dvhpc: 1\nsite: demo\nslurm:\n  accounting: false\n  partitions:\n"
+            "    gpu: {default: true, gpus: {a100: 4}}\nresources:\n  sets:\n    gpu_job: {gpus: 1}\n"
+            "  rules:\n    train: {use: gpu_job%s}\n")
+    own, via_set = tmp_path / "own.yaml", tmp_path / "set.yaml"
+    own.write_text(spec % ", gpus: 2", encoding="utf-8")
+    via_set.write_text(spec % "", encoding="utf-8")
+    old, new = (via_set, own) if direction == "set_to_rule" else (own, via_set)
+    status, out, _ = dvhpc_main("diff", "--format", "json", str(old), str(new))
+    assert status == 1
+    [train] = [c for c in json.loads(out)["changes"] if c["item"] == "train"]
+    [field] = train["fields"]
+    site = check(str(new)).site
+    [shown] = [v for v in explain_resources(site, site.rules["train"])["values"] if v["key"] == "gpus"]
+    assert shown["from"] == ("rule train" if direction == "set_to_rule" else "set gpu_job")
+    assert field["via"] == (None if shown["from"] == "rule train" else f"via {shown['from']}")

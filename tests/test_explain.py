@@ -100,10 +100,10 @@ def test_provenance_of_each_layer(project, dvhpc_main):
     assert (t["mem"]["value"], t["mem"]["profile"]) == ("80G (81920 MiB)", {"mem_mb": 81920})
     # the rule: "why did my job get 30 hours?"
     assert origin(t["time"]) == ("rule train_model", X, 15, 41)
-    assert (t["time"]["value"], t["time"]["profile"]) == ("1d6h (1800 min)", {"runtime": 1800})
+    assert (t["time"]["value"], t["time"]["profile"]) == ("1d6h (1800 min)", {"runtime": "1800m"})
     # slurm.account
     assert origin(t["account"]) == ("slurm.account", X, 5, 12)
-    assert t["account"]["profile"] == {"slurm_account": "'grp'"}
+    assert t["account"]["profile"] == {"slurm_account": "str('grp')"}
     # defaults, from the extended file in another folder
     assert origin(p["cpus"]) == ("defaults", B, 7, 20)
     assert p["cpus"]["profile"] == {"cpus_per_task": 1, "threads": 1}
@@ -120,7 +120,7 @@ def test_rule_override_of_account_and_partition(project, dvhpc_main):
     r = rows(rule)
     assert origin(r["account"]) == ("rule own_account", X, 18, 28)
     assert origin(r["partition"]) == ("rule own_account", X, 18, 46)
-    assert r["account"]["profile"] == {"slurm_account": "'other'"}
+    assert r["account"]["profile"] == {"slurm_account": "str('other')"}
 
 
 def test_keys_no_layer_sets_are_engine_defaults(project, dvhpc_main):
@@ -157,13 +157,13 @@ def test_text_format(project, dvhpc_main):
         found = next(text for text in lines[start + 1:] if text.split()[:1] == [key])
         return re.split(r"\s{2,}", found.strip())
 
-    assert line("time", lines[0]) == ["time", "1d6h (1800 min)", "runtime: 1800",
+    assert line("time", lines[0]) == ["time", "1d6h (1800 min)", "runtime: 1800m",
                                       "rule train_model at sites/x.yaml:15:41"]
     assert line("mem", lines[0]) == ["mem", "80G (81920 MiB)", "mem_mb: 81920", "set gpu_train at sites/x.yaml:13:73"]
     assert line("cpus", "rule prep (sites/x.yaml:16:5)") == [
         "cpus", "1", "cpus_per_task: 1, threads: 1", "defaults at layers/base.yaml:7:20"]
     assert line("partition", "rule prep (sites/x.yaml:16:5)") == [
-        "partition", "cpu", "slurm_partition: 'cpu'", "partition default at sites/x.yaml:7:5"]
+        "partition", "cpu", "slurm_partition: str('cpu')", "partition default at sites/x.yaml:7:5"]
     assert line("account", "rule prep (sites/x.yaml:16:5)")[-1] == "slurm.account at sites/x.yaml:5:12"
     assert "    sbatch -A grp -p gpu -t 1800 --mem 81920 --cpus-per-task=16 --gpus=a100:1" in lines
 

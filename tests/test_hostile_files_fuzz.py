@@ -24,7 +24,7 @@ from dvhpc.report.diagnostics import Report
 from dvhpc.tools.diff import DiffError, compare, folder_view, view_of
 
 SEEDS = 200
-YAML_FILES = ("resources.yaml", "profile/config.v9+.yaml")
+YAML_FILES = ("resources.yaml", "profile/profile.v9+.yaml")  # example.yaml requires >=9.19
 TEXT_FILES = ("MANIFEST.json", "run.sh", "site_paths.py")
 
 # Lines that break a YAML file, or keep it YAML but not of the shape dvhpc writes.
@@ -157,7 +157,8 @@ def test_fuzzed_folders_give_dv403_never_a_crash(project, chunk):
 
 
 @pytest.mark.parametrize("damage, where", [
-    (lambda site: (site / "profile" / "config.v9+.yaml").write_text("key: [unclosed\n"), "profile/config.v9+.yaml:2:1"),
+    (lambda site: (site / "profile" / "profile.v9+.yaml").write_text("key: [unclosed\n"),
+     "profile/profile.v9+.yaml:2:1"),
     (lambda site: (site / "resources.yaml").write_text("rules: []\n"), "resources.yaml:1:8"),
     (lambda site: (site / "resources.yaml").write_text("defaults: 7\n"), "resources.yaml:1:11"),
     (lambda site: (site / "MANIFEST.json").write_text('{"files": [1]}'), "MANIFEST.json:1:1"),

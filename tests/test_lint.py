@@ -305,7 +305,7 @@ def test_many_files_one_process_all_reported(fixtures):
         ("dv301_time.yaml", "DV301"), ("dv321_no_account.yaml", "DV321"), ("dv330_unused_set.yaml", "DV330"),
         ("missing.yaml", "DV001"),
     ]
-    assert err.splitlines()[-1] == "5 spec(s) linted: 3 errors, 1 warning"
+    assert err.splitlines()[-1] == "5 spec(s) linted: 2 errors, 2 warnings"  # DV321 is a warning
 
 
 def test_folder_argument_lints_every_spec_in_it(tmp_path):
@@ -323,7 +323,8 @@ def test_repository_sites_lint_clean_with_shellcheck():
     status, out, err = run_subprocess("lint", "--strict", "sites/", cwd=REPO)
     assert (status, err) == (0, ""), err
     count = len([p for p in (REPO / "sites").iterdir() if p.suffix in (".yaml", ".yml", ".toml")])
-    assert out == f"{count} spec(s) linted: no problems\n"
+    # a shipped spec may silence a finding on purpose (dynvision-greene: its cluster has no account)
+    assert re.fullmatch(rf"{count} spec\(s\) linted: no problems( \(\d+ silenced\))?\n", out), out
 
 
 def test_github_format(fixtures):

@@ -26,6 +26,9 @@ def lint_example(example: Example, folder: Path) -> tuple[int, list[dict]]:
     if example.workflow is not None:
         (folder / "Snakefile").write_text(example.workflow, encoding="utf-8")
         args += ["--workflow", "Snakefile"]
+    if example.cluster is not None:
+        (folder / "cluster.json").write_text(example.cluster, encoding="utf-8")
+        args += ["--cluster", "cluster.json"]
     status, out, err = run_in_process(*args, cwd=folder)
     assert "Traceback" not in err and "internal error" not in err, err
     return status, json.loads(out)
@@ -74,7 +77,7 @@ def test_explain_prints_the_rule():
     assert (status, err) == (0, "")
     rule = RULES["DV301"]
     assert out.startswith(f"DV301 time-exceeds-partition: {rule.summary}\n")
-    for text in ("severity:    error", "stage:       lint", "silenceable: yes", rule.message,
+    for text in ("severity:    error", "stage:       check", "silenceable: yes", rule.message,
                  "failing example (example.yaml):", "passing example (example.yaml):", "prepare: {time: 3d}"):
         assert text in out, text
     assert " ".join(out.split()).count(" ".join(rule.explanation.split())) == 1

@@ -57,7 +57,7 @@ PLAIN = """\
 dvhpc: 1
 site: plain
 slurm: {accounting: false}
-snakemake: {executor: cluster-generic, logdir: "${WORK}/logs"}
+snakemake: {executor: cluster-generic, logdir: "${WORK}/logs", run_logdir: "${WORK}/logs"}
 environment:
   venv: ${HOME}/venvs/snake
   workdir: ${WORK}
@@ -196,12 +196,12 @@ dvhpc: 1
 site: inject
 detect: {{env: {{INJ_DETECT: {p}}}, hostnames: [{p}]}}
 slurm: {{accounting: false}}
-snakemake: {{logdir: {p}}}
+snakemake: {{logdir: {p}, run_logdir: {json.dumps(PAYLOAD + "-runs")}}}
 environment:
   conda: {p}
   workdir: {json.dumps(root + "/" + PAYLOAD)}
   variables: {{INJ_DIR: {p}, INJ_HOME: {json.dumps("~/" + PAYLOAD)}}}
-  container: {{image: {p}, conda: {p}, pass_env: [INJ_PASS]}}
+  container: {{image: {p}, conda: {p}, pass_env: [INJ_PASS], unset: [INJ_UNSET], defaults: {{INJ_DEF_DIR: {p}}}}}
 paths: {{p1: {p}, p2: {{cluster: {json.dumps("{p1}/" + PAYLOAD)}, local: {json.dumps("~/" + PAYLOAD)}}}}}
 datasets: {{root: "{{p1}}", mounted: {{ds: {{path: {p}, subsets: {{s: x}}}}}}}}
 settings: {{s1: {p}, s2: {{cluster: {p}, local: {p}}}}}
@@ -390,7 +390,7 @@ def test_run_foreground_passes_arguments_verbatim_and_returns_the_exit_code(tmp_
     assert call[3] == "--slurm-jobname-prefix" and re.fullmatch(r"full-\d{8}T\d{6}Z-\d+", call[4]), call
     assert call[5:] == list(args)
     assert "stub snakemake arg: model name=x y" in proc.stdout  # shown on the terminal
-    logs = list((work / "logs" / "slurm").glob("snakecharm_*.log"))
+    logs = list((work / "logs" / "runs").glob("snakecharm_*.log"))
     assert len(logs) == 1
     assert re.fullmatch(r"snakecharm_" + re.escape(sanitised(args)) + r"_\d{8}T\d{6}Z\.log", logs[0].name), logs[0].name
     content = logs[0].read_text()
@@ -408,7 +408,7 @@ def test_run_background_prints_pid_and_log(tmp_path, sysbin):
     assert time.monotonic() - start < 5
     pid = int(re.search(r"PID (\d+)", proc.stdout).group(1))
     log = Path(re.search(r"^dvhpc run: log: (.+)$", proc.stdout, re.M).group(1))
-    assert log.parent == tmp_path / "logs" / "slurm"
+    assert log.parent == tmp_path / "logs" / "runs"
     assert re.fullmatch(r"snakecharm_-n_results-a_b\.txt_\d{8}T\d{6}Z\.log", log.name)
     deadline = time.monotonic() + 10
     while "stub snakemake: done" not in log.read_text() and time.monotonic() < deadline:
@@ -427,14 +427,14 @@ def test_run_log_names(tmp_path, sysbin):
     long = ["--config", "x=" + "y" * 300]
     proc = env.run([str(out / "run.sh"), "--foreground", *long])
     assert proc.returncode == 0
-    names = sorted(p.name for p in (tmp_path / "logs" / "slurm").iterdir())
+    names = sorted(p.name for p in (tmp_path / "logs" / "runs").iterdir())
     assert any(re.fullmatch(r"snakecharm_\d{8}T\d{6}Z\.log", n) for n in names), names
     longest = [n for n in names if n.startswith("snakecharm_--config")]
     assert len(longest) == 1 and len(longest[0]) == len("snakecharm_") + 100 + len("_20250101T000000Z.log")
     # Same arguments in the same second: a second file, not an overwrite.
     env.run([str(out / "run.sh"), "--foreground", "same"])
     env.run([str(out / "run.sh"), "--foreground", "same"])
-    assert len(list((tmp_path / "logs" / "slurm").glob("snakecharm_same_*"))) == 2
+    assert len(list((tmp_path / "logs" / "runs").glob("snakecharm_same_*"))) == 2
 
 
 def test_run_help_and_failed_bootstrap(tmp_path, sysbin):
@@ -480,14 +480,15 @@ def test_jobs_commands(tmp_path, sysbin):
 
     assert env.run([jobs, "status"]).returncode == 0
     call = env.calls("squeue")[-1]
-    assert call[1:3] == ["-u", "tester"] and call[3] == "-o"
+    assert call[1:4] == ["-h", "-u", "tester"] and call[4] == "-O"
 
-    assert env.run([jobs, "usage", "123_4"]).returncode == 0
+    assert env.run([jobs, "usage", "123_4"], STUB_SACCT_LINES="123_4\n").returncode == 0
+    assert env.calls("sacct")[-2][1:] == ["-n", "-X", "-j", "123_4", "--format=JobID"]  # known to SLURM?
     sacct = env.calls("sacct")[-1]
     assert sacct[1:3] == ["-j", "123_4"]
     assert re.search(r"--format=JobID,.*State,.*Elapsed,.*MaxRSS,MaxVMSize", sacct[3])
     assert not env.calls("sstat")  # not running
-    env.run([jobs, "usage", "123"], STUB_SQUEUE_STATE="RUNNING")
+    env.run([jobs, "usage", "123"], STUB_SQUEUE_STATE="RUNNING", STUB_SACCT_LINES="123\n")
     assert env.calls("sstat")[-1][1:3] == ["-j", "123"]
     assert env.run([jobs, "usage"]).returncode == 2
     assert env.run([jobs, "usage", "1; rm -rf x"]).returncode == 2
@@ -562,7 +563,7 @@ def test_wrap_runs_the_command_in_the_container_verbatim(tmp_path, sysbin):
     assert engine[1:3] == ["exec", "--nv"]
     image = engine.index("/images/cuda.sif")
     assert engine[image + 1:image + 3] == ["bash", "-c"]
-    assert engine[image + 4:] == ["wrap", "inner-env", *args]
+    assert engine[image + 4:] == ["wrap", "", "inner-env", "0", *args]  # conda root, env, no unset
     assert ["conda-fn", "activate", "inner-env"] in env.calls()
 
     # pass_env goes in even through a clean environment (the stub keeps only APPTAINERENV_*),
@@ -611,13 +612,14 @@ def test_payloads_in_spec_strings_stay_inert(tmp_path, sysbin):
     assert proc.returncode == 0, proc.stderr
     assert f"stub snakemake: in {work}" in proc.stdout
     assert env.calls("snakemake")[-1][-1] == PAYLOAD
-    assert len(list((work / PAYLOAD).glob("snakecharm_*.log"))) == 1
+    assert len(list((work / (PAYLOAD + "-runs")).glob("snakecharm_*.log"))) == 1
 
-    proc = env.run([str(out / "wrap.sh"), "bash", "-c", 'printf "%s" "$INJ_PASS"'], cwd=root)
+    proc = env.run([str(out / "wrap.sh"), "bash", "-c", 'printf "%s|%s" "$INJ_PASS" "$INJ_DEF_DIR"'], cwd=root)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == PAYLOAD
+    assert proc.stdout == PAYLOAD + "|" + PAYLOAD
     call = env.calls("apptainer")[-1]
-    assert call[1:5] == ["exec", PAYLOAD, "bash", "-c"] and call[6:] == ["wrap", PAYLOAD, "bash", "-c", call[-1]]
+    assert call[1:5] == ["exec", PAYLOAD, "bash", "-c"]
+    assert call[6:] == ["wrap", "", PAYLOAD, "1", "INJ_UNSET", "bash", "-c", call[-1]]
     assert ["conda-fn", "activate", PAYLOAD] in env.calls()
 
     proc = env.run([str(out / "jobs.sh"), "tail", "rule"], cwd=root)

@@ -53,6 +53,7 @@ SCHEMA_CLASSES = {
     ("$defs", "envvar"): "envvar",
     ("properties", "environment", "properties", "modules", "properties", "load", "items"): "module",
     ("properties", "environment", "properties", "allow_unsafe_variables", "items"): "envvar",
+    ("properties", "environment", "properties", "container", "properties", "pass_env", "items"): "envvar_pattern",
 }
 for _base in (("properties", "resources", "properties", "defaults"),
               ("properties", "resources", "properties", "sets", "additionalProperties"),
@@ -182,9 +183,9 @@ def test_cluster_generic_sbatch_gets_exactly_the_resources_yaml_words(tmp_path):
         calls[rule] = argv
     assert sorted(calls) == sorted(GENERIC_RULES), proc.stdout + proc.stderr
     for rule, argv in calls.items():
-        assert argv[:4] == ["--parsable", f"--job-name=run-{rule}", f"--output=--help dir/{rule}/%j.out",
-                            f"--error=--help dir/{rule}/%j.err"], argv
-        assert argv[4:-1] == shlex.split(resources["rules"][rule]["sbatch"]), (rule, argv)
+        assert argv[:5] == ["--parsable", f"--job-name=run-{rule}", f"--output=--help dir/{rule}/%j.out",
+                            f"--error=--help dir/{rule}/%j.err", f"--comment=rule_{rule}"], argv
+        assert argv[5:-1] == shlex.split(resources["rules"][rule]["sbatch"]), (rule, argv)
         assert argv[-1].endswith(".sh") and os.path.isabs(argv[-1])
         assert (workflow / "--help dir" / rule).is_dir()
     assert "--constraint=a100|h100" in calls["either"] and "--constraint=x|bash" in calls["payload"]
@@ -204,7 +205,9 @@ def test_cluster_generic_submit_command_quotes_every_spec_value(tmp_path):
     assert '"--output=${{WORK}}/x d%%/{rule}/%j.out"' in command
     assert "--partition={resources.slurm_partition:q}" in command and "--account={resources.slurm_account:q}" in command
     flags = data["set-resources"]["either"]["dvhpc_sbatch_flags"]
-    assert flags == repr("'--constraint=a100|h100' --qos=high --exclusive --mail-type=END")
+    # keys.Form.STRING: a call returning the words, each shell-quoted (9.1.5 keeps a bare literal's quotes)
+    words = "'--constraint=a100|h100' --qos=high --exclusive --mail-type=END"
+    assert flags == f"str({words!r})"
 
 
 # ---------------------------------------------------------------------------------------- variables
@@ -344,7 +347,8 @@ def test_a_dash_inside_a_value_is_fine(tmp_path, key):
 def test_leading_dash_venv_workdir_and_logdir_follow_double_dash(tmp_path):
     """Programs that take `--` get it: bootstrap.sh sources a `-v` venv's activate script, run.sh
     and jobs.sh change into and create `--help` folders."""
-    checked = _check(tmp_path, "dvhpc: 1\nsite: s\nsnakemake: {logdir: --help}\n"
+    checked = _check(tmp_path, "dvhpc: 1\nsite: s\n"
+                               "snakemake: {logdir: --help, run_logdir: --runs, snakefile: -w/Snakefile}\n"
                                "environment: {workdir: -w, venv: -v}\n")
     assert checked.ok, _codes(checked)
     site = tmp_path / "site"
@@ -357,6 +361,7 @@ def test_leading_dash_venv_workdir_and_logdir_follow_double_dash(tmp_path):
     (bin_dir / "snakemake").write_text('#!/bin/bash\necho "snakemake in $PWD"\n')
     (bin_dir / "snakemake").chmod(0o755)
     (tmp_path / "-w").mkdir()
+    (tmp_path / "-w" / "Snakefile").write_text("")
     (tmp_path / "-v" / "bin").mkdir(parents=True)
     (tmp_path / "-v" / "bin" / "activate").write_text("VIRTUAL_ENV=activated\n")
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), "DVHPC_SKIP_CHECKS": "1"}
@@ -364,7 +369,7 @@ def test_leading_dash_venv_workdir_and_logdir_follow_double_dash(tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert f"snakemake in {tmp_path / '-w'}" in proc.stdout
-    assert len(list((tmp_path / "-w" / "--help").glob("snakecharm_*.log"))) == 1
+    assert len(list((tmp_path / "-w" / "--runs").glob("snakecharm_*.log"))) == 1
     proc = subprocess.run(["bash", "-c", 'source "$1/bootstrap.sh"; echo "rc=$? $VIRTUAL_ENV"', "bash", str(site)],
                           check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert proc.stdout == "rc=0 activated\n", proc.stderr

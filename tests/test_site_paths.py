@@ -80,8 +80,8 @@ def run_py(site: Path, code: str, env: dict[str, str], cwd: Path | None = None) 
 
 
 def values(site: Path, expr: str, env: dict[str, str]):
-    """The JSON value of a Python expression evaluated after importing site_paths as sp."""
-    proc = run_py(site, f"print(json.dumps({expr}))", env)
+    """The JSON value of a Python expression evaluated after importing site_paths as sp (a Path as its text)."""
+    proc = run_py(site, f"print(json.dumps({expr}, default=str))", env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -114,9 +114,10 @@ def test_generated_module_is_deterministic_stdlib_only_and_plain_data(tmp_path, 
     tree = ast.parse(text)
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "fnmatch", "functools", "os", "re", "socket", "sys"}
+    assert imported <= {"__future__", "fnmatch", "functools", "os", "pathlib", "re", "socket", "sys"}
     assert values(site, "sorted(sp.__all__)", base_env()) == sorted(
-        ["SITE", "SitePathError", "data_base_dir", "job_wrapper", "on_cluster", "path", "paths", "setting"])
+        ["SITE", "SitePathError", "data_base_dir", "in_job", "job_wrapper", "on_cluster", "path", "paths",
+         "setting"])
     assert values(site, "sp.SITE", base_env()) == "sp"
 
 
@@ -133,15 +134,17 @@ def test_cluster_values(site):
         "mnist": sp.data_base_dir("mnist"), "mnist_a": sp.data_base_dir("mnist", "a"),
         "batch": sp.setting("batch_size"), "flag": sp.setting("flag"), "nothing": sp.setting("nothing"),
         "text": sp.setting("text"), "ratio": sp.setting("ratio"), "wrap": sp.job_wrapper(),
-        "types": sorted({type(sp.path(n)).__name__ for n in ("data", "raw", "plain")}),
+        "types": sorted({type(x).__name__ for x in (sp.path("data"), sp.paths.raw, sp.data_base_dir("imagenet"),
+                                                   sp.data_base_dir("mnist", "a"), sp.paths.data / "raw")}),
+        "paths": isinstance(sp.paths.data, __import__("pathlib").Path), "wrap_type": type(sp.job_wrapper()).__name__,
     }"""
     assert values(site, expr, env) == {
         "on": True, "data": "/scratch/alice/data", "wd": "/home/alice/Working", "raw": "/scratch/alice/data/raw",
-        "tilde": "/home/alice", "mixed": "alice-/fixed/path//home/alice",
+        "tilde": "/home/alice", "mixed": "alice-/fixed/path/home/alice",  # a Path: '//' inside is one '/'
         "in": "/imagenet", "in_test": "/imagenet/val", "in_train": "/imagenet/train", "cifar": "/scr/alice/cifar",
         "mnist": "/scratch/alice/data/raw/mnist", "mnist_a": "/scratch/alice/data/raw/mnist/a",
         "batch": 256, "flag": True, "nothing": None, "text": "it's \"q\" \\", "ratio": 0.5,
-        "wrap": str(site / "wrap.sh"), "types": ["str"],
+        "wrap": str(site / "wrap.sh"), "types": ["PosixPath"], "paths": True, "wrap_type": "str",
     }
 
 
@@ -166,7 +169,7 @@ os.environ["USER"] = "carol"
 second = [sp.path("data"), sp.path("tilde"), sp.paths.working_dir]
 os.environ["HOME"] = "/h/${USER}{plain}~"
 third = sp.path("working_dir")
-print(json.dumps([first, second, third]))
+print(json.dumps([first, second, third], default=str))
 """
     proc = run_py(site, code, base_env(home="/home/bob", user="bob"))
     assert proc.returncode == 0, proc.stderr
@@ -209,9 +212,28 @@ def test_on_cluster_detection_and_override(site):
     assert values(site, on, base_env(DVHPC_ON_CLUSTER="1")) is True
     assert values(site, on, base_env(DVHPC_ON_CLUSTER="0", **CLUSTER)) is False
     assert values(site, '[sp.path("data"), sp.job_wrapper()]', base_env(DVHPC_ON_CLUSTER="1")) == [
-        "/scratch/alice/data", str(site / "wrap.sh")]
+        "/scratch/alice/data", ""]  # a login node: the cluster, but no job, so nothing is wrapped
+    assert values(site, "sp.job_wrapper()", base_env(DVHPC_ON_CLUSTER="1", PBS_JOBID="9")) == str(site / "wrap.sh")
     kind, message = error(site, on, base_env(DVHPC_ON_CLUSTER="maybe"))
     assert kind == "SitePathError" and "DVHPC_ON_CLUSTER" in message
+
+
+def test_in_job_is_the_scheduler_question_apart_from_on_cluster(site):
+    """on_cluster(): a machine of the site (login nodes too); in_job(): inside any scheduler's batch job."""
+    ask = "[sp.on_cluster(), sp.in_job()]"
+    assert values(site, ask, base_env()) == [False, False]
+    assert values(site, ask, base_env(SLURM_CLUSTER_NAME="example")) == [True, False]  # a login node
+    assert values(site, ask, base_env(SLURM_CLUSTER_NAME="example", SLURM_JOB_ID="5")) == [True, True]
+    for name in ("SLURM_JOBID", "PBS_JOBID", "LSB_JOBID", "FLUX_JOB_ID"):  # a job elsewhere: not this cluster
+        assert values(site, ask, base_env(**{name: "12"})) == [False, True], name
+    assert values(site, "sp.in_job()", base_env(JOB_ID="3")) is False  # too generic alone (SGE needs both)
+    assert values(site, "sp.in_job()", base_env(JOB_ID="3", SGE_TASK_ID="1")) is True
+    assert values(site, "sp.in_job()", base_env(SLURM_JOBID="", PBS_JOBID="")) is False  # empty: not a job
+    assert values(site, "sp.in_job()", base_env(DVHPC_IN_JOB="yes")) is True
+    assert values(site, ask, base_env(DVHPC_IN_JOB="0", SLURM_JOB_ID="5")) == [True, False]
+    kind, message = error(site, "sp.in_job()", base_env(DVHPC_IN_JOB="sometimes"))
+    assert kind == "SitePathError" and "DVHPC_IN_JOB" in message
+    assert values(site, "sp.job_wrapper()", base_env(PBS_JOBID="12")) == ""  # a job, but not on this cluster
 
 
 def test_on_cluster_by_hostname(tmp_path):
@@ -241,7 +263,7 @@ def test_summary_script(site):
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for line in ("site: sp", "on_cluster: True", "  data: /scratch/alice/data", "  imagenet: /imagenet",
+    for line in ("site: sp", "on_cluster: True", "in_job: True", "  data: /scratch/alice/data", "  imagenet: /imagenet",
                  "  batch_size: 256", f"job_wrapper: {site / 'wrap.sh'}"):
         assert line in out.splitlines(), (line, out)
     assert "needs_unset: error:" in out and "DVHPC_TEST_UNSET" in out
@@ -288,3 +310,32 @@ def test_ruff_reads_exactly_the_data_block_names_as_defined_in_the_runtime():
     assert config["builtins"] == list(site_paths.DATA_NAMES)
     assert set(site_paths.site_data(check(str(Path(__file__).parents[1] / "sites" / "example.yaml")).site)) \
         == set(site_paths.DATA_NAMES)
+
+
+# ---------------------------------------------------------------------------------------- the README's Snakefile
+
+
+@pytest.mark.snakemake
+def test_readme_snakefile_imports_site_paths(tmp_path):
+    """The README's Snakefile (section "Use dvhpc in your own project"), dry-run by the real Snakemake in
+    the project layout it describes: paths from site_paths are Paths, usable as inputs and outputs."""
+    import re
+    import shutil
+
+    snakemake = shutil.which("snakemake")
+    if snakemake is None:
+        pytest.skip("snakemake is not installed (pip install -e '.[test]')")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    (snakefile,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if b.startswith("# workflow/Snakefile")]
+    project = tmp_path / "myproject"
+    (project / "workflow").mkdir(parents=True)
+    (project / "workflow" / "Snakefile").write_text(snakefile)
+    site = build(project / "build", "dvhpc: 1\nsite: greene\npaths: {data: ~/d, models: ~/m}\n")
+    shutil.copytree(site, project / "generated" / "greene")
+    home = tmp_path / "home"
+    (home / "d" / "raw").mkdir(parents=True)
+    (home / "d" / "raw" / "x.csv").write_text("1\n")
+    proc = subprocess.run([snakemake, "-n", "-c1", str(home / "m" / "x.pt")], cwd=project, capture_output=True,
+                          text=True, timeout=120, env={**base_env(home=str(home)), "PATH": os.environ["PATH"]})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "rule train:" in proc.stdout and f"input: {home}/d/raw/x.csv" in proc.stdout

@@ -179,3 +179,63 @@ def test_import_is_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------- DV355, DV356
+
+
+def _lint_json(dvhpc_main, tmp_path: Path, spec: str, snakefile: str | None = None) -> list[dict]:
+    import json
+
+    (tmp_path / "s.yaml").write_text("dvhpc: 1\nsite: s\ndetect: {env: {X_CLUSTER: '*'}}\n" + spec)
+    args = ["lint", str(tmp_path / "s.yaml"), "--no-shellcheck", "--format", "json"]
+    if snakefile is not None:
+        (tmp_path / "Snakefile").write_text(textwrap.dedent(snakefile))
+        args += ["--workflow", str(tmp_path / "Snakefile")]
+    _, out, err = dvhpc_main(*args)
+    return [d for d in json.loads(out) if d["code"] in ("DV352", "DV355", "DV356")]
+
+
+LOCAL_WORKFLOW = """\
+    localrules: a, b
+    rule a:
+        output: "a"
+    rule b:
+        output: "b"
+    rule c:
+        localrule: True
+        output: "c"
+    rule d:
+        output: "d"
+    rule e:
+        localrule: True
+        output: "e"
+    """
+
+
+def test_resources_on_local_rules_by_directive_flag_and_set(dvhpc_main, tmp_path):
+    spec = ("slurm: {partitions: {g: {gpus: {a100: 4}}}}\n"
+            "resources:\n  defaults: {time: 1h, mem: 4G}\n  sets: {light: {cpus: 2}}\n  rules:\n"
+            "    a: light\n    b: {disk: 10G}\n    c: {time: 5min, account: lab}\n    d: {cpus: 8}\n"
+            "    e: {partition: g, gpus: 1}\n")
+    found = _lint_json(dvhpc_main, tmp_path, spec, LOCAL_WORKFLOW)
+    # a: from its set; b: disk only (Snakemake limits local jobs by it too); c: `localrule: True`;
+    # d: not local; e: GPUs are DV352's, not repeated; defaults (time, mem) are not the rule's entry
+    assert [(d["code"], (d.get("fields") or {}).get("keys"), d["line"]) for d in found] == [
+        ("DV355", ["cpus"], 9), ("DV355", ["account", "time"], 11), ("DV352", None, 13)]
+    assert "rule 'a' is a local rule" in found[0]["message"] and "rule 'c'" in found[1]["message"]
+
+
+def test_requests_above_snakemake_resources_limits(dvhpc_main, tmp_path):
+    spec = ("snakemake:\n  restart_times: 1\n  resources: {mem: 100G, disk: 50G, gpu_slots: 3}\n"
+            "resources:\n  defaults: {mem: 120G}\n  rules:\n"
+            "    fits: {mem: 64G, disk: 50G, retry: {mem: 1.5x}}\n"
+            "    retried: {mem: 60G, retry: {mem: 2x}}\n"
+            "    wide: {disk: 51G}\n")
+    found = _lint_json(dvhpc_main, tmp_path, spec)
+    assert [(d["fields"]["rule"], d["fields"]["resource"], d["fields"]["attempt"], d["fields"]["value"],
+             d["fields"]["limit"], d["line"]) for d in found] == [
+        ("defaults", "mem_mb", 1, 122880, 102400, 8), ("retried", "mem_mb", 2, 122880, 102400, 11),
+        ("wide", "disk_mb", 1, 52224, 51200, 12)]  # 'wide' gets the defaults' mem: said once, at the defaults
+    assert "at attempt 2" in found[1]["message"] and "resources.defaults ask" in found[0]["message"]
+    assert found[0]["notes"][0]["line"] == 6  # where the limit is set

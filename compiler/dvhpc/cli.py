@@ -140,11 +140,16 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
     if fmt == "text" and silenced_note(diags):
         click.echo(f"{len(results)} spec(s) checked{silenced_note(diags)}")
+
+    def say(line: str, err: bool = False) -> None:
+        # with --format json/sarif/github stdout holds only that document; the status goes to stderr
+        click.echo(line, err=err or fmt != "text")
+
     stale = False
     for result in results:
         if result.skipped:
-            click.echo(f"{safe(result.spec)}: {result.skipped}",
-                       err=result.skipped.startswith(("has", "hand", "write", "dup")))
+            say(f"{safe(result.spec)}: {result.skipped}",
+                err=result.skipped.startswith(("has", "hand", "write", "dup")))
             continue
         plan = result.plan
         assert plan is not None, "build plans every spec it does not skip"
@@ -152,19 +157,19 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
         if check_only:
             if plan.stale:
                 stale = True
-                click.echo(f"{where}: out of date")
+                say(f"{where}: out of date")
                 for line in drifts.get(id(result), []):
-                    click.echo(f"  {line}")
+                    say(f"  {line}")
                 for label, paths in (("missing", plan.added), ("differs", plan.changed), ("obsolete", plan.removed)):
                     for path in paths:
-                        click.echo(f"  {label}: {where / path}")
+                        say(f"  {label}: {where / path}")
             else:
-                click.echo(f"{where}: up to date")
+                say(f"{where}: up to date")
         elif result.written:
             counts = f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed"
-            click.echo(f"{where}: wrote {len(plan.added) + len(plan.changed) + len(plan.unchanged)} files ({counts})")
+            say(f"{where}: wrote {len(plan.added) + len(plan.changed) + len(plan.unchanged)} files ({counts})")
         else:
-            click.echo(f"{where}: unchanged")
+            say(f"{where}: unchanged")
     failed = report.has_errors or any(r.skipped and not r.skipped.startswith("abstract") for r in results)
     sys.exit(EXIT_FINDINGS if failed or stale else EXIT_OK)
 
@@ -188,11 +193,14 @@ def compile_(specs: tuple[str, ...], out: str, check_only: bool, force: bool, fm
 @click.option("--no-cache", is_flag=True,
               help="Check every script again instead of reusing shellcheck results cached by content "
                    "(in $DVHPC_CACHE_DIR, else $XDG_CACHE_HOME/dvhpc or ~/.cache/dvhpc).")
+@click.option("--cluster", "cluster", is_flag=False, flag_value="live", default=None, metavar="[FILE]",
+              help="Check the specs against the cluster this runs on (partitions, limits, accounts, QOS), or "
+                   "against FILE, a snapshot written by `dvhpc snapshot`.")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of diagnostic codes and exit.")
 @click.option("--explain", "explain_code", metavar="CODE",
               help="Print what a diagnostic code (DV301) or rule name means, with examples, and exit.")
 def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: bool, strict: bool, shellcheck: bool,
-         jobs: int | None, no_cache: bool, list_codes: bool, explain_code: str | None) -> None:
+         jobs: int | None, no_cache: bool, cluster: str | None, list_codes: bool, explain_code: str | None) -> None:
     """Validate specs and check resources against partitions, placeholders, options and more."""
     if list_codes or explain_code:
         from dvhpc.report.describe import explain_rule, list_rules
@@ -206,6 +214,8 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         else:
             click.echo(list_rules(), nl=False)
         sys.exit(EXIT_OK)
+    if cluster is not None and cluster.endswith((".yaml", ".yml", ".toml")):
+        specs, cluster = (*specs, cluster), "live"  # `lint --cluster SPEC`: the spec, checked against the live cluster
     if not specs:
         raise click.UsageError("give at least one spec file (or --list-codes, --explain CODE)")
     if workflow_exec and not workflow:
@@ -213,8 +223,9 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
     from dvhpc.lint import failed, lint_specs
     from dvhpc.report.diagnostics import Report, Severity
 
+    facts = _cluster_facts(cluster) if cluster is not None else None
     results = lint_specs(expand_specs(specs), workflow=workflow, shellcheck=shellcheck, jobs=jobs, cache=not no_cache,
-                         workflow_exec=workflow_exec)
+                         workflow_exec=workflow_exec, cluster=facts)
     report = Report.merged(r.report for r in results)
     diags = report.sorted()
     emit_diagnostics(shown(diags, fmt), fmt, report.sources)
@@ -224,6 +235,49 @@ def lint(specs: tuple[str, ...], fmt: str, workflow: str | None, workflow_exec: 
         summary = ", ".join(f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no problems"
         click.echo(f"{len(results)} spec(s) linted: {summary}{silenced_note(diags)}", err=bad)
     sys.exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
+def _cluster_facts(source: str):
+    """`--cluster`'s facts; a cluster that does not answer or an unreadable snapshot is exit 2."""
+    from dvhpc.cluster.facts import ClusterFactsError
+    from dvhpc.report.textsafe import printable
+    from dvhpc.tools.snapshot import load_cluster
+
+    try:
+        return load_cluster(source)
+    except ClusterFactsError as exc:
+        click.echo(f"dvhpc lint: --cluster: {printable(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the snapshot here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+def snapshot(output: str | None, force: bool) -> None:
+    """Record what the cluster says about itself (scontrol, sinfo, sacctmgr) as cluster.json, for
+    `dvhpc lint SPEC --cluster cluster.json` where the cluster cannot be reached."""
+    from dvhpc.cluster.facts import ClusterFactsError
+    from dvhpc.report.textsafe import printable
+    from dvhpc.tools.snapshot import take_snapshot
+
+    if output and os.path.lexists(output) and not force:
+        raise click.UsageError(f"'{printable(output)}' exists; pass --force to overwrite it")
+    try:
+        facts = take_snapshot()
+    except ClusterFactsError as exc:
+        click.echo(f"dvhpc snapshot: {printable(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
+    for problem in facts.problems:
+        click.echo(f"warning: {printable(problem)}", err=True)
+    if facts.accounting_skipped:
+        click.echo(f"note: no accounts or QOS recorded: {printable(facts.accounting_skipped)}", err=True)
+    if output:
+        _write_output("snapshot", output, facts.to_json())
+        click.echo(f"{printable(output)}: recorded {len(facts.partitions)} partition(s), "
+                   f"{len(facts.associations or [])} association(s), {len(facts.qos or [])} QOS", err=True)
+    else:
+        click.echo(facts.to_json(), nl=False)
+    sys.exit(EXIT_OK)
 
 
 @cli.command(name="init")
@@ -367,6 +421,39 @@ def explain(spec: str, rules: tuple[str, ...], all_: bool, fmt: str) -> None:
     result = explain_site(site, layers, None if all_ else list(rules))
     click.echo(json.dumps(result, indent=2) if fmt == "json" else render_text(result), nl=fmt == "json")
     sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("spec")
+@click.option("--since", help="Jobs submitted since this date (sacct's forms: 2026-11-01, now-7days) "
+                              "[default: 30 days ago].")
+@click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable).")
+@click.option("--from", "from_paths", multiple=True, type=click.Path(exists=True), metavar="FILE|DIR",
+              help="A saved `sacct --parsable2` export (with its header), the slurm plugin's efficiency report "
+                   "(CSV) or a folder of Snakemake benchmark files (repeatable). Without it, tune asks sacct.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--write", "write_", is_flag=True, help="Edit the spec where each value comes from (comments kept).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained report.")
+@click.option("--min-jobs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Succeeded jobs a rule needs for a proposal.")
+@click.option("--quantile", type=click.FloatRange(0.5, 1.0), default=0.95, show_default=True)
+@click.option("--headroom", default="20%", show_default=True, help="Added to the quantile.")
+def tune(spec: str, since: str | None, rules: tuple[str, ...], from_paths: tuple[str, ...], fmt: str, write_: bool,
+         html_path: str | None, min_jobs: int, quantile: float, headroom: str) -> None:
+    """Propose each rule's memory, time and CPUs from what its jobs used (sacct, reports, benchmarks)."""
+    from dvhpc.tools.tune.command import run_tune
+
+    try:
+        options = _tune_options(min_jobs, quantile, headroom)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--headroom") from None
+    sys.exit(run_tune(spec, since, list(rules), list(from_paths), fmt, write_, html_path, options, emit_diagnostics))
+
+
+def _tune_options(min_jobs: int, quantile: float, headroom: str):
+    from dvhpc.tools.tune import Options, parse_headroom
+
+    return Options(quantile=quantile, headroom=parse_headroom(headroom), min_jobs=min_jobs)
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from dvhpc.pipeline import check
 from dvhpc.report.diagnostics import Location, Report, Severity
 
 if TYPE_CHECKING:
+    from dvhpc.cluster.facts import ClusterFacts
     from dvhpc.model.site import Site
     from dvhpc.rules.shellcheck import BackgroundCheck, Finding
     from dvhpc.rules.workflow import WorkflowInfo
@@ -43,19 +44,22 @@ def default_jobs() -> int:
 
 
 def lint_specs(specs: list[str], *, workflow: str | None = None, shellcheck: bool = True,
-               jobs: int | None = None, cache: bool = True, workflow_exec: bool = False) -> list[LintResult]:
+               jobs: int | None = None, cache: bool = True, workflow_exec: bool = False,
+               cluster: ClusterFacts | None = None) -> list[LintResult]:
     """Lint every spec; results come back in the order of `specs` whatever `jobs` is.
 
     Many specs are split into contiguous chunks (bases shared by neighbours stay cached) and
     linted by forked worker processes. A generated script is a data block (quoted by
     construction) and template files, so shellcheck checks each template shape (the script with
     stub data) once; the shapes depend on no spec, so their check starts first and runs while the
-    specs are checked, and a spec costs only the list of scripts it would get."""
+    specs are checked, and a spec costs only the list of scripts it would get.
+
+    `cluster`: the facts of the cluster the specs are checked against (`--cluster`)."""
 
     given = _read_workflow(workflow, workflow_exec) if workflow else None
     jobs = jobs or default_jobs()
     program = shellcheck_binary() if shellcheck else None
-    options = _Options(given, program)
+    options = _Options(given, program, cluster)
     shapes = _ShapeCheck.start(program, cache)
     try:
         results, outputs = _lint_all(specs, options, jobs)
@@ -142,6 +146,7 @@ def _read_workflow(workflow: str, execute: bool) -> _Workflow:
 class _Options:
     workflow: _Workflow | None
     program: str | None  # the shellcheck binary, None when not installed or not wanted
+    cluster: ClusterFacts | None = None  # --cluster: the facts the specs are checked against
 
 
 def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], list[list[str]]]:
@@ -156,6 +161,10 @@ def _lint_chunk(specs: list[str], options: _Options) -> tuple[list[LintResult], 
             if given.info.error:  # each spec's report says the workflow could not be read (DV353)
                 given.register_sources(report)
             check_workflow(site, layers, given.info, given.path, report)
+        if options.cluster is not None:
+            from dvhpc.rules.cluster_checks import check_cluster
+
+            check_cluster(layers, site, options.cluster, report)
 
     loader = SpecLoader()
     results = []

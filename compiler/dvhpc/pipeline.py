@@ -1,5 +1,5 @@
-"""The compiler pipeline as library calls: load -> merge layers -> validate -> resolve
-(-> the lint checks, for `dvhpc lint`) -> silence what the spec ignores.
+"""The compiler pipeline as library calls: load -> merge layers -> validate -> resolve -> the spec's
+own limits (-> the lint checks, for `dvhpc lint`) -> silence what the spec ignores.
 
 The CLI and the tests call these; each stage only reads what the previous one produced. Silencing
 is applied here, once, so `validate`, `lint`, `compile`, `diff` and `explain` agree on it.
@@ -59,17 +59,26 @@ def check(spec: str, loader: SpecLoader | None = None, *, checks: SiteChecks | N
 def _check(spec: str, loader: SpecLoader | None, checks: SiteChecks | None) -> Checked:
     from dvhpc.frontend.schema import validate
     from dvhpc.resolve.resolver import resolve
+    from dvhpc.resolve.unknown import unknown_values
+    from dvhpc.rules.checks import check_spec
 
     report = Report()
     layers = (loader or SpecLoader()).load(Path(spec), report, display=spec)
     if layers is None:
         return Checked(spec, None, None, report)
+    unknown: frozenset[tuple] = frozenset()
     if not validate(layers, report):
-        return Checked(spec, layers, None, report)
-    site = resolve(layers, report, spec)
-    if report.has_errors:  # no silenceable error comes before the lint checks
-        return Checked(spec, layers, None, report)
+        bad = unknown_values(layers.data)  # bad values: resolved as unknown, every problem in one run
+        if bad is None:
+            return Checked(spec, layers, None, report)
+        unknown = bad
+    site = resolve(layers, report, spec, unknown)
+    invalid = report.has_errors  # none of these can be silenced: the site is checked, never output
     checked = Checked(spec, layers, site, report)
+    if not checked.abstract:
+        check_spec(layers, site, report)  # errors that can be silenced: silencing comes after
+    if invalid:
+        return Checked(spec, layers, None, report)
     if checks is not None and not checked.abstract:
         checks(layers, site, report)
     return checked

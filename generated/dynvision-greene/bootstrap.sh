@@ -7,19 +7,20 @@
 # shellcheck disable=SC2016,SC2088
 {
   _dvhpc_env_site=dynvision-greene
-  _dvhpc_env_module_purge=1
+  _dvhpc_env_module_purge=0
   _dvhpc_env_module_use=()
-  _dvhpc_env_module_load=(anaconda3/2024.02)
-  _dvhpc_env_conda=(snakemake)
+  _dvhpc_env_module_load=(anaconda3/2020.07)
+  _dvhpc_env_conda=(snake-env)
   _dvhpc_env_venv=()
   _dvhpc_env_variable_names=()
   _dvhpc_env_variable_values=()
   _dvhpc_env_require_python=('>=3.11')
-  _dvhpc_env_require_snakemake=('>=9.19')
-  _dvhpc_env_pip_snakemake='snakemake>=9.19'
+  _dvhpc_env_require_snakemake=('~=9.1.5')
+  _dvhpc_env_pip_snakemake='snakemake~=9.1.5'
   _dvhpc_env_plugins=(slurm)
   _dvhpc_env_plugin_modules=(snakemake_executor_plugin_slurm)
   _dvhpc_env_plugin_packages=(snakemake-executor-plugin-slurm)
+  _dvhpc_env_plugin_ranges=('~=2.8.0')
   _dvhpc_env_slurm_commands=(sbatch squeue sacct)
 }
 
@@ -59,6 +60,24 @@ _dvhpc_expand() {
   done
   _dvhpc_value+=$_dvhpc_rest
   return "$_dvhpc_status"
+}
+
+
+# _dvhpc_check_plugin_versions PYTHON: each executor plugin's installed version against the range
+# dvhpc verified it in (_dvhpc_env_plugin_ranges, one per plugin; README "Verified versions"): a
+# plugin builds the sbatch command from the profile, so another version may ask SLURM for other
+# things. The Snakemake version itself is checked against _dvhpc_env_require_snakemake.
+_dvhpc_check_plugin_versions() {
+  local _dvhpc_i _dvhpc_plugver
+  for _dvhpc_i in "${!_dvhpc_env_plugins[@]}"; do
+    if ! _dvhpc_plugver="$("$1" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' \
+      "${_dvhpc_env_plugin_packages[_dvhpc_i]}" 2>/dev/null)" || [[ -z $_dvhpc_plugver ]]; then
+      continue  # not installed: the check of the plugin's module says so
+    fi
+    if ! _dvhpc_version_ok "$_dvhpc_plugver" "${_dvhpc_env_plugin_ranges[_dvhpc_i]}"; then
+      _dvhpc_fail "${_dvhpc_env_plugin_packages[_dvhpc_i]} $_dvhpc_plugver is not a version this profile was verified with (${_dvhpc_env_plugin_ranges[_dvhpc_i]}); install it: pip install '${_dvhpc_env_plugin_packages[_dvhpc_i]}${_dvhpc_env_plugin_ranges[_dvhpc_i]}'"
+    fi
+  done
 }
 
 #
@@ -241,8 +260,11 @@ _dvhpc_checks() {
     if ! _dvhpc_smkver="$(_dvhpc_first_version "$(snakemake --version 2>/dev/null)")"; then
       _dvhpc_fail 'cannot read the version of snakemake ("snakemake --version" failed)'
     elif ! _dvhpc_version_ok "$_dvhpc_smkver" "${_dvhpc_env_require_snakemake[0]}"; then
-      _dvhpc_fail "snakemake $_dvhpc_smkver does not satisfy ${_dvhpc_env_require_snakemake[0]} (environment.require.snakemake); upgrade it: pip install '$_dvhpc_env_pip_snakemake'"
+      _dvhpc_fail "snakemake $_dvhpc_smkver does not satisfy ${_dvhpc_env_require_snakemake[0]} (environment.require.snakemake); install a matching version: pip install '$_dvhpc_env_pip_snakemake'"
     fi
+  fi
+  if [[ -n $_dvhpc_py ]]; then
+    _dvhpc_check_plugin_versions "$_dvhpc_py"
   fi
   for _dvhpc_i in "${!_dvhpc_env_plugins[@]}"; do
     if [[ -n $_dvhpc_py ]] && ! "$_dvhpc_py" -c "import ${_dvhpc_env_plugin_modules[_dvhpc_i]}" >/dev/null 2>&1; then
@@ -303,12 +325,12 @@ _dvhpc_cleanup() {
     unset -f _dvhpc_expand
   fi
   unset -f _dvhpc_say _dvhpc_fail _dvhpc_vercmp _dvhpc_prefix_eq _dvhpc_version_ok \
-    _dvhpc_first_version _dvhpc_modules _dvhpc_python_env _dvhpc_variables _dvhpc_checks _dvhpc_setup \
+    _dvhpc_first_version _dvhpc_check_plugin_versions _dvhpc_modules _dvhpc_python_env _dvhpc_variables _dvhpc_checks _dvhpc_setup \
     _dvhpc_bootstrap _dvhpc_cleanup
   unset _dvhpc_env_site _dvhpc_env_module_purge _dvhpc_env_module_use _dvhpc_env_module_load \
     _dvhpc_env_conda _dvhpc_env_venv _dvhpc_env_variable_names _dvhpc_env_variable_values _dvhpc_env_require_python \
     _dvhpc_env_require_snakemake _dvhpc_env_pip_snakemake _dvhpc_env_plugins _dvhpc_env_plugin_modules _dvhpc_env_plugin_packages \
-    _dvhpc_env_slurm_commands
+    _dvhpc_env_plugin_ranges _dvhpc_env_slurm_commands
   return "$_dvhpc_status"
 }
 

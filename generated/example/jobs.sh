@@ -9,6 +9,7 @@
   _dvhpc_site=example
   _dvhpc_accounting=1
   _dvhpc_workdir=()
+  _dvhpc_snakefile=()
   _dvhpc_logdir=logs/slurm
   _dvhpc_partition_lines=('partition      max_time  cpus  mem   nodes  gpus' 'cpu (default)  2d        48    180G  120    -' 'gpu            5d        48    360G  20     a100:4,h200:8')
 }
@@ -53,9 +54,31 @@ _dvhpc_expand() {
 
 # workdir.sh: the workflow's folder and the log folder, shared by run.sh and jobs.sh.
 
-# _dvhpc_enter_workdir WHO: change into environment.workdir when the spec sets one; exits on failure.
+# _dvhpc_enter_workdir WHO: change into the folder Snakemake runs in: environment.workdir when the
+# spec sets one, else the folder of snakemake.snakefile (Snakemake resolves a relative slurm-logdir
+# against it), else stay; exits on failure. Sets _dvhpc_snakefile_path to the Snakefile's absolute
+# path (relative paths: to where the script was started), or to nothing without snakemake.snakefile.
 _dvhpc_enter_workdir() {
+  _dvhpc_snakefile_path=''
+  if (( ${#_dvhpc_snakefile[@]} )); then
+    if ! _dvhpc_expand "$1" snakemake.snakefile "${_dvhpc_snakefile[0]}"; then
+      exit 1
+    fi
+    local _dvhpc_folder=.
+    if [[ $_dvhpc_value == */* ]]; then
+      _dvhpc_folder=${_dvhpc_value%/*}
+    fi
+    if [[ ! -f $_dvhpc_value ]] || ! _dvhpc_folder="$(cd -- "${_dvhpc_folder:-/}" && pwd)"; then
+      printf '%s %s %s\n' "$1: no Snakefile at" "$_dvhpc_value" "(snakemake.snakefile)" >&2
+      exit 1
+    fi
+    _dvhpc_snakefile_path="${_dvhpc_folder%/}/${_dvhpc_value##*/}"
+  fi
   if (( ${#_dvhpc_workdir[@]} == 0 )); then
+    if [[ -n $_dvhpc_snakefile_path ]] && ! cd -- "${_dvhpc_snakefile_path%/*}/"; then
+      printf '%s %s\n' "$1: cannot change into the Snakefile's folder" "${_dvhpc_snakefile_path%/*}/" >&2
+      exit 1
+    fi
     return 0
   fi
   if ! _dvhpc_expand "$1" environment.workdir "${_dvhpc_workdir[0]}"; then
@@ -104,9 +127,52 @@ _dvhpc_need() {
   fi
 }
 
+# The rule of a job: the slurm executor plugin comments each job rule_<rule>_wildcards_<...> (its
+# name is the run's id), dvhpc's cluster-generic submit command rule_<rule>. Other jobs: '-'.
+_dvhpc_rule_of() {
+  local rule=$1
+  if [[ "$rule" != rule_* ]]; then
+    echo -
+    return
+  fi
+  rule="${rule#rule_}"
+  printf '%s\n' "${rule%%_wildcards_*}"
+}
+
+# The GPUs of a job: the count from its TRES (gres/gpu=N: allocated, or requested while pending),
+# the type from its per-job/node/task request (gres:gpu:TYPE:N); '-' without GPUs.
+_dvhpc_gpus_of() {
+  local tres=$1 request=$2 count='' type=''
+  if [[ ",$tres," =~ ,gres/gpu=([0-9]+), ]]; then
+    count="${BASH_REMATCH[1]}"
+  elif [[ "$request" =~ gpu:([0-9]+)(,|$) ]]; then
+    count="${BASH_REMATCH[1]}"
+  fi
+  if [[ "$request" =~ gpu:([A-Za-z0-9_.-]*[A-Za-z_.-][A-Za-z0-9_.-]*):[0-9]+ ]]; then
+    type="${BASH_REMATCH[1]}"
+  fi
+  if [[ -z "$count" || "$count" == 0 ]]; then
+    echo -
+  else
+    printf '%s%s\n' "$count" "${type:+ ($type)}"
+  fi
+}
+
 _dvhpc_status() {
   _dvhpc_need squeue
-  squeue -u "${USER:-$(id -un)}" -o '%.18i %.10P %.40j %.9T %.10M %.10l %.5D %.5C %.8m %.20b %R'
+  local out id part state used limit nodes cpus mem tres per_job per_node per_task reason name comment
+  # '|' ends every field; the comment comes last, so a '|' in a wildcard value stays in it
+  out="$(squeue -h -u "${USER:-$(id -un)}" -O 'JobID:|,Partition:|,StateCompact:|,TimeUsed:|,TimeLimit:|,NumNodes:|,NumCPUs:|,MinMemory:|,tres-alloc:|,tres-per-job:|,tres-per-node:|,tres-per-task:|,ReasonList:|,Name:|,Comment:|')" || return
+  printf '%-10s %-10s %-24s %-3s %10s %10s %5s %4s %7s %-12s %-16s %s\n' \
+    JOBID PARTITION RULE ST TIME LIMIT NODES CPUS MEM GPUS 'NODELIST(REASON)' 'NAME (run)'
+  if [[ -z "$out" ]]; then
+    return 0
+  fi
+  while IFS='|' read -r id part state used limit nodes cpus mem tres per_job per_node per_task reason name comment; do
+    printf '%-10s %-10s %-24s %-3s %10s %10s %5s %4s %7s %-12s %-16s %s\n' "$id" "$part" \
+      "$(_dvhpc_rule_of "${comment%|}")" "$state" "$used" "$limit" "$nodes" "$cpus" "$mem" \
+      "$(_dvhpc_gpus_of "$tres" "$per_job,$per_node,$per_task")" "$reason" "$name"
+  done <<<"$out"
 }
 
 _dvhpc_job_usage() {
@@ -117,14 +183,21 @@ _dvhpc_job_usage() {
   fi
   if (( _dvhpc_accounting )); then
     _dvhpc_need sacct
+    if [[ -z "$(sacct -n -X -j "$id" --format=JobID 2>/dev/null)" ]]; then
+      echo "dvhpc jobs: no job $id in SLURM's accounting (sacct): check the id (jobs.sh status lists yours)" >&2
+      return 1
+    fi
     sacct -j "$id" --format=JobID,JobName%30,State,ExitCode,Elapsed,Timelimit,AllocCPUS,ReqMem,MaxRSS,MaxVMSize
     status=$?
   else
     _dvhpc_need scontrol
     echo 'dvhpc jobs: accounting is off on this cluster (slurm.accounting: false), so sacct has no data;' >&2
     echo 'dvhpc jobs: showing scontrol show job (known only while the job is queued, running or just ended)' >&2
-    scontrol show job "$id"
-    status=$?
+    if ! scontrol show job "$id"; then
+      echo "dvhpc jobs: no job $id known to SLURM (scontrol keeps a job only a few minutes after it ends)" >&2
+      return 1
+    fi
+    status=0
   fi
   if command -v squeue >/dev/null 2>&1 && command -v sstat >/dev/null 2>&1; then
     state="$(squeue -h -j "$id" -o %T 2>/dev/null)"

@@ -10,6 +10,9 @@
   _dvhpc_executor=slurm
   _dvhpc_workdir=()
   _dvhpc_logdir=logs/slurm
+  _dvhpc_snakefile=()
+  _dvhpc_run_logdir=logs/runs
+  _dvhpc_unlock_first=0
 }
 
 # runtime_text.sh: expands the run-time text of a spec value at run time, the way
@@ -52,9 +55,31 @@ _dvhpc_expand() {
 
 # workdir.sh: the workflow's folder and the log folder, shared by run.sh and jobs.sh.
 
-# _dvhpc_enter_workdir WHO: change into environment.workdir when the spec sets one; exits on failure.
+# _dvhpc_enter_workdir WHO: change into the folder Snakemake runs in: environment.workdir when the
+# spec sets one, else the folder of snakemake.snakefile (Snakemake resolves a relative slurm-logdir
+# against it), else stay; exits on failure. Sets _dvhpc_snakefile_path to the Snakefile's absolute
+# path (relative paths: to where the script was started), or to nothing without snakemake.snakefile.
 _dvhpc_enter_workdir() {
+  _dvhpc_snakefile_path=''
+  if (( ${#_dvhpc_snakefile[@]} )); then
+    if ! _dvhpc_expand "$1" snakemake.snakefile "${_dvhpc_snakefile[0]}"; then
+      exit 1
+    fi
+    local _dvhpc_folder=.
+    if [[ $_dvhpc_value == */* ]]; then
+      _dvhpc_folder=${_dvhpc_value%/*}
+    fi
+    if [[ ! -f $_dvhpc_value ]] || ! _dvhpc_folder="$(cd -- "${_dvhpc_folder:-/}" && pwd)"; then
+      printf '%s %s %s\n' "$1: no Snakefile at" "$_dvhpc_value" "(snakemake.snakefile)" >&2
+      exit 1
+    fi
+    _dvhpc_snakefile_path="${_dvhpc_folder%/}/${_dvhpc_value##*/}"
+  fi
   if (( ${#_dvhpc_workdir[@]} == 0 )); then
+    if [[ -n $_dvhpc_snakefile_path ]] && ! cd -- "${_dvhpc_snakefile_path%/*}/"; then
+      printf '%s %s\n' "$1: cannot change into the Snakefile's folder" "${_dvhpc_snakefile_path%/*}/" >&2
+      exit 1
+    fi
     return 0
   fi
   if ! _dvhpc_expand "$1" environment.workdir "${_dvhpc_workdir[0]}"; then
@@ -75,30 +100,175 @@ _dvhpc_find_logdir() {
   logdir=$_dvhpc_value
 }
 
+# workflow.sh: run.sh's own log folder, and what it runs before Snakemake (the version, the unlock).
+
+# _dvhpc_find_run_logdir WHO: sets logdir to snakemake.run_logdir (relative to the working folder),
+# made and absolute. With the slurm executor it must not lie inside snakemake.logdir, whose old *.log
+# files the plugin deletes (compile refuses what it can see; this checks the real folders).
+_dvhpc_find_run_logdir() {
+  if ! _dvhpc_expand "$1" snakemake.logdir "$_dvhpc_logdir"; then
+    exit 1
+  fi
+  local _dvhpc_jobs=$_dvhpc_value
+  if ! _dvhpc_expand "$1" snakemake.run_logdir "$_dvhpc_run_logdir"; then
+    exit 1
+  fi
+  logdir=$_dvhpc_value
+  if ! mkdir -p -- "$logdir" || ! logdir="$(cd -- "$logdir" && pwd -P)"; then
+    printf '%s %s\n' "$1: cannot create the log folder" "$logdir" >&2
+    exit 1
+  fi
+  if [[ $_dvhpc_executor != slurm ]]; then
+    return 0
+  fi
+  if [[ -d $_dvhpc_jobs ]]; then
+    _dvhpc_jobs="$(cd -- "$_dvhpc_jobs" && pwd -P)"
+  elif [[ $_dvhpc_jobs != /* ]]; then
+    _dvhpc_jobs="$PWD/$_dvhpc_jobs"
+  fi
+  _dvhpc_jobs=${_dvhpc_jobs%/}
+  if [[ $logdir == "$_dvhpc_jobs" || $logdir == "$_dvhpc_jobs"/* ]]; then
+    printf '%s\n' "$1: the run log folder $logdir (snakemake.run_logdir) is inside $_dvhpc_jobs (snakemake.logdir), where the slurm plugin deletes old *.log files; set snakemake.run_logdir to another folder" >&2
+    exit 1
+  fi
+}
+
+# _dvhpc_before_run WHO LOG: prints Snakemake's version, then (snakemake.unlock_first) removes a
+# stale lock with `snakemake --unlock --cores=1` and the run's profile and Snakefile, as
+# DynVision's _snakecharm.sh did; both on the terminal and in LOG. Exits when either fails.
+_dvhpc_before_run() {
+  local _dvhpc_version
+  if ! _dvhpc_version="$(snakemake --version 2>&1)"; then
+    printf '%s\n%s\n' "$1: snakemake --version failed:" "$_dvhpc_version" | tee -a -- "$2" >&2
+    exit 1
+  fi
+  printf '%s\n' "$1: running workflow with snakemake version $_dvhpc_version" | tee -a -- "$2"
+  if (( ! _dvhpc_unlock_first )); then
+    return 0
+  fi
+  local _dvhpc_unlock
+  _dvhpc_unlock=(snakemake --unlock --cores=1 --profile "$here/profile")
+  if [[ -n $_dvhpc_snakefile_path ]]; then
+    _dvhpc_unlock+=(--snakefile "$_dvhpc_snakefile_path")
+  fi
+  {
+    printf '#'
+    printf ' %q' "${_dvhpc_unlock[@]}"
+    printf '\n'
+  } >>"$2"
+  "${_dvhpc_unlock[@]}" </dev/null 2>&1 | tee -a -- "$2"
+  local _dvhpc_status=${PIPESTATUS[0]}
+  if (( _dvhpc_status != 0 )); then
+    printf '%s\n' "$1: snakemake --unlock failed (exit $_dvhpc_status); the workflow was not started" | tee -a -- "$2" >&2
+    exit 1
+  fi
+}
+
+
+# stale.sh (part of run.sh): whether a spec file changed since this folder was generated.
+#
+# MANIFEST.json next to run.sh lists the spec and every file it extends with its sha256, as paths
+# relative to the project folder (the parent of the output root, two folders up from here). The
+# check reads the two lines dvhpc writes per input ("path": ..., then "sha256": ...) and hashes
+# each file with sha256sum (or shasum -a 256): no Python needed.
+
+# The sha256 of file $1 on stdout; status 2 when no hashing program is installed.
+_dvhpc_sha256() {
+  local sum
+  if command -v sha256sum >/dev/null 2>&1; then
+    sum="$(sha256sum <"$1")" || return 1
+  elif command -v shasum >/dev/null 2>&1; then
+    sum="$(shasum -a 256 <"$1")" || return 1
+  else
+    return 2
+  fi
+  printf '%s\n' "${sum%% *}"
+}
+
+# Prints one line per spec file that changed ("changed: PATH"), and one per file that could not be
+# checked ("unchecked: PATH: why"). Status 1 when a file changed.
+_dvhpc_stale_inputs() {
+  local manifest="$here/MANIFEST.json" project="$here/../.." line path="" have changed=0 status
+  if [[ ! -f "$manifest" ]]; then
+    echo "unchecked: MANIFEST.json: not found next to run.sh"
+    return 0
+  fi
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" =~ ^\ +\"path\":\ \"(.*)\",$ ]]; then
+      path="${BASH_REMATCH[1]}"
+    elif [[ -n "$path" && "$line" =~ ^\ +\"sha256\":\ \"([0-9a-f]{64})\"$ ]]; then
+      if [[ "$path" == *\\* ]]; then  # a JSON escape: not the file's name as written
+        echo "unchecked: $path: a name with escapes (quotes, backslashes, non-ASCII)"
+      elif [[ ! -f "$project/$path" ]]; then
+        echo "unchecked: $path: not found"
+      else
+        have="$(_dvhpc_sha256 "$project/$path")"
+        status=$?
+        if (( status == 2 )); then
+          echo "unchecked: $path: neither sha256sum nor shasum is installed"
+        elif (( status != 0 )); then
+          echo "unchecked: $path: cannot be read"
+        elif [[ "$have" != "${BASH_REMATCH[1]}" ]]; then
+          echo "changed: $path"
+          changed=1
+        fi
+      fi
+      path=""
+    fi
+  done <"$manifest"
+  return "$changed"
+}
+
+# Refuses (status 1, with a message naming each changed file) when a spec file changed, unless
+# $1 is 1 (--allow-stale); a file that cannot be checked is a warning.
+_dvhpc_refuse_stale() {
+  local allow=$1 found line
+  found="$(_dvhpc_stale_inputs)"
+  local stale=$?
+  while IFS= read -r line; do
+    case "$line" in
+      changed:*) echo "dvhpc run: ${line#changed: } changed since the files in $here were generated" >&2 ;;
+      unchecked:*) echo "dvhpc run: warning: not checked for changes: ${line#unchecked: }" >&2 ;;
+    esac
+  done <<<"$found"
+  if (( stale )); then
+    if (( allow )); then
+      echo "dvhpc run: --allow-stale: running the files generated from the old spec" >&2
+      return 0
+    fi
+    echo "dvhpc run: run dvhpc compile again (or pass --allow-stale to run the old files); Snakemake was not started" >&2
+    return 1
+  fi
+  return 0
+}
+
 #
 # run.sh: start Snakemake with the profile of the site named by _dvhpc_site above (replaces
 # snakecharm.sh).
 #
-#   run.sh [--foreground] [--] [snakemake arguments...]
+#   run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 #
 # Sources bootstrap.sh (and stops if it reports a problem), changes into environment.workdir
-# when the spec sets one, and runs `snakemake --profile <this folder>/profile ARGS...`.
+# (default: the folder of snakemake.snakefile), prints Snakemake's version, runs
+# `snakemake --unlock --cores=1` first with snakemake.unlock_first, and runs
+# `snakemake --profile <this folder>/profile [--snakefile FILE] ARGS...`.
 # By default Snakemake runs in the background (nohup) and its output goes to
 #   <logdir>/snakecharm_<arguments>_<UTC time>.log
-# (logdir: snakemake.logdir of the spec, relative to the working folder); the PID and the log
-# path are printed. --foreground runs attached, shows the output and writes the log too, and
+# (logdir: snakemake.run_logdir of the spec, relative to the working folder; never inside
+# snakemake.logdir, where the slurm plugin deletes old logs); the PID and the log path are printed. --foreground runs attached, shows the output and writes the log too, and
 # exits with Snakemake's exit status. Every argument reaches Snakemake unchanged.
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 _dvhpc_usage() {
   cat <<'EOF'
-usage: run.sh [--foreground] [--] [snakemake arguments...]
+usage: run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 
 EOF
   printf "Start Snakemake with this site's profile (%s).\n" "$_dvhpc_site"
   cat <<'EOF'
   --foreground   run attached and exit with Snakemake's status (default: background, nohup)
+  --allow-stale  run even though the spec changed since these files were generated
   --             end of run.sh's options (e.g. run.sh -- --help shows Snakemake's help)
   -h, --help     show this help
 Output is logged to <logdir>/snakecharm_<arguments>_<UTC time>.log.
@@ -106,6 +276,8 @@ EOF
 }
 
 foreground=0
+allow_stale=0
+while (( $# )); do  # run.sh's own options, in any order
 case "${1:-}" in
   -h | --help)
     _dvhpc_usage
@@ -115,11 +287,18 @@ case "${1:-}" in
     foreground=1
     shift
     ;;
+  --allow-stale)
+    allow_stale=1
+    shift
+    ;;
+  *) break ;;
 esac
+done
 if [[ "${1:-}" == "--" ]]; then
   shift
 fi
 
+_dvhpc_refuse_stale "$allow_stale" || exit 1  # a spec file changed since generation (stale.sh)
 if [[ ! -d "$here/profile" ]]; then
   echo "dvhpc run: no Snakemake profile at $here/profile; run dvhpc compile again" >&2
   exit 1
@@ -138,13 +317,10 @@ if ! command -v snakemake >/dev/null 2>&1; then
   exit 127
 fi
 
-# The workflow's folder (environment.workdir), then the log folder (snakemake.logdir) relative to it.
+# The workflow's folder (environment.workdir, or the Snakefile's), then run.sh's log folder
+# (snakemake.run_logdir) relative to it.
 _dvhpc_enter_workdir 'dvhpc run'
-_dvhpc_find_logdir 'dvhpc run'
-if ! mkdir -p -- "$logdir" || ! logdir="$(cd -- "$logdir" && pwd)"; then
-  echo "dvhpc run: cannot create the log folder $logdir" >&2
-  exit 1
-fi
+_dvhpc_find_run_logdir 'dvhpc run'
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 # The arguments as a file name part: / -> -, anything but [A-Za-z0-9._=-] -> _, at most 100 characters.
@@ -169,6 +345,9 @@ if [[ -z "${DVHPC_RUN_ID:-}" ]]; then
 fi
 export DVHPC_RUN_ID
 cmd=(snakemake --profile "$here/profile")
+if [[ -n $_dvhpc_snakefile_path ]]; then
+  cmd+=(--snakefile "$_dvhpc_snakefile_path")
+fi
 if [[ $_dvhpc_executor == slurm ]]; then
   cmd+=(--slurm-jobname-prefix "$DVHPC_RUN_ID")
 fi
@@ -178,6 +357,7 @@ cmd+=("$@")
   printf ' %q' "${cmd[@]}"
   printf '\n'
 } >"$log"
+_dvhpc_before_run 'dvhpc run' "$log"
 
 if (( foreground )); then
   echo "dvhpc run: run $DVHPC_RUN_ID, log: $log" >&2

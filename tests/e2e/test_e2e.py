@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from dvhpc.model import versions
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SNAKEFILE = HERE / "Snakefile"
@@ -46,6 +48,9 @@ SACCT_TIMEOUT = 30
 # cluster-generic polls every --seconds-between-status-checks (default 10 s).
 FAST_POLL = ("--seconds-between-status-checks", "2")
 VENV = Path(sys.prefix)
+# The oldest and the newest Snakemake of the version matrix (tests/matrix): the venv of this
+# python serves the row it matches, tests/matrix/venvs.py builds (and caches) the other.
+ENDS = (versions.MATRIX[0], versions.MATRIX[-1])
 PLUGINS = {"slurm": "snakemake_executor_plugin_slurm", "cluster-generic": "snakemake_executor_plugin_cluster_generic"}
 _FIELD = re.compile(r"(\S+?)=(.*?)(?=\s+[^\s=]+=|$)")
 _GRES = re.compile(r"gres[:/]gpu(?::(?P<type>[^:=,]+))?[:=](?P<count>\d+)")
@@ -66,8 +71,27 @@ def dvhpc(*args: str) -> subprocess.CompletedProcess[str]:
     return _run([sys.executable, "-m", "dvhpc", *args], cwd=REPO, env=env)
 
 
-def need_venv(executor: str) -> None:
-    """Skip (with the reason) unless this python is a venv with snakemake and the executor plugin."""
+def venv_for(version: str) -> Path:
+    """The venv of a matrix row (skip, with the reason, when it cannot be built)."""
+    sys.path.insert(0, str(REPO / "tests" / "matrix"))
+    try:
+        import venvs  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(REPO / "tests" / "matrix"))
+    if VENV != Path(sys.base_prefix) and venvs.installed(sys.executable, venvs.row(version)["requirements"]):
+        return VENV
+    try:
+        return venvs.bin_dir(version).parent
+    except (RuntimeError, OSError) as exc:
+        pytest.skip(f"cannot build the Snakemake {version} venv (tests/matrix/venvs.py): {exc}")
+
+
+def need_venv(executor: str, venv: Path = VENV) -> None:
+    """Skip (with the reason) unless `venv` is a venv with snakemake and the executor plugin."""
+    if venv != VENV:
+        if not (venv / "bin" / "activate").is_file() or not (venv / "bin" / "snakemake").is_file():
+            pytest.skip(f"{venv} is not a venv with snakemake")
+        return
     if VENV == Path(sys.base_prefix) or not (VENV / "bin" / "activate").is_file():
         pytest.skip(f"{sys.executable} is not in a venv; run the tests with .venv/bin/python (tests/run-all.sh)")
     for module in ("snakemake", PLUGINS[executor]):
@@ -75,7 +99,7 @@ def need_venv(executor: str) -> None:
             pytest.skip(f"{module} is not installed in {VENV} (pip install -e '.[test]')")
 
 
-def run_env(**extra: str) -> dict[str, str]:
+def run_env(venv: Path = VENV, **extra: str) -> dict[str, str]:
     """The environment of a user's shell: the venv is NOT on PATH, bootstrap.sh must activate it."""
     venv_bin = (VENV / "bin").resolve()
     env = {k: v for k, v in os.environ.items()
@@ -83,7 +107,7 @@ def run_env(**extra: str) -> dict[str, str]:
            and k not in ("DVHPC_SKIP_CHECKS", "DVHPC_RUN_ID", "DVHPC_DEBUG", "VIRTUAL_ENV", "FORCE_COLOR")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
                                   if p and Path(p).resolve() != venv_bin)
-    env["DVHPC_E2E_VENV"] = str(VENV)  # environment.venv: ${DVHPC_E2E_VENV} in cluster.yaml
+    env["DVHPC_E2E_VENV"] = str(venv)  # environment.venv: ${DVHPC_E2E_VENV} in cluster.yaml
     env["NO_COLOR"] = "1"
     env.update(extra)
     return env
@@ -205,6 +229,7 @@ class Run:
     jobs: dict[str, list[dict[str, str]]]  # rule -> its jobs (scontrol fields), in submission order
     reported: set[str]  # job IDs Snakemake printed as submitted
     sacct: dict[str, dict[str, str]] | None = None  # sacct_records(), read once
+    venv: Path = VENV  # the venv bootstrap.sh activated (its Snakemake ran the workflow)
 
     def all(self) -> list[dict[str, str]]:
         return [job for jobs in self.jobs.values() for job in jobs]
@@ -236,8 +261,13 @@ def reported_ids(executor: str, output: str) -> set[str]:
     return set(re.findall(pattern, output))
 
 
-def run_workflow(local_slurm, executor: str, folder: Path, *targets: str, spec: Path | None = None) -> Run:
-    need_venv(executor)
+def run_workflow(local_slurm, executor: str, folder: Path, *targets: str, spec: Path | None = None,
+                 version: str | None = None) -> Run:
+    venv = venv_for(version) if version else VENV
+    need_venv(executor, venv)
+    if spec is None and version is not None and not versions.Range.parse(">=9.19").admits(version):
+        # cluster.yaml requires >=9.19; run the oldest of the matrix with the range that admits it
+        spec = spec_for(executor, local_slurm.mode, folder, environment={"require": {"snakemake": f"~={version}"}})
     spec = spec or spec_for(executor, local_slurm.mode, folder)
     site_dir = compile_spec(spec, folder / "generated")
     workdir = folder / "workflow"
@@ -247,7 +277,7 @@ def run_workflow(local_slurm, executor: str, folder: Path, *targets: str, spec: 
     started = time.monotonic()
     try:
         code, output = run_bounded([site_dir / "run.sh", "--foreground", *FAST_POLL, *targets],
-                                   cwd=workdir, env=run_env(DVHPC_RUN_ID=run_id), timeout=RUN_TIMEOUT)
+                                   cwd=workdir, env=run_env(venv, DVHPC_RUN_ID=run_id), timeout=RUN_TIMEOUT)
     except TimeoutError as exc:
         logs = sorted((workdir / "logs" / "slurm").glob("snakecharm_*.log"))  # run.sh's log
         text = logs[-1].read_text() if logs else ""
@@ -258,14 +288,17 @@ def run_workflow(local_slurm, executor: str, folder: Path, *targets: str, spec: 
     names, jobs = find_jobs(local_slurm, executor, output, run_id)
     cancel_active([j for js in jobs.values() for j in js])
     return Run(executor, local_slurm.mode, site_dir, workdir, code, output, seconds,
-               load_resources(site_dir), names, jobs, reported_ids(executor, output))
+               load_resources(site_dir), names, jobs, reported_ids(executor, output), venv=venv)
 
 
-@pytest.fixture(scope="module", params=sorted(SPECS), ids=lambda e: f"executor={e}")
+@pytest.fixture(scope="module", params=[(e, v) for v in reversed(ENDS) for e in sorted(SPECS)],
+                ids=lambda p: f"executor={p[0]}-snakemake={p[1]}")
 def e2e_run(request, local_slurm, tmp_path_factory) -> Run:
-    """The whole workflow, run once per executor against the local cluster."""
-    run = run_workflow(local_slurm, request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
-    print(f"\ne2e: executor {run.executor}, {run.mode} mode: workflow ran in {run.seconds:.1f}s (exit {run.code})")
+    """The whole workflow, run once per executor and per end of the version matrix against the local cluster."""
+    executor, version = request.param
+    run = run_workflow(local_slurm, executor, tmp_path_factory.mktemp(f"e2e-{executor}-{version}"), version=version)
+    print(f"\ne2e: executor {run.executor}, snakemake {version}, {run.mode} mode: workflow ran in "
+          f"{run.seconds:.1f}s (exit {run.code})")
     return run
 
 
@@ -436,7 +469,7 @@ def test_jobs_saw_what_they_asked_for(e2e_run: Run):
         assert (seen[rule]["mem_mb"], seen[rule]["runtime"]) == (str(mem), str(minutes_))
         assert (seen[rule]["gpus"] != "none") == bool(want["gpu"]), rule
         # the test removed the venv from PATH: bootstrap.sh activated it (environment.venv)
-        assert seen[rule]["venv"] != "none" and Path(seen[rule]["venv"]).resolve() == VENV.resolve()
+        assert seen[rule]["venv"] != "none" and Path(seen[rule]["venv"]).resolve() == e2e_run.venv.resolve()
     marker_file = e2e_run.workdir / "markers" / "flaky.failed-once"
     marker = dict(item.split("=", 1) for item in marker_file.read_text().split())
     minutes_, mem = expected(e2e_run.resources, RETRIED)["attempts"][0]

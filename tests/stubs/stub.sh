@@ -89,8 +89,11 @@ EOF
     exit "${STUB_SNAKEMAKE_EXIT:-0}"
     ;;
   squeue)
-    # `squeue -h -j ID -o %T` prints STUB_SQUEUE_STATE; anything else prints a header line.
-    if [[ " $* " == *" -h "* ]]; then
+    # `squeue -h -j ID -o %T` prints STUB_SQUEUE_STATE, `squeue -h ... -O ...` STUB_SQUEUE_LINES (recorded
+    # real output); anything else prints a header line.
+    if [[ " $* " == *" -h "* && " $* " == *" -O "* ]]; then
+      printf '%s' "${STUB_SQUEUE_LINES:-}"
+    elif [[ " $* " == *" -h "* ]]; then
       echo "${STUB_SQUEUE_STATE:-}"
     else
       echo "JOBID PARTITION NAME STATE"
@@ -98,17 +101,23 @@ EOF
     exit 0
     ;;
   apptainer | singularity)
-    # Emulates `exec [--nv] [--overlay X] [--bind X] [--env X] IMAGE CMD...` with a clean
-    # environment (like --cleanenv): only PATH, HOME, STUB_* and <ENGINE>ENV_NAME (as NAME) go in.
+    # Emulates `exec [--nv] [--overlay X] [--bind X] [--env NAME=VALUE] IMAGE CMD...` with a clean
+    # environment (like --cleanenv): only PATH, HOME, STUB_*, <ENGINE>ENV_NAME (as NAME) and the
+    # --env values (which win, as with the real engines) go in.
     if [[ "${1:-}" != exec ]]; then
       echo "stub $name: only exec is emulated" >&2
       exit 64
     fi
     shift
+    given=()
     while [[ $# -gt 0 ]]; do
       case "$1" in
         --nv) shift ;;
-        --overlay | --bind | --env) shift 2 ;;
+        --overlay | --bind) shift 2 ;;
+        --env)
+          given+=("$2")
+          shift 2
+          ;;
         -*)
           echo "stub $name: unknown option $1" >&2
           exit 64
@@ -128,10 +137,15 @@ EOF
         "$prefix"*) inside+=("${var#"$prefix"}=${!var}") ;;
       esac
     done < <(compgen -e)
-    exec env -i "${inside[@]}" "$@"
+    exec env -i "${inside[@]}" "${given[@]}" "$@"
+    ;;
+  sacct)
+    # prints STUB_SACCT_LINES (recorded output of a job; empty: no such job).
+    printf '%s' "${STUB_SACCT_LINES:-}"
+    exit "${STUB_EXIT:-0}"
     ;;
   *)
-    # sbatch, sacct, sstat, sinfo, scontrol: record only.
+    # sbatch, sstat, sinfo, scontrol: record only.
     exit "${STUB_EXIT:-0}"
     ;;
 esac

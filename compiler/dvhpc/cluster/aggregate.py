@@ -68,6 +68,8 @@ def _take_limits(part: Partition, rec: PartitionRecord | None, rows: list[SinfoR
     if rec is not None:
         part.default = rec.default
         part.max_time, part.unlimited = rec.max_time, rec.unlimited
+        part.allow_accounts, part.deny_accounts = rec.allow_accounts, list(rec.deny_accounts)
+        part.allow_qos, part.deny_qos, part.qos = rec.allow_qos, list(rec.deny_qos), rec.qos
         if rec.state and rec.state.upper() != "UP":
             part.notes.append(f"State={rec.state}")
     else:

@@ -1,4 +1,8 @@
-"""Facts from the live cluster: runs scontrol, sacct and sacctmgr itself, each with a timeout."""
+"""Facts from the live cluster: runs scontrol, sacct and sacctmgr itself, each with a timeout.
+
+`init` needs the partitions and the user's accounts; `dvhpc snapshot` and `lint --cluster` ask for
+the accounting details too (`details=True`): every account, the user's associations with their
+partitions, QOS and limits, and every QOS's limits."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import socket
 import subprocess
 from collections.abc import Callable
 
-from dvhpc.cluster.accounts import parse_accounts
+from dvhpc.cluster.accounts import ASSOC_FORMAT, QOS_FORMAT, parse_accounts, parse_associations, parse_qos
 from dvhpc.cluster.aggregate import hostname_globs
 from dvhpc.cluster.facts import ClusterFacts, ClusterUnreachable
 from dvhpc.cluster.recorded import facts_from_texts
@@ -33,8 +37,10 @@ def run_command(args: list[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int,
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def from_live(run: Runner = run_command, user: str | None = None, timeout: float = COMMAND_TIMEOUT) -> ClusterFacts:
-    """Ask the cluster: scontrol (partitions, nodes, config), sacct (accounting works?), sacctmgr (accounts).
+def from_live(run: Runner = run_command, user: str | None = None, timeout: float = COMMAND_TIMEOUT,
+              details: bool = False) -> ClusterFacts:
+    """Ask the cluster: scontrol (partitions, nodes, config), sacct (accounting works?), sacctmgr (accounts;
+    with `details`, associations and QOS too).
 
     ClusterUnreachable when scontrol is missing, fails or times out; the other commands are optional.
     """
@@ -59,7 +65,10 @@ def from_live(run: Runner = run_command, user: str | None = None, timeout: float
     elif facts.accounting is None or facts.accounting:
         facts.accounting = False
         facts.notes.append("sacct does not work here: accounting is off (job status via squeue)")
-    if facts.accounting:
+    if details:
+        facts.user = user
+        _accounting_details(facts, run, timeout, user)
+    elif facts.accounting:
         listed = ask(["sacctmgr", "-n", "-P", "show", "assoc", f"user={user}", "format=account"], False)
         if listed is not None:
             facts.sources.append(f"sacctmgr show assoc user={user}")
@@ -76,6 +85,55 @@ def from_live(run: Runner = run_command, user: str | None = None, timeout: float
             facts.notes.append("sacctmgr did not answer: no accounts listed")
     facts.hostnames = hostname_globs(_own_names() + [g for g in facts.hostnames])
     return facts
+
+
+def _accounting_details(facts: ClusterFacts, run: Runner, timeout: float, user: str) -> None:
+    """The user's associations, every account and QOS; `accounting_skipped` says why when they cannot be read."""
+    if not facts.accounting:
+        facts.accounting_skipped = "accounting is off on this cluster (sacct does not work)"
+        return
+    assoc_args = ["sacctmgr", "-P", "show", "assoc", f"user={user}", f"format={ASSOC_FORMAT}"]
+    listed, why = _answer(run, timeout, assoc_args)
+    if listed is None:
+        facts.accounting_skipped = f"`sacctmgr show assoc` {why}"
+        facts.notes.append("sacctmgr did not answer: no accounts listed")
+        return
+    facts.sources.append(f"sacctmgr show assoc user={user}")
+    parsed = parse_associations(listed, "sacctmgr show assoc")
+    facts.problems += parsed.problems
+    facts.associations = [a for a in parsed.items if a.user == user]
+    facts.accounts = list(dict.fromkeys(a.account for a in facts.associations))
+    default, _ = _answer(run, timeout, ["sacctmgr", "-n", "-P", "show", "user", user, "format=defaultaccount"])
+    first = (default or "").strip().splitlines()[:1]
+    if first and first[0].strip():
+        facts.default_account = first[0].strip()
+        if facts.default_account in facts.accounts:  # the user's default account first
+            facts.accounts.remove(facts.default_account)
+            facts.accounts.insert(0, facts.default_account)
+    every, _ = _answer(run, timeout, ["sacctmgr", "-n", "-P", "show", "account", "format=account"])
+    if every is not None:
+        facts.sources.append("sacctmgr show account")
+        facts.cluster_accounts = parse_accounts(every, "sacctmgr show account").items
+    qos, why = _answer(run, timeout, ["sacctmgr", "-P", "show", "qos", f"format={QOS_FORMAT}"])
+    if qos is None:
+        facts.accounting_skipped = f"`sacctmgr show qos` {why}"
+        return
+    facts.sources.append("sacctmgr show qos")
+    parsed = parse_qos(qos, "sacctmgr show qos")
+    facts.problems += parsed.problems
+    facts.qos = parsed.items
+
+
+def _answer(run: Runner, timeout: float, args: list[str]) -> tuple[str | None, str]:
+    """An optional command's output, or None and why not (`was not found`, `failed (exit 1: ...)`)."""
+    try:
+        code, out, err = run(args, timeout)
+    except FileNotFoundError:
+        return None, "was not found (no accounting client here)"
+    if code != 0:
+        detail = (err or out).strip().splitlines()
+        return None, f"failed (exit {code}{': ' + detail[-1] if detail else ''})"
+    return out, ""
 
 
 def _ask(run: Runner, timeout: float, args: list[str], required: bool) -> str | None:

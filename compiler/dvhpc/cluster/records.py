@@ -37,6 +37,11 @@ class PartitionRecord:
     def_mem_per_cpu: int | None = None
     tres: dict[str, str] = field(default_factory=dict)
     state: str | None = None
+    allow_accounts: list[str] | None = None  # None = ALL
+    deny_accounts: list[str] = field(default_factory=list)
+    allow_qos: list[str] | None = None
+    deny_qos: list[str] = field(default_factory=list)
+    qos: str | None = None
     line: int = 0
 
 

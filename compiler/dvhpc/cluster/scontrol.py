@@ -81,8 +81,20 @@ def parse_partitions(text: str, source: str = "scontrol show partition") -> Pars
         tres = kv.get("TRES", "")
         if tres and tres != "(null)":
             part.tres = dict(item.split("=", 1) for item in tres.split(",") if "=" in item)
+        part.allow_accounts, part.allow_qos = _names(kv.get("AllowAccounts"), None), _names(kv.get("AllowQos"), None)
+        part.deny_accounts = _names(kv.get("DenyAccounts"), []) or []
+        part.deny_qos = _names(kv.get("DenyQos"), []) or []
+        own_qos = kv.get("QoS", "")
+        part.qos = own_qos if own_qos and own_qos.upper() not in _NO_VALUE else None
         items.append(part)
     return Parsed(items, problems)
+
+
+def _names(raw: str | None, unset: list[str] | None) -> list[str] | None:
+    """An access list (`AllowAccounts=a,b`): `unset` for ALL, (null) or no value."""
+    if raw is None or raw.upper() in ("ALL", "(NULL)", ""):
+        return unset
+    return [name for name in raw.split(",") if name]
 
 
 def parse_nodes(text: str, source: str = "scontrol show node") -> Parsed:

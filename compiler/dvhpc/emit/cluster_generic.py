@@ -130,6 +130,7 @@ def submit_command(site: Site) -> str:
         '"--job-name=${{DVHPC_RUN_ID:-dvhpc}}-{rule}"',
         f'"--output={log_file}.out"',
         f'"--error={log_file}.err"',
+        "--comment=rule_{rule}",  # as the slurm plugin comments its jobs: `jobs.sh status` shows the rule
     ]
     fields = ClusterGeneric.fields(site)
     for name in (keys.PARTITION, keys.ACCOUNT):

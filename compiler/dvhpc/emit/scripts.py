@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dvhpc import emit
 from dvhpc.emit import GeneratedFile
+from dvhpc.model import versions
 from dvhpc.model.quoting import in_class, runtime_vars, sh
 from dvhpc.model.site import RuntimeText, Site
 
@@ -225,11 +226,13 @@ def _bootstrap_data(site: Site) -> dict[str, object]:
         "_dvhpc_env_variable_names": [in_class("envvar", n, "environment.variables") for n in order],
         "_dvhpc_env_variable_values": [env.variables[n].text for n in order],
         "_dvhpc_env_require_python": [env.require_python] if env.require_python else [],
-        "_dvhpc_env_require_snakemake": [env.require_snakemake] if env.require_snakemake else [],
+        # the declared range, else the versions dvhpc verifies (the profile's forms hold there)
+        "_dvhpc_env_require_snakemake": [env.require_snakemake or versions.DEFAULT_RANGE],
         "_dvhpc_env_pip_snakemake": pip_spec,
         "_dvhpc_env_plugins": plugins,
         "_dvhpc_env_plugin_modules": [PLUGINS[p][0] for p in plugins],
         "_dvhpc_env_plugin_packages": [PLUGINS[p][1] for p in plugins],
+        "_dvhpc_env_plugin_ranges": [versions.PLUGIN_RANGES[p] for p in plugins],
         "_dvhpc_env_slurm_commands": ["sbatch", "squeue"] + (["sacct"] if site.accounting else []),
     }
 
@@ -240,6 +243,9 @@ def _run_data(site: Site) -> dict[str, object]:
         "_dvhpc_executor": _executor(site),
         "_dvhpc_workdir": _optional(site.environment.workdir),
         "_dvhpc_logdir": _present("snakemake.logdir", site.snakemake.logdir),
+        "_dvhpc_snakefile": _optional(site.snakemake.snakefile),
+        "_dvhpc_run_logdir": _present("snakemake.run_logdir", site.snakemake.run_logdir),
+        "_dvhpc_unlock_first": bool(site.snakemake.unlock_first),
     }
 
 
@@ -265,6 +271,7 @@ def _jobs_data(site: Site) -> dict[str, object]:
         "_dvhpc_site": site.name,
         "_dvhpc_accounting": bool(site.accounting),
         "_dvhpc_workdir": _optional(site.environment.workdir),
+        "_dvhpc_snakefile": _optional(site.snakemake.snakefile),
         "_dvhpc_logdir": _present("snakemake.logdir", site.snakemake.logdir),
         "_dvhpc_partition_lines": _partition_lines(site),
     }
@@ -281,7 +288,11 @@ def _wrap_data(site: Site) -> dict[str, object]:
         "_dvhpc_gpu": bool(c.gpu),
         "_dvhpc_container_conda": _optional(c.conda),
         # each name goes through ${!name}, which would evaluate an index such as a[$(cmd)]
-        "_dvhpc_pass_env": [in_class("envvar", n, "environment.container.pass_env") for n in c.pass_env],
+        "_dvhpc_pass_env": [in_class("envvar_pattern", n, "environment.container.pass_env") for n in c.pass_env],
+        "_dvhpc_conda_root": _optional(c.conda_root),
+        "_dvhpc_unset": [in_class("envvar", n, "environment.container.unset") for n in c.unset],
+        "_dvhpc_default_names": [in_class("envvar", n, "environment.container.defaults") for n in c.defaults],
+        "_dvhpc_default_values": [c.defaults[n].text for n in c.defaults],
     }
 
 
@@ -292,7 +303,7 @@ def _status_data(site: Site) -> dict[str, object]:
 
 # ---------------------------------------------------------------------------------------- the templates
 
-BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "bootstrap.sh"), _bootstrap_data, {
+BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "versions.sh", "bootstrap.sh"), _bootstrap_data, {
     "_dvhpc_env_site": WORD,
     "_dvhpc_env_module_purge": SWITCH,
     "_dvhpc_env_module_use": LIST,  # run-time text
@@ -307,18 +318,23 @@ BOOTSTRAP = Template("bootstrap.sh", ("runtime_text.sh", "bootstrap.sh"), _boots
     "_dvhpc_env_plugins": LIST,
     "_dvhpc_env_plugin_modules": LIST,  # one per plugin
     "_dvhpc_env_plugin_packages": LIST,  # one per plugin
+    "_dvhpc_env_plugin_ranges": LIST,  # one per plugin: the versions dvhpc verified
     "_dvhpc_env_slurm_commands": LIST,
 })
-RUN = Template("run.sh", ("runtime_text.sh", "workdir.sh", "run.sh"), _run_data, {
+RUN = Template("run.sh", ("runtime_text.sh", "workdir.sh", "workflow.sh", "stale.sh", "run.sh"), _run_data, {
     "_dvhpc_site": WORD,
     "_dvhpc_executor": WORD,
     "_dvhpc_workdir": LIST,  # none or one run-time text
     "_dvhpc_logdir": WORD,  # run-time text
+    "_dvhpc_snakefile": LIST,  # none or one run-time text
+    "_dvhpc_run_logdir": WORD,  # run-time text
+    "_dvhpc_unlock_first": SWITCH,
 })
 JOBS = Template("jobs.sh", ("runtime_text.sh", "workdir.sh", "jobs.sh"), _jobs_data, {
     "_dvhpc_site": WORD,
     "_dvhpc_accounting": SWITCH,
     "_dvhpc_workdir": LIST,
+    "_dvhpc_snakefile": LIST,  # none or one run-time text
     "_dvhpc_logdir": WORD,
     "_dvhpc_partition_lines": LIST,  # the spec's partitions as a table, one line each
 })
@@ -329,7 +345,11 @@ WRAP = Template("wrap.sh", ("runtime_text.sh", "wrap.sh"), _wrap_data, {
     "_dvhpc_binds": LIST,  # run-time text
     "_dvhpc_gpu": SWITCH,
     "_dvhpc_container_conda": LIST,  # none or one run-time text
-    "_dvhpc_pass_env": LIST,
+    "_dvhpc_pass_env": LIST,  # names and NAME* patterns
+    "_dvhpc_conda_root": LIST,  # none or one run-time text
+    "_dvhpc_unset": LIST,
+    "_dvhpc_default_names": LIST,
+    "_dvhpc_default_values": LIST,  # run-time text, one per name
 })
 STATUS = Template("profile/status.sh", ("status.sh",), _status_data, {"_dvhpc_accounting": SWITCH})
 ALL = (BOOTSTRAP, RUN, JOBS, WRAP, STATUS)

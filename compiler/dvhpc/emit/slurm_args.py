@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dvhpc.model import keys
-from dvhpc.model.keys import Key
+from dvhpc.model.keys import FORM_BY_RESOURCE, Form, Key
 from dvhpc.model.quoting import in_class
 from dvhpc.model.site import Attempt, Executor, GpuFlag, Resources, Site
 from dvhpc.model.units import Scaled
@@ -31,12 +31,13 @@ class FlagWords:
         return shlex.join(w if isinstance(w, str) else f"{w[0]}{w[1].at(attempt).count}" for w in self.words)
 
     def expression(self) -> str:
-        """The Python Snakemake evaluates: a string literal, or the words joined at run time."""
+        """The Python Snakemake evaluates: the text (keys.Form.STRING), or the words joined at run
+        time (`str.join`: an expression starting with a quote is kept verbatim by Snakemake 9.1.5)."""
         if all(isinstance(w, str) for w in self.words):
-            return repr(self.at(1))
+            return str(Form.STRING.write(self.at(1)))
         parts = [repr(shlex.quote(w)) if isinstance(w, str) else f"{w[0]!r} + str({w[1].expression()})"
                  for w in self.words]
-        return "' '.join([" + ", ".join(parts) + "])"
+        return "str.join(' ', [" + ", ".join(parts) + "])"
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,20 @@ ProfileValue = int | str | Scaled | FlagWords | PerThread
 
 
 def literal(text: str) -> str:
-    """A Python string literal for a resource Snakemake evaluates (`'gpu'`, never bare `gpu`)."""
-    return repr(str(text))
+    """A string resource as the profile writes it (keys.Form.STRING: `str('gpu')`, never bare `gpu`)."""
+    return str(Form.STRING.write(text))
 
 
-def rendered(value: ProfileValue) -> int | str:
-    """A resource as the profile writes it: Snakemake evaluates strings as Python."""
+def rendered(name: str, value: ProfileValue) -> int | str:
+    """Resource `name` as the profile writes it: a constant in its key's form (keys.Form), read the
+    same by every Snakemake of the version matrix; else the expression of `attempt`."""
+    if isinstance(value, Scaled) and value.factor is None:
+        return FORM_BY_RESOURCE.get(name, Form.COUNT).write(value.base.count)
     if isinstance(value, (Scaled, FlagWords, PerThread)):
         return value.expression()
     if isinstance(value, str):
         return literal(value)
-    return value
+    return FORM_BY_RESOURCE.get(name, Form.COUNT).write(value)
 
 
 def at_attempt(value: ProfileValue, attempt: int) -> int | str:

@@ -21,7 +21,10 @@ def scalar(value: object) -> str:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return json.dumps(str(value))
-        return repr(value)
+        text = repr(value)
+        if "e" in text and "." not in text:  # YAML 1.1 (PyYAML) reads `1e-05` as a string: write `1.0e-05`
+            text = text.replace("e", ".0e", 1)
+        return text
     text = json.dumps(str(value), ensure_ascii=False)
     return _UNSAFE_IN_QUOTES.sub(_json_escape, text) if _UNSAFE_IN_QUOTES.search(text) else text
 
@@ -70,5 +73,6 @@ def dump(data: dict, indent: int = 0) -> str:
 @functools.lru_cache(maxsize=4096)  # generated files repeat the same few keys thousands of times
 def _plain_key(key: object) -> bool:
     text = str(key)
-    return bool(text) and all(c.isalnum() or c in "_-.+" for c in text) and not text[0].isdigit() \
+    # a leading digit, `.`, `+` or `-` could read as a number (`.inf`, `+1`) in YAML 1.1 or 1.2
+    return bool(text) and all(c.isalnum() or c in "_-.+" for c in text) and (text[0].isalpha() or text[0] == "_") \
         and text.lower() not in ("true", "false", "yes", "no", "on", "off", "null", "y", "n")

@@ -244,3 +244,24 @@ def validate(layers: Layers, report: Report) -> bool:
             break
         translator.translate(error)
     return len(report.items) == before
+
+
+def invalid_value_paths(data) -> list[tuple]:
+    """The path of each place the schema refuses, a oneOf followed into the alternative that fits
+    the value's type (as the diagnostics do): the value itself, or the mapping for a key error."""
+    paths: list[tuple] = []
+
+    def leaf(error) -> None:
+        if error.validator in ("oneOf", "anyOf"):
+            fitting = [i for i, alt in enumerate(error.validator_value) if _accepts_type(alt, error.instance)]
+            chosen = [e for e in error.context if len(fitting) == 1 and e.relative_schema_path
+                      and e.relative_schema_path[0] == fitting[0]]
+            if chosen:
+                for sub_error in chosen:
+                    leaf(sub_error)
+                return
+        paths.append(tuple(error.absolute_path))
+
+    for error in _validator().iter_errors(data):
+        leaf(error)
+    return paths

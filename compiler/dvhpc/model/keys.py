@@ -37,6 +37,36 @@ class Kind(Enum):
     FACTORS = "factors"        # retry: key -> Factor
 
 
+class Form(Enum):
+    """How a profile writes a key's constant value so that every Snakemake of the version matrix
+    (`model/versions.py`) reads it the same; an attempt-dependent value is always a Python
+    expression of `attempt` (never starting with a quote, see STRING). Proven per rule of every
+    shipped site by tests/test_versions_matrix.py; the forms each one replaces and why are
+    `REPLACED_FORMS` (README, "Verified versions")."""
+
+    COUNT = "count"        # a plain YAML integer: `mem_mb: 8192`
+    TIMESPAN = "timespan"  # minutes with their unit: `runtime: "800m"`
+    STRING = "string"      # a call that returns the text: `slurm_account: "str('lab')"`
+
+    def write(self, value: int | str) -> int | str:
+        """The profile value of a constant in this form."""
+        if self is Form.TIMESPAN:
+            return f"{int(value)}m"
+        if self is Form.STRING:
+            return f"str({str(value)!r})"
+        return value
+
+
+# The forms the matrix showed to differ between versions, each with the form that replaced it.
+REPLACED_FORMS: dict[Form, str] = {
+    Form.TIMESPAN: "a bare integer `runtime: 800` is 800 minutes on 9.1.5 and 9.27.1 but 800 seconds "
+                   "(`-t 13`) on 9.16.3 (snakemake issue 4039, fixed in 9.20)",
+    Form.STRING: "a Python string literal `\"'lab'\"` keeps its quotes in set-resources on 9.1.5 (`-A 'lab'`, "
+                 "which the plugin refuses; a multi-word slurm_extra stays one argument), and so does any "
+                 "expression starting with a quote (`' '.join(...)`)",
+}
+
+
 class Template(Enum):
     """Where the cluster-generic submit template puts a key."""
 
@@ -67,6 +97,7 @@ class Key(Generic[T_co]):
     value_class: str | None = None    # dvhpc.model.quoting.VALUE_CLASSES class of a string value
     off: int | str | None = None      # the profile value that switches the defaults' off in a rule (truth-tested)
     engine_picks: bool = False        # every job has one: when no layer sets it, the engine picks it (explain says so)
+    form: Form = Form.COUNT           # how the profile writes a constant value (see Form)
 
     def __repr__(self) -> str:
         return f"Key({self.name})"
@@ -86,21 +117,21 @@ PARTITION: Key[str] = Key(
     "partition", Kind.NAME, "SLURM partition (`sbatch --partition`); must be one of `slurm.partitions`.",
     {"$ref": "#/$defs/name"}, "SLURM's default partition (the executor plugin asks sinfo for it)",
     snakemake="slurm_partition", sbatch="--partition", sbatch_short="-p", generic=Template.FIELD,
-    aliases=("slurm_partition", "partition", "queue"), value_class="name", engine_picks=True)
+    aliases=("slurm_partition", "partition", "queue"), value_class="name", engine_picks=True, form=Form.STRING)
 ACCOUNT: Key[str] = Key(
     "account", Kind.NAME, "SLURM account (`sbatch --account`); overrides `slurm.account`.",
     {"$ref": "#/$defs/name"}, "the executor plugin's guess (sacctmgr, sshare), else SLURM's default account",
     snakemake="slurm_account", sbatch="--account", sbatch_short="-A", generic=Template.FIELD,
-    aliases=("slurm_account", "account"), value_class="name", engine_picks=True)
+    aliases=("slurm_account", "account"), value_class="name", engine_picks=True, form=Form.STRING)
 QOS: Key[str] = Key(
     "qos", Kind.NAME, "Quality of service (`sbatch --qos`).",
     {"$ref": "#/$defs/name"}, "SLURM's default QOS of the account",
-    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="name")
+    snakemake="qos", sbatch="--qos", aliases=("qos",), value_class="name", form=Form.STRING)
 CONSTRAINT: Key[str] = Key(
     "constraint", Kind.CONSTRAINT, "Node feature constraint (`sbatch --constraint`), e.g. `a100|h100`.",
     {"type": "string", "pattern": "^[A-Za-z0-9_.&|!\\[\\]():*,-]+$", "maxLength": 256}, "no constraint",
     snakemake="constraint", sbatch="--constraint", sbatch_short="-C", aliases=("constraint",),
-    value_class="constraint")
+    value_class="constraint", form=Form.STRING)
 CPUS: Key[int] = Key(
     "cpus", Kind.COUNT, "CPUs per task (`--cpus-per-task`); also the rule's Snakemake threads.",
     {"type": "integer", "minimum": 1, "maximum": 100000},
@@ -134,7 +165,7 @@ TIME: Key[Duration] = Key(
     {"$ref": "#/$defs/duration"}, "SLURM: the partition's DefaultTime (no `--time` is sent)",
     snakemake="runtime", sbatch="--time", sbatch_short="-t", generic=Template.FIELD,
     aliases=("runtime", "time", "walltime", "time_min", "runtime_min"), cap=_partition_time, scales=True,
-    engine_picks=True)
+    engine_picks=True, form=Form.TIMESPAN)
 GPUS: Key[int] = Key(
     "gpus", Kind.COUNT, "Number of GPUs per job, requested per `slurm.gpu_flag`; 0 = none.",
     {"type": "integer", "minimum": 0, "maximum": 1024}, "no GPUs",
@@ -142,7 +173,7 @@ GPUS: Key[int] = Key(
 GPU_TYPE: Key[str] = Key(
     "gpu_type", Kind.NAME, "GPU type; must be one of the partition's `gpus` types.",
     {"$ref": "#/$defs/name"}, "any GPU type", generic=Template.SPECIAL, aliases=("gpu_model", "gpu_type"),
-    value_class="name")
+    value_class="name", form=Form.STRING)
 NODES: Key[int] = Key(
     "nodes", Kind.COUNT, "Number of nodes (`--nodes`).", dict(_COUNT_NODES), "SLURM: one node",
     snakemake="nodes", sbatch="--nodes", sbatch_short="-N", aliases=("nodes",))
@@ -164,7 +195,7 @@ SLURM_EXTRA: Key[tuple[str, ...]] = Key(
     {"type": "array", "items": {
         "type": "string", "description": "One sbatch flag, without quotes or spaces, e.g. `--exclusive` or "
         "`--mail-type=END`.", "pattern": "^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:@%+/=-]+)?$", "maxLength": 512}},
-    "no further flags", generic=Template.SPECIAL, aliases=("slurm_extra",))
+    "no further flags", generic=Template.SPECIAL, aliases=("slurm_extra",), form=Form.STRING)
 RETRY: Key[dict[Key[Any], Any]] = Key(
     "retry", Kind.FACTORS, "Scaling per retry attempt: the value at attempt n is value \u00d7 factor^(n-1), capped "
     "at the partition's limit.", {"type": "object"}, "no scaling", generic=Template.SPECIAL)
@@ -194,6 +225,15 @@ RESOURCES_YAML_ORDER = _ordered(_RESOURCES_YAML_ORDER)
 
 
 _PARSERS: dict[Kind, Callable[[object], object]] = {Kind.MEMORY: Memory.parse, Kind.DURATION: Duration.parse}
+
+
+# The profile resource names a backend writes beyond `Key.snakemake`, by the key they come from.
+BACKEND_NAMES: dict[str, Key[Any]] = {
+    "gpu": GPUS, "gpu_model": GPU_TYPE, "gres": GPU_TYPE, "tasks": TASKS, "slurm_extra": SLURM_EXTRA,
+    "dvhpc_sbatch_flags": SLURM_EXTRA,
+}
+FORM_BY_RESOURCE: dict[str, Form] = {
+    **{key.snakemake: key.form for key in KEYS if key.snakemake}, **{n: k.form for n, k in BACKEND_NAMES.items()}}
 
 
 def parser(key: Key[Any]) -> Callable[[object], object] | None:

@@ -76,6 +76,7 @@ VALUE_CLASSES: dict[str, str] = {
     "sbatch_flag": r"^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:@%+/=-]+)?$",  # one slurm_extra item
     "module": r"^[A-Za-z0-9_.+/@:-]+$",  # environment.modules.load
     "envvar": r"^[A-Za-z_][A-Za-z0-9_]*$",  # an environment variable name
+    "envvar_pattern": r"^[A-Za-z_][A-Za-z0-9_]*[*]?$",  # a name, or a prefix pattern NAME* (container.pass_env)
 }
 _COMPILED = {kind: re.compile(pattern.removesuffix("$") + r"\Z") for kind, pattern in VALUE_CLASSES.items()}
 

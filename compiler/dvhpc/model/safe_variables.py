@@ -19,6 +19,7 @@ _FAMILIES = (
     # GPUs and distributed training
     r"CUDA_(VISIBLE_DEVICES|DEVICE_ORDER|LAUNCH_BLOCKING|MODULE_LOADING|CACHE_DISABLE|CACHE_MAXSIZE)",
     r"(NVIDIA|ROCR|HIP)_VISIBLE_DEVICES", r"NCCL_\w+", r"MASTER_(ADDR|PORT)", r"WORLD_SIZE", r"GLOO_SOCKET_IFNAME",
+    r"(LOCAL_|NODE_|GROUP_)?RANK", r"LOCAL_WORLD_SIZE",  # torch.distributed's ranks (DynVision's single-node defaults)
     # machine-learning frameworks and experiment trackers
     r"TORCH_\w+", r"TORCHINDUCTOR_\w+", r"PYTORCH_\w+", r"TF_\w+", r"XLA_FLAGS", r"JAX_\w+", r"NUMBA_\w+",
     r"HF_\w+", r"HUGGINGFACE_\w+", r"TRANSFORMERS_\w+", r"TOKENIZERS_PARALLELISM", r"WANDB_\w+", r"MLFLOW_\w+",

@@ -168,7 +168,10 @@ class Container:
     binds: tuple[RuntimeText, ...]
     gpu: bool
     conda: RuntimeText | None
-    pass_env: tuple[str, ...]
+    pass_env: tuple[str, ...]  # names, or prefix patterns NAME*
+    conda_root: RuntimeText | None = None  # where conda lives inside the image
+    unset: tuple[str, ...] = ()  # removed inside the container before conda and the command
+    defaults: dict[str, RuntimeText] = field(default_factory=dict)  # set when the job has no value
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ class Environment:
 # dvhpc's own default for snakemake.logdir: run.sh writes its log there and jobs.sh reads the job
 # logs there, so dvhpc must know the folder (the plugin's own default is elsewhere).
 DEFAULT_LOGDIR = "logs/slurm"
+# dvhpc's own default for snakemake.run_logdir: run.sh's logs, outside the slurm plugin's log clean-up.
+DEFAULT_RUN_LOGDIR = "logs/runs"
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,9 @@ class SnakemakeSettings:
     delete_logs_older_than: Duration | None = None
     resources: dict[str, int | Memory] = field(default_factory=dict)
     options: dict[str, object] = field(default_factory=dict)
+    run_logdir: RuntimeText = RuntimeText(DEFAULT_RUN_LOGDIR)  # run.sh's own logs
+    snakefile: RuntimeText | None = None  # the workflow; run.sh runs Snakemake in its folder
+    unlock_first: bool = False  # run.sh runs `snakemake --unlock --cores=1` first
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _suggest(key: str) -> str | None:
 # Snakemake replaces a scalar value by `<profile dir>/value` when that path exists
 # (snakemake/profiles.py), so a value naming what dvhpc generates there (or one folder up, in the
 # site's folder) would silently change meaning. Further up, what exists depends on the project.
-PROFILE_FILES = frozenset({"config.v9+.yaml", "status.sh"})
+PROFILE_FILES = frozenset({"config.v9+.yaml", "profile.v9+.yaml", "config.v10+.yaml", "profile.v10+.yaml", "status.sh"})
 SITE_FILES = frozenset({"profile", "bootstrap.sh", "run.sh", "jobs.sh", "wrap.sh", "resources.yaml",
                         "site_paths.py", "MANIFEST.json"})
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dvhpc.emit.profile import PROFILE as PROFILE_YAML
+from dvhpc.emit.profile import PROFILE as PROFILE_YAML  # the key the profile's data is read under
+from dvhpc.emit.profile import PROFILES as PROFILE_YAMLS  # every name the profile file has
 from dvhpc.emit.resources import RESOURCES as RESOURCES_YAML
 from dvhpc.frontend.source import MAX_DEPTH, MAX_FILE_BYTES
 from dvhpc.frontend.yaml_compose import plain_value
@@ -24,7 +25,7 @@ from dvhpc.output.writer import safe_member
 from dvhpc.report.diagnostics import Diagnostic, Location
 from dvhpc.report.textsafe import printable
 
-__all__ = ["MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "RESOURCES_YAML", "BrokenOutput",
+__all__ = ["MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "PROFILE_YAMLS", "RESOURCES_YAML", "BrokenOutput",
            "read_folder", "read_generated_yaml"]
 
 # A generated file larger than this is not one dvhpc wrote: its largest spec (5 MB) compiles to
@@ -47,15 +48,17 @@ def read_folder(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
     listed = _manifest_files(folder)
     files: dict[str, str] = {}
     data: dict[str, Any] = {}
-    for name in sorted(set(listed) | {RESOURCES_YAML, PROFILE_YAML}):
+    profiles = [name for name in PROFILE_YAMLS if name in listed] or PROFILE_YAMLS  # the manifest's, if it names one
+    for name in sorted(set(listed) | {RESOURCES_YAML, *profiles}):
         raw = _read_member(folder, name)
         if raw is None:
             continue
         display = f"{folder}/{name}"
-        if name in (RESOURCES_YAML, PROFILE_YAML):
+        if name in (RESOURCES_YAML, *PROFILE_YAMLS):
             text = _utf8(raw, display)
-            data[name] = read_generated_yaml(text, display)
-            _check_shape(name, data[name], text, display)
+            key = PROFILE_YAML if name in PROFILE_YAMLS else name
+            data[key] = read_generated_yaml(text, display)
+            _check_shape(key, data[key], text, display)
         else:
             text = raw.decode("utf-8", errors="replace")
         if name != MANIFEST_JSON:

@@ -7,6 +7,8 @@ renumber, only add. tests/test_rules_registry.py runs every example through `dvh
 
 from __future__ import annotations
 
+import json
+
 from dvhpc.report.rule import Example, Rule, Severity, Stage
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -37,9 +39,31 @@ rule plot:
 _WF_RULES = "resources:\n  rules:\n    prepare: {cpus: 2}\n    train_model: {cpus: 4}\n    plot: {cpus: 1}\n"
 
 
-def _lint(extra: str, rules: str) -> Example:
-    """A spec with the shared partitions, `extra` and `rules` as resources.rules."""
-    return Example(_PARTITIONS + extra + "resources:\n  rules:\n" + rules)
+def _lint(extra: str, rules: str, cluster: str | None = None) -> Example:
+    """A spec with the shared partitions, `extra` and `rules` as resources.rules (`cluster`: a snapshot)."""
+    return Example(_PARTITIONS + extra + "resources:\n  rules:\n" + rules, cluster=cluster)
+
+
+def _snapshot(cpu: dict[str, object] | None = None, gpu: dict[str, object] | None = None,
+              assoc: dict[str, object] | None = None, **facts: object) -> str:
+    """A cluster.json (docs/cluster-json.md) whose partitions are _PARTITIONS', user alice with account lab
+    (QOS normal, long and short: MaxWall 1h, MaxJobs 10, MaxSubmit 50); `cpu`, `gpu`, `assoc` and `facts` change it."""
+    document: dict[str, object] = {
+        "format": "dvhpc-cluster-facts", "version": 2, "accounting": True, "user": "alice",
+        "default_account": "lab", "accounts": ["lab"], "cluster_accounts": ["lab", "other"],
+        "partitions": [
+            {"name": "cpu", "default": True, "max_time_seconds": 172800, "cpus": 48, "mem_mib": 184320, "nodes": 10,
+             **(cpu or {})},
+            {"name": "gpu", "max_time_seconds": 86400, "cpus": 32, "mem_mib": 368640, "nodes": 4,
+             "gpus": {"a100": 4}, **(gpu or {})}],
+        "associations": [{"account": "lab", "user": "alice", "qos": ["normal", "short"], "default_qos": "normal",
+                          **(assoc or {})}],
+        "qos": [{"name": "normal"}, {"name": "short", "limits": {"max_wall_seconds": 3600, "max_jobs": 10,
+                                                                  "max_submit": 50}},
+                {"name": "long"}],
+        **facts,
+    }
+    return "{\n" + ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()) + "\n}\n"
 
 
 _RULES: tuple[Rule, ...] = (
@@ -270,30 +294,30 @@ _RULES: tuple[Rule, ...] = (
          Example("environment:\n  variables: {PYTHONPATH: /opt/lib}\n  allow_unsafe_variables: [PYTHONPATH]\n"),
          Example("environment:\n  variables: {WANDB_DIR: /tmp/wandb}\n")),
     # ------------------------------------------------------------------ DV3xx: lint
-    Rule("DV301", "time-exceeds-partition", ERROR, Stage.LINT, True,
+    Rule("DV301", "time-exceeds-partition", ERROR, Stage.CHECK, True,
          "time exceeds the partition's max_time",
          "A rule asks for more time than its partition's MaxTime: SLURM refuses the job at submission. "
          "Shorten it or use a partition with a longer limit.",
          "rule 'prepare': time 4320 min (3d) exceeds partition 'cpu' max_time 2880 min (2d)",
          _lint("", "    prepare: {time: 3d}\n"), _lint("", "    prepare: {time: 2d}\n")),
-    Rule("DV302", "memory-exceeds-partition", ERROR, Stage.LINT, True,
+    Rule("DV302", "memory-exceeds-partition", ERROR, Stage.CHECK, True,
          "memory exceeds the partition's node memory",
          "A rule asks for more memory than one node of its partition has (also as mem_per_cpu times "
          "CPUs): the job can never start.",
          "rule 'big': mem 204800 MiB (200G) exceeds partition 'cpu' node memory 184320 MiB (180G)",
          _lint("", "    big: {mem: 200G}\n"), _lint("", "    big: {mem: 180G}\n")),
-    Rule("DV303", "cpus-exceed-partition", ERROR, Stage.LINT, True,
+    Rule("DV303", "cpus-exceed-partition", ERROR, Stage.CHECK, True,
          "CPUs exceed the partition's CPUs per node",
          "A rule asks for more CPUs (cpus times tasks per node) than one node of its partition has: the "
          "job can never start.",
          "rule 'many': cpus 64 exceeds partition 'cpu' CPUs per node 48",
          _lint("", "    many: {cpus: 64}\n"), _lint("", "    many: {cpus: 48}\n")),
-    Rule("DV304", "gpus-exceed-partition", ERROR, Stage.LINT, True,
+    Rule("DV304", "gpus-exceed-partition", ERROR, Stage.CHECK, True,
          "GPUs exceed the partition's GPUs per node",
          "A rule asks for more GPUs than one node of its partition has: the job can never start.",
          "rule 'train': gpus 8 exceeds the 4 GPUs per node of partition 'gpu'",
          _lint("", "    train: {partition: gpu, gpus: 8}\n"), _lint("", "    train: {partition: gpu, gpus: 4}\n")),
-    Rule("DV305", "gpus-on-cpu-partition", ERROR, Stage.LINT, True,
+    Rule("DV305", "gpus-on-cpu-partition", ERROR, Stage.CHECK, True,
          "GPUs requested on a partition without GPUs",
          "A rule asks for GPUs on a partition that lists none: SLURM refuses the job or it never starts.",
          "rule 'train': asks for 1 GPU(s) but partition 'cpu' has no GPUs",
@@ -304,7 +328,7 @@ _RULES: tuple[Rule, ...] = (
          "rule 'train': gpu_type 'a100' without gpus requests no GPU",
          _lint("", "    train: {partition: gpu, gpu_type: a100}\n"),
          _lint("", "    train: {partition: gpu, gpus: 1, gpu_type: a100}\n")),
-    Rule("DV307", "nodes-exceed-partition", ERROR, Stage.LINT, True,
+    Rule("DV307", "nodes-exceed-partition", ERROR, Stage.CHECK, True,
          "nodes exceed the partition's node count",
          "A rule asks for more nodes than its partition has: the job can never start.",
          "rule 'wide': nodes 20 exceeds the 10 nodes of partition 'cpu'",
@@ -317,12 +341,12 @@ _RULES: tuple[Rule, ...] = (
          "rule 'grow': retry mem 2x is capped by partition 'cpu' at attempt 3: 102400 -> 184320 -> 184320 MiB",
          _lint("snakemake: {restart_times: 2}\n", "    grow: {mem: 100G, retry: {mem: 2x}}\n"),
          _lint("snakemake: {restart_times: 2}\n", "    grow: {mem: 40G, retry: {mem: 2x}}\n")),
-    Rule("DV320", "leftover-placeholder", ERROR, Stage.LINT, True,
+    Rule("DV320", "leftover-placeholder", ERROR, Stage.CHECK, True,
          "leftover placeholder (<YOUR_...>, TODO, CHANGEME, FIXME)",
          "A value still holds a placeholder from a template or `dvhpc init`; fill in the real value.",
          "leftover placeholder 'CHANGEME' in slurm.account",
          Example("slurm: {account: CHANGEME}\n"), Example("slurm: {account: mylab}\n")),
-    Rule("DV321", "missing-account", ERROR, Stage.LINT, True,
+    Rule("DV321", "missing-account", WARNING, Stage.LINT, True,
          "no account while accounting is on",
          "With SLURM accounting on, a job without an account lands on the user's default account (the "
          "executor plugin's guess does not work). Set `slurm.account`, or `accounting: false` on a "
@@ -421,6 +445,25 @@ _RULES: tuple[Rule, ...] = (
          "include: config[\"extra\"] is not a plain string, so the static reader cannot tell which file it "
          "includes (--workflow-exec would run Snakemake's parser, which executes the workflow's code)",
          Example(_WF_RULES, "include: config[\"extra\"]\n" + _WORKFLOW), Example(_WF_RULES, _WORKFLOW)),
+    Rule("DV355", "resources-on-local-rule", WARNING, Stage.WORKFLOW, True,
+         "SLURM resources on a local rule (never requested)",
+         "A local rule (`localrules:` or `localrule: True`) runs in Snakemake's own process on the submit "
+         "host, never as a SLURM job, so what its entry (or a set it uses) asks SLURM for (cpus, mem, time, "
+         "partition, account, ...) is never requested. `disk` is not counted: Snakemake also limits local "
+         "jobs by it. GPUs on a local rule are DV352.",
+         "rule 'plot' is a local rule (it runs on the submit host, never as a SLURM job): its entry's SLURM "
+         "requests (cpus) are never made",
+         Example(_WF_RULES, _WORKFLOW), Example(_WF_RULES.replace("    plot: {cpus: 1}\n", ""), _WORKFLOW)),
+    Rule("DV356", "request-above-global-limit", WARNING, Stage.LINT, True,
+         "rule request above a workflow-wide limit of snakemake.resources (Snakemake lowers it)",
+         "Snakemake constrains every job's resources by the global limits of the same name "
+         "(`snakemake.resources`, i.e. `--resources`): a rule that asks for more is scheduled, and sent to "
+         "SLURM, with the limit instead, silently. `resources.yaml` shows what the spec asks for, so the two "
+         "would disagree. Ask for at most the limit, or raise the limit.",
+         "rule 'prepare' asks for disk_mb 409600 MiB, above the workflow-wide limit snakemake.resources.disk "
+         "(300000 MiB): Snakemake lowers the request to 300000 MiB",
+         Example("snakemake:\n  resources: {disk: 300000M}\nresources:\n  rules:\n    prepare: {disk: 400G}\n"),
+         Example("snakemake:\n  resources: {disk: 300000M}\nresources:\n  rules:\n    prepare: {disk: 200G}\n")),
     Rule("DV360", "script-fails-shellcheck", ERROR, Stage.SHELLCHECK, False,
          "generated script fails shellcheck",
          "A script dvhpc generates for the spec fails shellcheck. Spec values reach scripts as quoted "
@@ -433,6 +476,40 @@ _RULES: tuple[Rule, ...] = (
          "they are not checked. Install shellcheck, or pass --no-shellcheck.",
          "shellcheck is not installed: generated scripts were not checked",
          tested_by="tests/test_lint.py::test_dv361_when_shellcheck_is_missing"),
+    # ------------------------------------------------------------------ DV37x: Snakemake versions
+    Rule("DV370", "snakemake-range-below-matrix", ERROR, Stage.RESOLVE, False,
+         "the declared Snakemake range reaches versions where no profile form is verified",
+         "`environment.require.snakemake` names the Snakemake versions the site runs with; the profile "
+         "is written in forms every version of dvhpc's version matrix reads the same (README, "
+         "\"Verified versions\"). Older versions read some of them differently (8.x keeps a quoted "
+         "string's quotes in set-resources, 7.x has no expressions there), so a range that reaches "
+         "below the matrix is refused: the profile could mean something else there.",
+         "environment.require.snakemake '>=8' admits Snakemake versions older than 9.1.5, where no "
+         "profile form is verified: Snakemake 8.x keeps a quoted string's quotes in set-resources and reads "
+         "profiles as config.v8+.yaml; 7.x has no expressions in set-resources and reads only config.yaml",
+         Example("environment:\n  require: {snakemake: '>=8'}\n"),
+         Example("environment:\n  require: {snakemake: '>=9.1.5'}\n")),
+    Rule("DV371", "snakemake-range-unverified", WARNING, Stage.RESOLVE, True,
+         "the declared Snakemake range admits no version of the matrix",
+         "The profile's forms are verified on the versions of dvhpc's version matrix; a range between or "
+         "above them (`==9.18`, `>=10`) admits none of them, so nothing proves the profile there.",
+         "environment.require.snakemake '==9.18' admits no version of dvhpc's version matrix (9.1.5, 9.16.3, "
+         "9.27.1): the profile's forms are verified only on those",
+         Example("environment:\n  require: {snakemake: '==9.18'}\n"),
+         Example("environment:\n  require: {snakemake: '~=9.16.3'}\n")),
+    # ------------------------------------------------------------------ DV38x: how run.sh runs Snakemake
+    Rule("DV380", "run-logs-in-slurm-logdir", ERROR, Stage.RESOLVE, False,
+         "run.sh's log folder is inside the slurm plugin's log folder",
+         "The slurm executor plugin deletes every `*.log` under `snakemake.logdir` (`--slurm-logdir`, "
+         "recursively) that is older than `delete_logs_older_than` (10 days unless set). `run.sh`'s own "
+         "logs (`snakemake.run_logdir`) there would be deleted with the job logs, so they go to a folder "
+         "of their own. Compile refuses what it can see from the text; `run.sh` checks the real folders "
+         "again before it starts Snakemake.",
+         "snakemake.run_logdir 'logs/slurm/runs' is inside snakemake.logdir 'logs/slurm', where the slurm "
+         "plugin deletes every *.log older than delete_logs_older_than (default 10 days): run.sh's logs "
+         "would be deleted",
+         Example("snakemake:\n  logdir: logs/slurm\n  run_logdir: logs/slurm/runs\n"),
+         Example("snakemake:\n  logdir: logs/slurm\n  run_logdir: logs/runs\n")),
     # ------------------------------------------------------------------ DV4xx: compile and write
     Rule("DV401", "hand-edited-output", ERROR, Stage.WRITE, False,
          "generated file was edited by hand (use --force to overwrite)",
@@ -471,6 +548,147 @@ _RULES: tuple[Rule, ...] = (
          "a shared key, a unit written out).",
          "account 'lab42' was repeated in every rule; lifted into slurm.account",
          tested_by="tests/test_import.py"),
+    # ------------------------------------------------------------------ DV6xx: the spec against the cluster
+    Rule("DV600", "partition-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a partition the spec declares is not on the cluster",
+         "`lint --cluster` found no partition of this name on the cluster (or in its snapshot): every job "
+         "sent there is refused by sbatch (`Invalid partition name specified`). Rename it to one the cluster "
+         "has, or remove it.",
+         "partition 'bigmem' is not on the cluster (its partitions: cpu, gpu)",
+         Example(_PARTITIONS + "    bigmem: {max_time: 1d, cpus: 64, mem: 1T, nodes: 2}\n", cluster=_snapshot()),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV601", "partition-limit-drift", ERROR, Stage.CLUSTER, True,
+         "a partition limit in the spec is larger than the cluster's (drift)",
+         "The spec's partition allows more than the cluster does (max_time, cpus, mem, nodes, GPUs per type), "
+         "or marks another partition as the default. Every check and every retry cap dvhpc derives from the "
+         "spec's limit is then wrong, and SLURM refuses what the spec lets through. Write the cluster's value.",
+         "partition 'cpu': max_time 2d in the spec, 1d on the cluster",
+         Example(_PARTITIONS, cluster=_snapshot(cpu={"max_time_seconds": 86400})),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV602", "partition-limit-below-cluster", WARNING, Stage.CLUSTER, True,
+         "a partition limit in the spec is smaller than the cluster's (drift)",
+         "The spec's partition allows less than the cluster does: nothing is refused, but dvhpc caps retries "
+         "and refuses requests the cluster would grant. Write the cluster's value, or silence this when the "
+         "lower limit is deliberate.",
+         "partition 'cpu': max_time 2d in the spec, 3d on the cluster",
+         Example(_PARTITIONS, cluster=_snapshot(cpu={"max_time_seconds": 3 * 86400})),
+         Example(_PARTITIONS, cluster=_snapshot())),
+    Rule("DV603", "request-exceeds-cluster-partition", ERROR, Stage.CLUSTER, True,
+         "a rule asks for more than the cluster's partition grants, at some retry attempt",
+         "A rule's time, memory, CPUs, GPUs or nodes, at some retry attempt, exceed the limit of the partition "
+         "on the cluster where the spec's own partition limits did not catch it (a limit not written, or a "
+         "larger one): sbatch refuses the job.",
+         "rule 'prepare': time 3d exceeds the cluster's partition 'cpu' (2d)",
+         Example("slurm:\n  partitions:\n    cpu: {default: true, cpus: 48, mem: 180G, nodes: 10}\n"
+                 "resources:\n  rules:\n    prepare: {time: 3d}\n", cluster=_snapshot()),
+         Example("slurm:\n  partitions:\n    cpu: {default: true, cpus: 48, mem: 180G, nodes: 10}\n"
+                 "resources:\n  rules:\n    prepare: {time: 2d}\n", cluster=_snapshot())),
+    Rule("DV604", "gpu-type-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's GPU type is not on the cluster's partition",
+         "The rule asks for a GPU type that no node of its partition has on the cluster: the job can never "
+         "start. Use one of the partition's GPU types.",
+         "rule 'train': GPU type 'a100' is not on the cluster's partition 'gpu' (its GPUs: h100: 4)",
+         Example(_PARTITIONS + "resources:\n  rules:\n    train: {partition: gpu, gpus: 1, gpu_type: a100}\n",
+                 cluster=_snapshot(gpu={"gpus": {"h100": 4}})),
+         Example(_PARTITIONS + "resources:\n  rules:\n    train: {partition: gpu, gpus: 1, gpu_type: a100}\n",
+                 cluster=_snapshot())),
+    Rule("DV610", "account-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's account does not exist on the cluster",
+         "The account (the rule's, `slurm.account`, or the user's default) is not an account of the cluster: "
+         "sbatch refuses the job (`Invalid account or account/partition combination specified`).",
+         "rule 'prepare': account 'nolab' does not exist on the cluster (the accounts of alice: lab)",
+         _lint("  account: nolab\n", "    prepare: {time: 1h}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h}\n", _snapshot())),
+    Rule("DV611", "account-not-associated", ERROR, Stage.CLUSTER, True,
+         "the user has no association with a rule's account",
+         "The account exists, but the user who runs the workflow is not associated with it: sbatch refuses the "
+         "job. Use one of the user's accounts, or ask the cluster's admins for an association.",
+         "rule 'prepare': alice has no association with account 'other' (the accounts of alice: lab)",
+         _lint("  account: other\n", "    prepare: {time: 1h}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h}\n", _snapshot())),
+    Rule("DV612", "account-partition-denied", ERROR, Stage.CLUSTER, True,
+         "a rule's account may not use its partition",
+         "The user's associations with the account are limited to other partitions, or the partition's "
+         "AllowAccounts/DenyAccounts exclude the account: sbatch refuses the job.",
+         "rule 'train': account 'lab' may not use partition 'gpu' (alice's associations with it are for "
+         "partition cpu)",
+         _lint("  account: lab\n", "    train: {partition: gpu, time: 1h}\n", _snapshot(assoc={"partition": "cpu"})),
+         _lint("  account: lab\n", "    train: {partition: cpu, time: 1h}\n", _snapshot(assoc={"partition": "cpu"}))),
+    Rule("DV613", "qos-not-on-cluster", ERROR, Stage.CLUSTER, True,
+         "a rule's QOS does not exist on the cluster",
+         "The rule asks for a quality of service the cluster does not define: sbatch refuses the job "
+         "(`Invalid qos specification`).",
+         "rule 'prepare': QOS 'fast' does not exist on the cluster (its QOS: normal, short, long)",
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: fast}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV614", "qos-not-allowed", ERROR, Stage.CLUSTER, True,
+         "a rule's QOS is not allowed for its account or partition",
+         "The QOS exists but the user's association with the account does not list it, or the partition's "
+         "AllowQos/DenyQos exclude it: sbatch refuses the job.",
+         "rule 'prepare': QOS 'long' is not allowed for account 'lab' (it allows normal, short)",
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: long}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV615", "qos-limit-exceeded", ERROR, Stage.CLUSTER, True,
+         "a rule exceeds a QOS or association limit per job, at some retry attempt",
+         "The job's time (MaxWall) or its total CPUs, memory, GPUs or nodes (MaxTRESPerJob), at some retry "
+         "attempt, exceed a limit of its QOS, of the partition's QOS or of the user's association: the job is "
+         "refused (QOS flag DenyOnLimit) or waits forever. Ask for less or use another QOS.",
+         "rule 'prepare': time 2h exceeds QOS 'short' MaxWall 1h",
+         _lint("  account: lab\n", "    prepare: {time: 2h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV616", "submit-limit-exceeded", ERROR, Stage.CLUSTER, True,
+         "snakemake.jobs exceeds a QOS or association MaxSubmit",
+         "Snakemake keeps up to `jobs` jobs submitted; the QOS (MaxSubmitJobsPerUser) or association "
+         "(MaxSubmitJobs) refuses submissions past its limit, and the run fails. Set jobs to at most the limit.",
+         "snakemake.jobs 100 exceeds QOS 'short' MaxSubmit 50",
+         _lint("  account: lab\nsnakemake: {jobs: 100}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\nsnakemake: {jobs: 50}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV617", "running-jobs-limit", WARNING, Stage.CLUSTER, True,
+         "snakemake.jobs exceeds a QOS or association MaxJobs",
+         "Only MaxJobs jobs of the user run at once under this QOS or association; the others wait in the "
+         "queue. Nothing fails, but `jobs` above the limit buys nothing.",
+         "snakemake.jobs 20 exceeds QOS 'short' MaxJobs 10",
+         _lint("  account: lab\nsnakemake: {jobs: 20}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot()),
+         _lint("  account: lab\nsnakemake: {jobs: 10}\n", "    prepare: {time: 1h, qos: short}\n", _snapshot())),
+    Rule("DV620", "cluster-checks-skipped", INFO, Stage.CLUSTER, True,
+         "account and QOS checks were skipped: no accounting details",
+         "The cluster (or its snapshot) has no accounting details: sacctmgr is missing or failed, or "
+         "accounting is off. The account and QOS checks did not run, so they did not pass either; run "
+         "`lint --cluster` (or `dvhpc snapshot`) where sacctmgr works.",
+         "account and QOS checks skipped: accounting is off on this cluster (sacct does not work)",
+         _lint("", "    prepare: {time: 1h}\n", _snapshot(
+             associations=None, qos=None, accounting=False,
+             accounting_skipped="accounting is off on this cluster (sacct does not work)")),
+         _lint("", "    prepare: {time: 1h}\n", _snapshot())),
+    # ------------------------------------------------------------------ DV7xx: tune
+    Rule("DV700", "tune-input-row-skipped", WARNING, Stage.TUNE, False,
+         "tune: a row of an accounting export, efficiency report or benchmark file was skipped",
+         "`dvhpc tune` reads `sacct --parsable2` exports, the slurm plugin's efficiency report and "
+         "Snakemake benchmark files; a row it cannot read (too few fields, a value that is not a time or "
+         "a size) is skipped, so the proposals rest on the other rows.",
+         "job 4711: not a memory size: '12Q'",
+         tested_by="tests/test_tune.py::test_malformed_rows_are_dv700_at_their_line"),
+    Rule("DV701", "tune-input-unknown", ERROR, Stage.TUNE, False,
+         "tune: an input is none of the forms tune reads",
+         "`--from` takes a `sacct --parsable2` export with its header line, the slurm plugin's efficiency "
+         "report (CSV) or a folder of Snakemake benchmark files (TSV); anything else is refused.",
+         "not a `sacct --parsable2` export with its header, a slurm plugin efficiency report (CSV) or a "
+         "Snakemake benchmark file (TSV)",
+         tested_by="tests/test_tune.py::test_unknown_input_is_dv701"),
+    Rule("DV702", "tune-write-refused", ERROR, Stage.TUNE, False,
+         "tune --write: the edited spec would not validate or not mean the proposal; nothing written",
+         "`--write` edits each value where it comes from and checks the result before it replaces the "
+         "file; when the edited spec is invalid or resolves to other values, the file stays as it was.",
+         "after the edit rule train would have mem 4G, not 6G; nothing written",
+         tested_by="tests/test_tune_write.py::test_write_refuses_an_edit_that_does_not_mean_the_proposal"),
+    Rule("DV703", "tune-write-by-hand", WARNING, Stage.TUNE, False,
+         "tune --write: a proposal that must be written by hand",
+         "A proposed value whose rule has no entry in this spec (its value comes from a file it extends or "
+         "from the engine's default), or a TOML spec that needs a new key, is not written; the message "
+         "says what to add.",
+         "plot: add `mem: 2G` to its entry by hand (the rule has no entry in this spec; the value comes "
+         "from defaults)",
+         tested_by="tests/test_tune_write.py::test_rule_without_entry_is_dv703"),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in sorted(_RULES, key=lambda rule: rule.code)}

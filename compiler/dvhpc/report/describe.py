@@ -30,6 +30,8 @@ def _example(label: str, example: Example) -> list[str]:
     lines = [f"{label} ({EXAMPLE_FILE}):", *_indented(example.text)]
     if example.workflow:
         lines += ["  linted with --workflow Snakefile:", *_indented(example.workflow)]
+    if example.cluster:
+        lines += ["  linted with --cluster cluster.json:", *_indented(example.cluster)]
     return lines
 
 

@@ -22,11 +22,14 @@ class Stage(StrEnum):
     READ = "read"  # reading files: bytes, text, YAML/TOML, extends
     SCHEMA = "schema"  # the JSON Schema
     RESOLVE = "resolve"  # units, references, values that reach a shell or Snakemake
-    LINT = "lint"  # semantic checks of a valid site (`dvhpc lint` only)
+    CHECK = "check"  # the spec against its own limits: an error here is refused output (validate, compile, lint)
+    LINT = "lint"  # warnings about a valid site (`dvhpc lint` only)
     WORKFLOW = "workflow"  # the spec against a Snakefile (`dvhpc lint --workflow`)
+    CLUSTER = "cluster"  # the spec against the cluster or its snapshot (`dvhpc lint --cluster`)
     SHELLCHECK = "shellcheck"  # the generated scripts (`dvhpc lint`)
     WRITE = "write"  # generated folders (compile, compile --check, diff)
     IMPORT = "import"  # `dvhpc import` of a hand-written profile
+    TUNE = "tune"  # `dvhpc tune`: accounting records read, the spec written back
 
 
 # Why a rule of this stage cannot be silenced (said in a note when an ignore names it).
@@ -37,6 +40,7 @@ _NOT_SILENCEABLE = {
     Stage.SHELLCHECK: "a generated script is wrong; this is a dvhpc bug",
     Stage.WRITE: "it is about the generated files themselves",
     Stage.IMPORT: "an imported profile has no place for an ignore comment",
+    Stage.TUNE: "it is about what `dvhpc tune` read or wrote, not about a spec's value",
 }
 
 # What `--explain` and the docs say above an example spec that is only a part.
@@ -49,10 +53,12 @@ class Example:
     """A spec (saved as example.yaml) that yields the rule's code, or one that does not.
 
     `spec` is a whole spec when it starts with `dvhpc:`; otherwise it follows EXAMPLE_HEADER.
-    `workflow` is a Snakefile the spec is linted against (`--workflow Snakefile`)."""
+    `workflow` is a Snakefile the spec is linted against (`--workflow Snakefile`); `cluster` a
+    cluster snapshot (saved as cluster.json) it is linted against (`--cluster cluster.json`)."""
 
     spec: str
     workflow: str | None = None
+    cluster: str | None = None
 
     @property
     def text(self) -> str:

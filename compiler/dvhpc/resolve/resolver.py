@@ -18,6 +18,7 @@ from dvhpc.model import keys, safe_variables
 from dvhpc.model.keys import Key
 from dvhpc.model.site import (
     DEFAULT_LOGDIR,
+    DEFAULT_RUN_LOGDIR,
     Attempt,
     Container,
     Detect,
@@ -36,7 +37,10 @@ from dvhpc.model.site import (
     Sourced,
 )
 from dvhpc.model.units import Duration, Factor, Memory, Scaled, UnitError
+from dvhpc.model.versions import check_snakemake_range
 from dvhpc.report.diagnostics import Location, Note, Report, closest, dotted
+from dvhpc.resolve import runner
+from dvhpc.resolve.unknown import UNKNOWN
 
 # sbatch flags the slurm executor plugin sets itself (its validate_slurm_extra) -> what to use instead:
 # the flags of the registry's keys, and those no key stands for.
@@ -71,6 +75,7 @@ GENERATED_OPTIONS = {
     "cluster-generic-submit-cmd": "snakemake.executor: cluster-generic",
     "cluster-generic-status-cmd": "snakemake.executor: cluster-generic",
     "cluster-generic-cancel-cmd": "snakemake.executor: cluster-generic",
+    "snakefile": "snakemake.snakefile", "s": "snakemake.snakefile",
 }
 
 
@@ -82,6 +87,10 @@ RESERVED_VARIABLES = {
     "here", "foreground", "logdir", "stamp", "label", "base", "log", "n", "cmd", "pid", "engine", "image",
     "options", "inner", "pass_env", "name", "sub", "state", "jobid", "rule", "lines", "newest", "want", "have",
     "dir", "file", "id", "status", "dvhpc_env", "a",
+    # run.sh's stale check (stale.sh) and jobs.sh status
+    "allow_stale", "allow", "changed", "found", "line", "manifest", "path", "project", "stale", "sum", "out",
+    "part", "used", "limit", "nodes", "cpus", "mem", "tres", "per_job", "per_node", "per_task", "reason", "comment",
+    "count", "type", "request",
 }
 RESERVED_PREFIXES = ("_dvhpc", "DVHPC_", "BASH_")
 # Options whose value Snakemake runs as a command or loads as code: the reviewed "command" class of
@@ -121,8 +130,9 @@ def runtime_refs(text: str) -> tuple[list[str], str | None]:
 
 
 class Resolver:
-    def __init__(self, layers: Layers, report: Report):
+    def __init__(self, layers: Layers, report: Report, unknown: frozenset[tuple] = frozenset()):
         self.layers = layers
+        self.unknown = unknown  # paths of values the schema refused: resolved as "unknown" (resolve.unknown)
         self.data = layers.data
         self.report = report
         self.cycles: set[frozenset] = set()
@@ -194,6 +204,7 @@ class Resolver:
         result = {}
         for name, raw in sorted((self.get("slurm", "partitions") or {}).items()):
             base = ("slurm", "partitions", name)
+            raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
             result[name] = Partition(
                 name=name,
                 default=bool(raw.get("default", False)),
@@ -220,6 +231,9 @@ class Resolver:
             if key is None:  # `use`, or a key the schema refused already
                 continue
             origin = Origin(label, partial(self.layers.where, path + (name,)))
+            if path + (name,) in self.unknown:  # reported by the schema; hides what lower layers set
+                values[key] = Sourced(UNKNOWN, origin)
+                continue
             parse = keys.parser(key)
             if parse is not None:
                 parsed = self.unit(parse, value, path + (name,))
@@ -292,6 +306,8 @@ class Resolver:
             values = self.overlay(values, self.set_layers[set_name])
             applied.append(set_name)
         values = self.overlay(values, self.layer(raw, path, "defaults" if is_defaults else f"rule {name}"))
+        if self.unknown:
+            values = {key: item for key, item in values.items() if item.value is not UNKNOWN}
         partition = None
         if keys.PARTITION in values:
             part_name = values[keys.PARTITION].value
@@ -321,7 +337,7 @@ class Resolver:
             for other in key.replaces:
                 merged.pop(keys.BY_NAME[other], None)
         for key, item in top.items():
-            if key is keys.RETRY and key in merged:
+            if key is keys.RETRY and key in merged and UNKNOWN not in (merged[key].value, item.value):
                 merged[key] = Sourced({**merged[key].value, **item.value}, item.origin)
             else:
                 merged[key] = item
@@ -398,7 +414,7 @@ class Resolver:
                 global_resources[key] = value
         executor = Executor(raw.get("executor", Executor.SLURM))
         self.check_options(raw.get("options") or {}, executor)
-        return SnakemakeSettings(
+        settings = SnakemakeSettings(
             executor=executor,
             jobs=raw.get("jobs"),
             latency_wait=self.unit_if_set(Duration.parse, raw, path + ("latency_wait",)),
@@ -411,7 +427,12 @@ class Resolver:
             delete_logs_older_than=self.unit_if_set(Duration.parse, raw, path + ("delete_logs_older_than",)),
             resources=global_resources,
             options=dict(sorted((raw.get("options") or {}).items())),
+            run_logdir=self.text(path + ("run_logdir",)) or RuntimeText(DEFAULT_RUN_LOGDIR),
+            snakefile=self.text(path + ("snakefile",)),
+            unlock_first=bool(raw.get("unlock_first", False)),
         )
+        runner.check_log_folders(settings, self.report, self.where())
+        return settings
 
     def check_options(self, options: dict, executor: str) -> None:
         """Options go to Snakemake's command line: only real, full names, none that dvhpc writes
@@ -470,11 +491,17 @@ class Resolver:
                 gpu=bool(c.get("gpu", False)),
                 conda=self.argument(cp + ("conda",), "conda activate (inside the container)"),
                 pass_env=tuple(c.get("pass_env", [])),
+                conda_root=self.text(cp + ("conda_root",)),
+                unset=tuple(c.get("unset", [])),
+                defaults={k: self.required_text(cp + ("defaults", k)) for k in sorted(c.get("defaults") or {})
+                          if self.allowed_variable(k, raw.get("allow_unsafe_variables") or (), cp + ("defaults",))},
             )
         modules = raw.get("modules") or {}
         require = raw.get("require") or {}
         for index, name in enumerate(modules.get("load", [])):
             self.no_option(path + ("modules", "load", index), name, "module load")
+        if require.get("snakemake"):
+            check_snakemake_range(require["snakemake"], self.where(*path, "require", "snakemake"), self.report)
         return Environment(
             module_purge=bool(modules.get("purge", False)),
             module_use=tuple(self.required_argument(path + ("modules", "use", i), "module use")
@@ -503,21 +530,22 @@ class Resolver:
             self.report.add("DV234", f"{dotted(path)}: {value!r} begins with '-': {program} would read it as "
                             "an option", self.where(*path), hint=f"for a file in the current folder, write './{value}'")
 
-    def allowed_variable(self, name: str, allowed_unsafe) -> bool:
-        """Whether the spec may export `name`: a name in the safe set, or one the spec lists in
-        environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
-        where = self.layers.where(("environment", "variables", name), key=True)
+    def allowed_variable(self, name: str, allowed_unsafe, at: tuple = ("environment", "variables")) -> bool:
+        """Whether the spec may export `name` (a key of the mapping at `at`): a name in the safe set, or one
+        the spec lists in environment.allow_unsafe_variables (with a warning); never a name of the generated scripts."""
+        where = self.layers.where(at + (name,), key=True)
+        key = dotted(at + (name,))
         if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES):
-            self.report.add("DV231", f"environment.variables.{name} is refused: the generated scripts use it "
+            self.report.add("DV231", f"{key} is refused: the generated scripts use it "
                             "themselves or it changes how bash runs them", where, hint="choose another name")
             return False
         if safe_variables.is_safe(name):
             return True
         if name in allowed_unsafe:
-            self.report.add("DV235", f"environment.variables.{name} is outside the safe set but allowed by "
+            self.report.add("DV235", f"{key} is outside the safe set but allowed by "
                             f"environment.allow_unsafe_variables: {safe_variables.risk(name)}", where)
             return True
-        self.report.add("DV231", f"environment.variables.{name} is refused: {safe_variables.risk(name)}", where,
+        self.report.add("DV231", f"{key} is refused: {safe_variables.risk(name)}", where,
                         hint=f"if the spec really must set it, add it to environment.allow_unsafe_variables: [{name}]")
         return False
 
@@ -587,5 +615,7 @@ def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ..
                  for number in range(1, attempts + 1))
 
 
-def resolve(layers: Layers, report: Report, spec_file: str) -> Site:
-    return Resolver(layers, report).site(spec_file)
+def resolve(layers: Layers, report: Report, spec_file: str, unknown: frozenset[tuple] = frozenset()) -> Site:
+    """The site of a valid spec, or (with `unknown`: the values the schema refused) of one whose
+    values are partly unknown, for checking only."""
+    return Resolver(layers, report, unknown).site(spec_file)

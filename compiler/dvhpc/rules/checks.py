@@ -1,5 +1,9 @@
-"""Stage 5, check: semantic lint of a resolved site (the mistakes that only show up after a job
+"""Stage 5, check: semantic checks of a resolved site (the mistakes that only show up after a job
 waited in the queue). Reads the model and, for placeholders, the raw layers; reports diagnostics.
+
+Each finding's stage comes from its rule (dvhpc.report.codes): `check_spec` reports the errors of
+the spec against its own limits (Stage.CHECK: validate, compile and lint run it, so they agree on
+errors), `check_site` lint's warnings (Stage.LINT).
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from typing import Any
 from dvhpc.frontend.layers import Layers
 from dvhpc.model import keys
 from dvhpc.model.site import Partition, Resources, Site
+from dvhpc.report.codes import RULES
 from dvhpc.report.diagnostics import Location, Note, Report, dotted
+from dvhpc.report.rule import Stage
+from dvhpc.rules.global_limits import check_global_limits
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|XXX)\b")
 
@@ -32,10 +39,11 @@ def _minutes(value: int) -> str:
 
 
 class Checker:
-    def __init__(self, layers: Layers, site: Site, report: Report):
+    def __init__(self, layers: Layers, site: Site, report: Report, stage: Stage):
         self.layers = layers
         self.site = site
         self.report = report
+        self.wanted = {code for code, rule in RULES.items() if rule.stage is stage}  # the codes this run reports
         # (code, location) -> (message template, rules, hint, notes): one finding per place
         self.grouped: dict[tuple, dict] = {}
 
@@ -48,6 +56,8 @@ class Checker:
     def finding(self, code: str, res: Resources, key: str, message: str, *, hint=None, notes=(),
                 fields: dict | None = None) -> None:
         """Group findings by the place of the value: a set used by five rules is one finding."""
+        if code not in self.wanted:
+            return
         sourced = res.sourced(keys.BY_NAME[key])
         location = sourced.origin.location if sourced and sourced.origin.location else (res.location or self.where())
         slot = self.grouped.setdefault((code, location, message), {"rules": [], "hint": hint, "notes": notes,
@@ -214,14 +224,22 @@ class Checker:
                             hint="add detect.env (e.g. SLURM_CLUSTER_NAME) or detect.hostnames")
 
     def run(self) -> None:
+        wanted = self.wanted
         for res in [self.site.defaults, *self.site.rules.values()]:
             self.fit(res)
-            self.retries(res)
+            if "DV310" in wanted:
+                self.retries(res)
         self.flush()
-        self.placeholders()
-        self.account()
-        self.unused_sets()
-        self.paths()
+        if "DV320" in wanted:
+            self.placeholders()
+        if "DV321" in wanted:
+            self.account()
+        if "DV330" in wanted:
+            self.unused_sets()
+        if wanted & {"DV331", "DV332", "DV333"}:
+            self.paths()
+        if "DV356" in wanted:
+            check_global_limits(self.site, self.layers, self.report)
 
 
 def _placeholders(data, path: tuple, found: list) -> None:
@@ -251,8 +269,16 @@ def _placeholders(data, path: tuple, found: list) -> None:
             _placeholders(value, path + (key,), found)
 
 
+def check_spec(layers: Layers, site: Site, report: Report) -> None:
+    """The errors of the spec against its own limits (DV301-DV307, DV320, DV321): what SLURM would
+    refuse or what would be wrong. Run by validate, compile and lint, also on a site with unknown
+    values (their checks are skipped), so one run reports every problem."""
+    Checker(layers, site, report, Stage.CHECK).run()
+
+
 def check_site(layers: Layers, site: Site, report: Report) -> None:
-    Checker(layers, site, report).run()
+    """lint's warnings about a valid site (Stage.LINT); `check_spec` ran already."""
+    Checker(layers, site, report, Stage.LINT).run()
 
 
 def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Report) -> None:
@@ -289,6 +315,9 @@ def check_workflow(site: Site, layers: Layers, info, snakefile: str, report: Rep
         if gpus is not None:
             report.add("DV352", f"rule '{name}' is a local rule (runs on the submit host) but asks for GPUs",
                        gpus.origin.location or where, hint="drop the GPUs or remove it from localrules")
+    from dvhpc.rules.workflow_checks import check_local_rules
+
+    check_local_rules(site, info.localrules, where, report)
 
 
 def check_workflow_alone(info, snakefile: str, report: Report) -> None:

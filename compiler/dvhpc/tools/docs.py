@@ -25,6 +25,7 @@ _GROUPS = (
     ("DV3", "Lint"),
     ("DV4", "Compile and write"),
     ("DV5", "Import"),
+    ("DV6", "The spec against the cluster (lint --cluster)"),
 )
 
 
@@ -55,10 +56,12 @@ def _section(rule: Rule) -> list[str]:
         if example is None:
             continue
         out += [f"{label} example ({EXAMPLE_FILE}" + (", with `--workflow Snakefile`" if example.workflow else "")
-                + "):", ""]
+                + (", with `--cluster cluster.json`" if example.cluster else "") + "):", ""]
         out += _fenced("\n".join(printable(line) for line in example.text.split("\n"))) + [""]
         if example.workflow:
             out += ["Snakefile:", "", *_fenced(example.workflow, "python"), ""]
+        if example.cluster:
+            out += ["cluster.json:", "", *_fenced(example.cluster, "json"), ""]
     if rule.tested_by:
         out += [f"Tested by {rule.tested_by}.", ""]
     return out

@@ -45,6 +45,18 @@ def _human(key: Key, value) -> str:
     return str(value)
 
 
+def value_origin(site: Site, rule: str | None, key: Key) -> Origin | None:
+    """Where the value of `key` for `rule` (None: resources.defaults) came from, None when it is not
+    set: the one answer `explain` shows and `diff` credits a change to."""
+    res = site.defaults if rule is None else site.rules.get(rule)
+    return _origin_in(res, key) if res is not None else None
+
+
+def _origin_in(res: Resources, key: Key) -> Origin | None:
+    sourced = res.sourced(key)
+    return sourced.origin if sourced is not None else None
+
+
 def _origin(origin: Origin) -> dict:
     loc = origin.location
     return {"from": origin.label, **({"file": loc.file, "line": loc.line, "column": loc.column} if loc else {})}
@@ -58,8 +70,8 @@ def explain_resources(site: Site, res: Resources) -> dict:
     values = []
     engine_picked = res.engine_picked()
     for key in keys.KEYS:
-        sourced = res.sourced(key)
-        if sourced is None:
+        sourced, origin = res.sourced(key), _origin_in(res, key)
+        if sourced is None or origin is None:
             if key in engine_picked:  # not set: the engine's own default applies
                 values.append({"key": key.name, "value": "(not set)", "profile": {}, "from": ENGINE_DEFAULT,
                                "default": key.engine_default})
@@ -68,7 +80,7 @@ def explain_resources(site: Site, res: Resources) -> dict:
         if key is keys.CPUS and "threads" in emitted:
             profile["threads"] = emitted["threads"]
         values.append({"key": key.name, "value": _human(key, sourced.value), "profile": profile,
-                       **_origin(sourced.origin)})
+                       **_origin(origin)})
     attempts = []
     for attempt in res.attempts:
         attempts.append({"attempt": attempt.number, "minutes": attempt.count(keys.TIME),

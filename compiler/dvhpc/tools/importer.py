@@ -108,6 +108,10 @@ class Importer:
         """A profile value as Snakemake would see it: quoted strings hold Python literals."""
         if isinstance(value, str):
             stripped = value.strip()
+            if stripped.startswith("str(") and stripped.endswith(")"):  # keys.Form.STRING: str('cpu')
+                inner = stripped[4:-1].strip()
+                if inner[:1] in ("'", '"'):
+                    stripped = inner
             if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
                 try:
                     return ast.literal_eval(stripped)

@@ -26,9 +26,52 @@ _dvhpc_need() {
   fi
 }
 
+# The rule of a job: the slurm executor plugin comments each job rule_<rule>_wildcards_<...> (its
+# name is the run's id), dvhpc's cluster-generic submit command rule_<rule>. Other jobs: '-'.
+_dvhpc_rule_of() {
+  local rule=$1
+  if [[ "$rule" != rule_* ]]; then
+    echo -
+    return
+  fi
+  rule="${rule#rule_}"
+  printf '%s\n' "${rule%%_wildcards_*}"
+}
+
+# The GPUs of a job: the count from its TRES (gres/gpu=N: allocated, or requested while pending),
+# the type from its per-job/node/task request (gres:gpu:TYPE:N); '-' without GPUs.
+_dvhpc_gpus_of() {
+  local tres=$1 request=$2 count='' type=''
+  if [[ ",$tres," =~ ,gres/gpu=([0-9]+), ]]; then
+    count="${BASH_REMATCH[1]}"
+  elif [[ "$request" =~ gpu:([0-9]+)(,|$) ]]; then
+    count="${BASH_REMATCH[1]}"
+  fi
+  if [[ "$request" =~ gpu:([A-Za-z0-9_.-]*[A-Za-z_.-][A-Za-z0-9_.-]*):[0-9]+ ]]; then
+    type="${BASH_REMATCH[1]}"
+  fi
+  if [[ -z "$count" || "$count" == 0 ]]; then
+    echo -
+  else
+    printf '%s%s\n' "$count" "${type:+ ($type)}"
+  fi
+}
+
 _dvhpc_status() {
   _dvhpc_need squeue
-  squeue -u "${USER:-$(id -un)}" -o '%.18i %.10P %.40j %.9T %.10M %.10l %.5D %.5C %.8m %.20b %R'
+  local out id part state used limit nodes cpus mem tres per_job per_node per_task reason name comment
+  # '|' ends every field; the comment comes last, so a '|' in a wildcard value stays in it
+  out="$(squeue -h -u "${USER:-$(id -un)}" -O 'JobID:|,Partition:|,StateCompact:|,TimeUsed:|,TimeLimit:|,NumNodes:|,NumCPUs:|,MinMemory:|,tres-alloc:|,tres-per-job:|,tres-per-node:|,tres-per-task:|,ReasonList:|,Name:|,Comment:|')" || return
+  printf '%-10s %-10s %-24s %-3s %10s %10s %5s %4s %7s %-12s %-16s %s\n' \
+    JOBID PARTITION RULE ST TIME LIMIT NODES CPUS MEM GPUS 'NODELIST(REASON)' 'NAME (run)'
+  if [[ -z "$out" ]]; then
+    return 0
+  fi
+  while IFS='|' read -r id part state used limit nodes cpus mem tres per_job per_node per_task reason name comment; do
+    printf '%-10s %-10s %-24s %-3s %10s %10s %5s %4s %7s %-12s %-16s %s\n' "$id" "$part" \
+      "$(_dvhpc_rule_of "${comment%|}")" "$state" "$used" "$limit" "$nodes" "$cpus" "$mem" \
+      "$(_dvhpc_gpus_of "$tres" "$per_job,$per_node,$per_task")" "$reason" "$name"
+  done <<<"$out"
 }
 
 _dvhpc_job_usage() {
@@ -39,14 +82,21 @@ _dvhpc_job_usage() {
   fi
   if (( _dvhpc_accounting )); then
     _dvhpc_need sacct
+    if [[ -z "$(sacct -n -X -j "$id" --format=JobID 2>/dev/null)" ]]; then
+      echo "dvhpc jobs: no job $id in SLURM's accounting (sacct): check the id (jobs.sh status lists yours)" >&2
+      return 1
+    fi
     sacct -j "$id" --format=JobID,JobName%30,State,ExitCode,Elapsed,Timelimit,AllocCPUS,ReqMem,MaxRSS,MaxVMSize
     status=$?
   else
     _dvhpc_need scontrol
     echo 'dvhpc jobs: accounting is off on this cluster (slurm.accounting: false), so sacct has no data;' >&2
     echo 'dvhpc jobs: showing scontrol show job (known only while the job is queued, running or just ended)' >&2
-    scontrol show job "$id"
-    status=$?
+    if ! scontrol show job "$id"; then
+      echo "dvhpc jobs: no job $id known to SLURM (scontrol keeps a job only a few minutes after it ends)" >&2
+      return 1
+    fi
+    status=0
   fi
   if command -v squeue >/dev/null 2>&1 && command -v sstat >/dev/null 2>&1; then
     state="$(squeue -h -j "$id" -o %T 2>/dev/null)"

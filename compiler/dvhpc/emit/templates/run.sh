@@ -2,26 +2,29 @@
 # run.sh: start Snakemake with the profile of the site named by _dvhpc_site above (replaces
 # snakecharm.sh).
 #
-#   run.sh [--foreground] [--] [snakemake arguments...]
+#   run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 #
 # Sources bootstrap.sh (and stops if it reports a problem), changes into environment.workdir
-# when the spec sets one, and runs `snakemake --profile <this folder>/profile ARGS...`.
+# (default: the folder of snakemake.snakefile), prints Snakemake's version, runs
+# `snakemake --unlock --cores=1` first with snakemake.unlock_first, and runs
+# `snakemake --profile <this folder>/profile [--snakefile FILE] ARGS...`.
 # By default Snakemake runs in the background (nohup) and its output goes to
 #   <logdir>/snakecharm_<arguments>_<UTC time>.log
-# (logdir: snakemake.logdir of the spec, relative to the working folder); the PID and the log
-# path are printed. --foreground runs attached, shows the output and writes the log too, and
+# (logdir: snakemake.run_logdir of the spec, relative to the working folder; never inside
+# snakemake.logdir, where the slurm plugin deletes old logs); the PID and the log path are printed. --foreground runs attached, shows the output and writes the log too, and
 # exits with Snakemake's exit status. Every argument reaches Snakemake unchanged.
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 _dvhpc_usage() {
   cat <<'EOF'
-usage: run.sh [--foreground] [--] [snakemake arguments...]
+usage: run.sh [--foreground] [--allow-stale] [--] [snakemake arguments...]
 
 EOF
   printf "Start Snakemake with this site's profile (%s).\n" "$_dvhpc_site"
   cat <<'EOF'
   --foreground   run attached and exit with Snakemake's status (default: background, nohup)
+  --allow-stale  run even though the spec changed since these files were generated
   --             end of run.sh's options (e.g. run.sh -- --help shows Snakemake's help)
   -h, --help     show this help
 Output is logged to <logdir>/snakecharm_<arguments>_<UTC time>.log.
@@ -29,6 +32,8 @@ EOF
 }
 
 foreground=0
+allow_stale=0
+while (( $# )); do  # run.sh's own options, in any order
 case "${1:-}" in
   -h | --help)
     _dvhpc_usage
@@ -38,11 +43,18 @@ case "${1:-}" in
     foreground=1
     shift
     ;;
+  --allow-stale)
+    allow_stale=1
+    shift
+    ;;
+  *) break ;;
 esac
+done
 if [[ "${1:-}" == "--" ]]; then
   shift
 fi
 
+_dvhpc_refuse_stale "$allow_stale" || exit 1  # a spec file changed since generation (stale.sh)
 if [[ ! -d "$here/profile" ]]; then
   echo "dvhpc run: no Snakemake profile at $here/profile; run dvhpc compile again" >&2
   exit 1
@@ -61,13 +73,10 @@ if ! command -v snakemake >/dev/null 2>&1; then
   exit 127
 fi
 
-# The workflow's folder (environment.workdir), then the log folder (snakemake.logdir) relative to it.
+# The workflow's folder (environment.workdir, or the Snakefile's), then run.sh's log folder
+# (snakemake.run_logdir) relative to it.
 _dvhpc_enter_workdir 'dvhpc run'
-_dvhpc_find_logdir 'dvhpc run'
-if ! mkdir -p -- "$logdir" || ! logdir="$(cd -- "$logdir" && pwd)"; then
-  echo "dvhpc run: cannot create the log folder $logdir" >&2
-  exit 1
-fi
+_dvhpc_find_run_logdir 'dvhpc run'
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 # The arguments as a file name part: / -> -, anything but [A-Za-z0-9._=-] -> _, at most 100 characters.
@@ -92,6 +101,9 @@ if [[ -z "${DVHPC_RUN_ID:-}" ]]; then
 fi
 export DVHPC_RUN_ID
 cmd=(snakemake --profile "$here/profile")
+if [[ -n $_dvhpc_snakefile_path ]]; then
+  cmd+=(--snakefile "$_dvhpc_snakefile_path")
+fi
 if [[ $_dvhpc_executor == slurm ]]; then
   cmd+=(--slurm-jobname-prefix "$DVHPC_RUN_ID")
 fi
@@ -101,6 +113,7 @@ cmd+=("$@")
   printf ' %q' "${cmd[@]}"
   printf '\n'
 } >"$log"
+_dvhpc_before_run 'dvhpc run' "$log"
 
 if (( foreground )); then
   echo "dvhpc run: run $DVHPC_RUN_ID, log: $log" >&2

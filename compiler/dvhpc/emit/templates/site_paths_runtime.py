@@ -8,11 +8,13 @@ import os
 import re
 import socket
 import sys
+from pathlib import Path
 
 __all__ = [
     "SITE",
     "SitePathError",
     "data_base_dir",
+    "in_job",
     "job_wrapper",
     "on_cluster",
     "path",
@@ -23,6 +25,10 @@ __all__ = [
 _TOKEN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+# Set (non-empty) inside a batch job of these schedulers: SLURM, PBS/Torque, LSF, Flux; SGE/UGE's
+# JOB_ID is too generic a name alone and counts only together with SGE_TASK_ID.
+_JOB_VARIABLES = ("SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "LSB_JOBID", "FLUX_JOB_ID")
+_JOB_VARIABLES_TOGETHER = ("JOB_ID", "SGE_TASK_ID")
 
 
 class SitePathError(LookupError):
@@ -55,23 +61,46 @@ def _host_matches() -> bool:
     return bool(fqdn) and any(fnmatch.fnmatchcase(fqdn, p) for p in patterns)
 
 
+def _override(name):
+    """True/False when the environment variable `name` forces the answer, None when it is unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if value:
+        raise SitePathError("%s must be 1 or 0, not %r" % (name, os.environ[name]))
+    return None
+
+
 def on_cluster() -> bool:
-    """True on this site's cluster: any `detect` entry matches (env first, then host names).
+    """True on a machine of this site's cluster, login nodes included: any `detect` entry matches
+    (env first, then host names).
 
     DVHPC_ON_CLUSTER=1 (or true/yes) forces True, DVHPC_ON_CLUSTER=0 (or false/no) forces False.
     """
-    override = os.environ.get("DVHPC_ON_CLUSTER", "").strip().lower()
-    if override in _TRUE:
-        return True
-    if override in _FALSE:
-        return False
-    if override:
-        raise SitePathError("DVHPC_ON_CLUSTER must be 1 or 0, not %r" % os.environ["DVHPC_ON_CLUSTER"])
+    forced = _override("DVHPC_ON_CLUSTER")
+    if forced is not None:
+        return forced
     for name, pattern in _DETECT_ENV.items():
         value = os.environ.get(name)
         if value is not None and (pattern == "*" or fnmatch.fnmatchcase(value, pattern)):
             return True
     return _host_matches()
+
+
+def in_job() -> bool:
+    """True inside a batch job of a scheduler (SLURM_JOB_ID, PBS_JOBID, LSB_JOBID, ... set and not empty),
+    on any machine; False on a login node or a laptop. Independent of `detect` and on_cluster().
+
+    DVHPC_IN_JOB=1 (or true/yes) forces True, DVHPC_IN_JOB=0 (or false/no) forces False.
+    """
+    forced = _override("DVHPC_IN_JOB")
+    if forced is not None:
+        return forced
+    if any(os.environ.get(name) for name in _JOB_VARIABLES):
+        return True
+    return all(os.environ.get(name) for name in _JOB_VARIABLES_TOGETHER)
 
 
 def _where(cluster):
@@ -112,13 +141,13 @@ def _resolve(name, cluster, seen=()):
     return _expand(_PATHS[name][0 if cluster else 1], what, cluster, seen)
 
 
-def path(name: str, cluster: bool | None = None) -> str:
-    """The named path for the current environment (or `cluster=True/False`), as a string."""
-    return _resolve(name, _where(cluster))
+def path(name: str, cluster: bool | None = None) -> Path:
+    """The named path for the current environment (or `cluster=True/False`), as a pathlib.Path."""
+    return Path(_resolve(name, _where(cluster)))
 
 
 class _Paths:
-    """`paths.NAME` is `path("NAME")`, resolved at each access."""
+    """`paths.NAME` is `path("NAME")` (a pathlib.Path), resolved at each access: `paths.data / "raw"`."""
 
     __slots__ = ()
 
@@ -151,8 +180,8 @@ def _join(base, part):
     return base.rstrip("/") + "/" + part if base.rstrip("/") else "/" + part
 
 
-def data_base_dir(name: str, subset: str | None = None, cluster: bool | None = None) -> str:
-    """Where dataset `name` (optionally its `subset`) lives, as a string.
+def data_base_dir(name: str, subset: str | None = None, cluster: bool | None = None) -> Path:
+    """Where dataset `name` (optionally its `subset`) lives, as a pathlib.Path.
 
     On the cluster a mounted dataset is `<mount>/<subset alias or subset>`; otherwise
     `<datasets.root>/<name>[/<subset>]`.
@@ -165,14 +194,14 @@ def data_base_dir(name: str, subset: str | None = None, cluster: bool | None = N
     if here and name in _MOUNTED:
         mount, aliases = _MOUNTED[name]
         base = _expand(mount, "datasets.mounted.%s" % name, here, ())
-        return base if subset is None else _join(base, aliases.get(subset, subset))
+        return Path(base if subset is None else _join(base, aliases.get(subset, subset)))
     if _DATASETS_ROOT is None:
         if name in _MOUNTED:
             raise SitePathError("dataset %r is mounted on the cluster only, and the spec of site %r has no "
                                 "datasets.root for other places" % (name, SITE))
         raise SitePathError("dataset %r is not mounted and the spec of site %r has no datasets.root" % (name, SITE))
     base = _join(_expand(_DATASETS_ROOT, "datasets.root", here, ()), name)
-    return base if subset is None else _join(base, subset)
+    return Path(base if subset is None else _join(base, subset))
 
 
 def setting(name: str, cluster: bool | None = None):
@@ -184,11 +213,13 @@ def setting(name: str, cluster: bool | None = None):
 
 
 def job_wrapper() -> str:
-    """The absolute path of wrap.sh when the site runs jobs in a container and this is the cluster, else "".
+    """The absolute path of wrap.sh when the site runs jobs in a container and this is a job on the
+    site's cluster (on_cluster() and in_job()), else "": rules that run on the login node (localrules,
+    the main Snakemake process) are not wrapped.
 
-    A plain path: quote it (shlex.quote) when you build a shell command from it.
+    A string for a command line (not a Path): quote it (shlex.quote) when you build a shell command from it.
     """
-    if not _CONTAINER or not on_cluster():
+    if not _CONTAINER or not on_cluster() or not in_job():
         return ""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrap.sh")
 
@@ -200,6 +231,7 @@ def _summary(out=sys.stdout):
     here = on_cluster()
     out.write("site: %s\n" % SITE)
     out.write("on_cluster: %s\n" % here)
+    out.write("in_job: %s\n" % in_job())
     out.write("paths:\n")
     for name in sorted(_PATHS):
         try:

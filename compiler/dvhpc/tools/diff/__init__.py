@@ -19,6 +19,7 @@ from dvhpc.output.readback import (
     MANIFEST_JSON,
     MAX_GENERATED_BYTES,
     PROFILE_YAML,
+    PROFILE_YAMLS,
     RESOURCES_YAML,
     BrokenOutput,
     read_folder,
@@ -31,7 +32,8 @@ from dvhpc.tools.diff.render import as_json, change_line, render_markdown, rende
 
 # the names the CLI and the tests use: the reader (dvhpc.output.readback), the change model
 # (changes) and the renderers (render) are parts of `dvhpc diff`
-__all__ = ["AREAS", "MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "RESOURCES_YAML", "RULE_FIELDS", "UNIT",
+__all__ = ["AREAS", "MANIFEST_JSON", "MAX_GENERATED_BYTES", "PROFILE_YAML", "PROFILE_YAMLS", "RESOURCES_YAML",
+           "RULE_FIELDS", "UNIT",
            "Change", "DiffError", "FieldChange", "View", "as_json", "change_line", "compare", "diff_sides", "drift",
            "emitted_data", "folder_view", "read_generated_yaml", "render_markdown", "render_text", "unified",
            "view_of"]
@@ -71,7 +73,7 @@ class View:
         """The files compared as text: all but the YAML files read as data."""
         if self._text_files is None:
             self._text_files = self._make_text_files() if self._make_text_files else \
-                {name: text for name, text in self.files.items() if name not in (RESOURCES_YAML, PROFILE_YAML)}
+                {name: text for name, text in self.files.items() if name not in (RESOURCES_YAML, *PROFILE_YAMLS)}
         return self._text_files
 
     def yaml(self, name: str) -> dict:

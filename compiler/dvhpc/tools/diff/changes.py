@@ -63,18 +63,20 @@ def _raw(sub: str | None, value):
     return value.get(sub) if sub and isinstance(value, dict) else value
 
 
-def _via(site: Site | None, rule: str | None, key: str) -> str | None:
-    """Where a rule's value came from, when not from the rule itself (rule None: the defaults)."""
-    if site is None:
+def _via(new_site: Site | None, old_site: Site | None, rule: str | None, key: str) -> str | None:
+    """Where a rule's value came from (rule None: the defaults), as `explain` shows it: the new
+    side's origin, the old side's only for a value the new side no longer sets; nothing when it is
+    the rule's own key."""
+    from dvhpc.tools.explain import value_origin
+
+    if key not in keys.BY_NAME:
         return None
-    res = site.defaults if rule is None else site.rules.get(rule)
-    if res is None or key not in keys.BY_NAME:
-        return None
-    sourced = res.sourced(keys.BY_NAME[key])
-    if sourced is None:
-        return None
-    label = sourced.origin.label
-    return None if label.startswith("rule ") else f"via {label}"
+    origin = None
+    for site in (new_site, old_site):
+        origin = value_origin(site, rule, keys.BY_NAME[key]) if site is not None else None
+        if origin is not None:
+            break
+    return None if origin is None or origin.label == f"rule {rule}" else f"via {origin.label}"
 
 
 def _compare_rule(name: str | None, old: dict, new: dict, new_site: Site | None,
@@ -87,7 +89,7 @@ def _compare_rule(name: str | None, old: dict, new: dict, new_site: Site | None,
         old_text, new_text = _human(a), _human(b)
         both = sub and a is not None and b is not None
         raw = f"{_raw(sub, a)} → {_raw(sub, b)} {UNIT[key]}" if both else None
-        via = _via(new_site, name, key) or _via(old_site, name, key)
+        via = _via(new_site, old_site, name, key)
         change.fields.append(FieldChange(key, old_text, new_text, via, raw))
     if not change.fields:
         old_attempts, new_attempts = _attempts_text(old.get("attempts")), _attempts_text(new.get("attempts"))
