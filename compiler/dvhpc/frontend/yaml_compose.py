@@ -4,11 +4,13 @@ tags and YAML 1.1 booleans refused or read as ruamel.yaml reads them under YAML 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dvhpc.frontend.document import MAX_DEPTH, MAX_NODES, Document, PathT, split_lines, text_location
 from dvhpc.frontend.unsafe_text import (
     BREAK_HINT,
+    MAX_DIGITS,
     ambiguous_break_in_value,
     long_number,
     long_number_message,
@@ -19,6 +21,8 @@ from dvhpc.report.diagnostics import Location, Note, Report
 _SCALAR_TAG = "tag:yaml.org,2002:"
 _SEQ_TAG = _SCALAR_TAG + "seq"
 _MAP_TAG = _SCALAR_TAG + "map"
+_STR_TAG = _SCALAR_TAG + "str"
+_MERGE_TAG = _SCALAR_TAG + "merge"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # How a plain scalar resolves under YAML 1.2 (the core schema, as ruamel.yaml resolves it), tried in
@@ -44,13 +48,14 @@ for _kind, _firsts, _pattern in _IMPLICIT_TAGS:
         _IMPLICIT_BY_FIRST.setdefault(_first, []).append((_SCALAR_TAG + _kind, re.compile(_pattern, re.X)))
 
 
+@functools.lru_cache(maxsize=4096)  # keys and common values repeat within and across specs
 def _implicit_tag(value: str) -> str:
     if not value:
         return _SCALAR_TAG + "null"
     for tag, pattern in _IMPLICIT_BY_FIRST.get(value[0], ()):
         if pattern.match(value):
             return tag
-    return _SCALAR_TAG + "str"
+    return _STR_TAG
 
 
 class _TooBig(Exception):
@@ -113,38 +118,98 @@ def plain_value(text: str) -> object:
         return _float_value(text)
     return text
 
-def _compose(text: str) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
-    """Compose every document of `text` from the C parser's events.
+
+# Where the C parser (libyaml 0.1, a YAML 1.1 scanner) and ruamel.yaml's own YAML 1.2 parser read
+# the same text differently, found by the differential test: a tab (1.2 refuses it in places 1.1
+# takes it), U+0085, U+2028, U+2029 (line breaks to YAML 1.1 only; load_yaml refuses them), a `?`
+# or `!` indicator (`[?]]`, an empty `!` scalar), a block scalar header with a comment right after
+# it (`>#`) and a quoted key with its `:` right after it (`['a':1]`). A text with one of these (or
+# anything that looks like one) is read by ruamel's parser; the rest by the C parser, whose
+# refusals ruamel's parser then judges (`{time: 0:15:00}`: YAML 1.2 allows `:` in a plain scalar
+# in flow context, YAML 1.1 does not).
+_INDICATOR = re.compile(r"(?<![^\s\[{,])[?!]")  # `?` or `!` at the start of a token
+_QUOTED_KEY = re.compile(r"""['"]:(?=\S)""")
+_HEADER_END = frozenset("-+0123456789")
+
+
+def _diverges(text: str) -> bool:
+    """Whether `text` may hold a construct the two parsers read differently (see above). Substring
+    tests first: a regex over every spec would cost a fifth of reading it."""
+    if "\t" in text or (not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text)):
+        return True
+    if ("?" in text or "!" in text) and _INDICATOR.search(text):
+        return True
+    if ("':" in text or '":' in text) and _QUOTED_KEY.search(text):
+        return True
+    comment = text.find("#")
+    while comment > 0:  # a block scalar header (`|`, `>`, indentation and chomping) right before it
+        start = comment - 1
+        while start > 0 and comment - start <= 3 and text[start] in _HEADER_END:
+            start -= 1
+        if text[start] in "|>":
+            return True
+        comment = text.find("#", comment + 1)
+    return False
+
+
+def _compose(text: str) -> list[_Node]:
+    """Compose every document of `text` as ruamel.yaml's YAML 1.2 parser reads it, from the C
+    parser's events where both read the text alike (`_diverges`, and the C parser accepts it).
+
+    Raises ruamel's MarkedYAMLError for syntax errors (ruamel's own parser's), _ComposeError for
+    anchors and aliases that do not resolve, ReaderError with a UTF-8 byte position."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if not _diverges(text):
+        import _ruamel_yaml as c
+
+        try:
+            return _compose_events(c.CParser(text).get_event, c)
+        except MarkedYAMLError as refused:  # YAML 1.1's refusal: YAML 1.2 may allow it
+            try:
+                return _compose_yaml_1_2(text)
+            except MarkedYAMLError as error:  # the C parser's wording where both stop at one place
+                raise (refused if _place(refused) == _place(error) else error) from None
+    return _compose_yaml_1_2(text)
+
+
+def _place(error) -> tuple[int, int] | None:
+    mark = error.problem_mark or error.context_mark
+    return (mark.line, mark.column) if mark else None
+
+
+def _compose_yaml_1_2(text: str) -> list[_Node]:
+    """ruamel.yaml's pure-Python parser: its YAML 1.2 reading, several times slower than C."""
+    from ruamel.yaml import YAML, events
+    from ruamel.yaml.reader import ReaderError
+
+    try:
+        return _compose_events(iter(YAML(typ="safe", pure=True).parse(text)).__next__, events)
+    except ReaderError as exc:  # its position counts characters, the C reader's UTF-8 bytes
+        exc.position = len(text[:exc.position].encode("utf-8", "surrogatepass"))
+        raise
+
+
+def _compose_events(next_event, c) -> list[_Node]:  # noqa: C901 -- a branch per event kind in closures: the hot path, kept whole
+    """Compose every document from a parser's events (`c`: the module of its event classes).
 
     Our own composer: ruamel's runs its Python resolver and tag objects per scalar, most of the
-    time spent loading a spec. Raises ruamel's MarkedYAMLError for syntax errors, _ComposeError
-    for anchors and aliases that do not resolve."""
-    import _ruamel_yaml as c
-
-    parser = c.CParser(text)
-    next_event = parser.get_event
+    time spent loading a spec."""
     scalar_event, alias_event = c.ScalarEvent, c.AliasEvent
     mapping_start, sequence_end, mapping_end = c.MappingStartEvent, c.SequenceEndEvent, c.MappingEndEvent
     anchors: dict[str, _Node] = {}
 
     def remember(anchor, node: _Node, mark) -> None:
-        if anchor is not None:
-            if anchor in anchors:
-                raise _ComposeError(f"anchor '&{anchor}' is defined twice", mark,
-                                    ("first defined here", anchors[anchor].start))
-            anchors[anchor] = node
+        if anchor in anchors:
+            raise _ComposeError(f"anchor '&{anchor}' is defined twice", mark,
+                                ("first defined here", anchors[anchor].start))
+        anchors[anchor] = node
 
     def compose(event) -> _Node:
         kind = type(event)
         start = event.start_mark
         if kind is scalar_event:
-            tag = event.tag
-            if tag is None or tag == "!":
-                tag = _implicit_tag(event.value) if event.implicit[0] else _SCALAR_TAG + "str"
-            node = _Node("scalar", tag, event.value, (start.line, start.column),
-                         (event.end_mark.line, event.end_mark.column))
-            remember(event.anchor, node, start)
-            return node
+            return scalar(event)
         if kind is alias_event:
             if event.anchor not in anchors:
                 raise _ComposeError(f"alias '*{event.anchor}' names no anchor defined before it", start)
@@ -155,17 +220,30 @@ def _compose(text: str) -> list[_Node]:  # noqa: C901 -- a branch per event kind
             tag = _MAP_TAG if mapping else _SEQ_TAG
         items: list = []
         node = _Node("map" if mapping else "seq", tag, items, (start.line, start.column), None)
-        remember(event.anchor, node, start)
+        if event.anchor is not None:
+            remember(event.anchor, node, start)
         end_kind = mapping_end if mapping else sequence_end
         event = next_event()
+        # scalars (most nodes) without the extra call of compose()
         while type(event) is not end_kind:
             if mapping:
-                key = compose(event)
-                items.append((key, compose(next_event())))
+                key = scalar(event) if type(event) is scalar_event else compose(event)
+                event = next_event()
+                items.append((key, scalar(event) if type(event) is scalar_event else compose(event)))
             else:
-                items.append(compose(event))
+                items.append(scalar(event) if type(event) is scalar_event else compose(event))
             event = next_event()
         node.end = (event.end_mark.line, event.end_mark.column)
+        return node
+
+    def scalar(event) -> _Node:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _implicit_tag(event.value) if event.implicit[0] else _STR_TAG
+        start, end = event.start_mark, event.end_mark
+        node = _Node("scalar", tag, event.value, (start.line, start.column), (end.line, end.column))
+        if event.anchor is not None:
+            remember(event.anchor, node, start)
         return node
 
     documents = []
@@ -222,21 +300,11 @@ class _YamlConverter:
         first_seen: dict[str, _Node] = {}
         merged: list = []
         for key_node, value_node in node.value:
-            if key_node.tag == _SCALAR_TAG + "merge":
+            if key_node.tag == _MERGE_TAG:
                 merged.append(value_node)
                 continue
-            if key_node.kind != "scalar":
-                self.report.add("DV006", "mapping keys must be plain strings", self.loc(key_node))
-                continue
-            key = str(key_node.value)
-            if not key.isascii() and _SURROGATE.search(key):
-                self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", self.loc(key_node))
-                continue
-            if self.refused(key, key_node):
-                continue
-            if not key.isascii() and ambiguous_break_in_value(key):
-                self.report.add("DV008", f"key holds {ambiguous_break_in_value(key)}, a line break to YAML 1.1 "
-                                "readers such as Snakemake, not to YAML 1.2", self.loc(key_node), hint=BREAK_HINT)
+            key = self.key(key_node)
+            if key is None:
                 continue
             if key in first_seen:
                 self.report.add(
@@ -246,8 +314,16 @@ class _YamlConverter:
                 )
                 continue
             first_seen[key] = key_node
-            self.doc.keys[path + (key,)] = key_node
-            result[key] = self.convert(value_node, path + (key,), depth + 1)
+            key_path = path + (key,)
+            self.doc.keys[key_path] = key_node
+            if value_node.kind == "scalar" and depth < MAX_DEPTH:  # convert() inlined for the most nodes
+                self.count += 1
+                if self.count > MAX_NODES:
+                    raise _TooBig(value_node)
+                self.doc.values.setdefault(key_path, value_node)
+                result[key] = self.scalar(value_node)
+            else:
+                result[key] = self.convert(value_node, key_path, depth + 1)
         # `<<: *anchor` merge keys: explicit keys win over merged ones
         for source in merged:
             sources = source.value if source.kind == "seq" else [source]
@@ -260,6 +336,25 @@ class _YamlConverter:
                     result.setdefault(key, val)
         return result
 
+    def key(self, node: _Node) -> str | None:
+        """A mapping key's text; None after the diagnostic when it cannot be one."""
+        if node.kind != "scalar":
+            self.report.add("DV006", "mapping keys must be plain strings", self.loc(node))
+            return None
+        key = str(node.value)
+        if key.isascii():
+            return None if len(key) > MAX_DIGITS and self.refused(key, node) else key
+        if _SURROGATE.search(key):
+            self.report.add("DV002", "key holds a lone UTF-16 surrogate, not a character", self.loc(node))
+            return None
+        if self.refused(key, node):
+            return None
+        if ambiguous_break_in_value(key):
+            self.report.add("DV008", f"key holds {ambiguous_break_in_value(key)}, a line break to YAML 1.1 "
+                            "readers such as Snakemake, not to YAML 1.2", self.loc(node), hint=BREAK_HINT)
+            return None
+        return key
+
     def refused(self, text: str, node: _Node) -> bool:
         """DV005 for a key or scalar with a number too long to convert (before int() sees it)."""
         long = long_number(text)
@@ -269,6 +364,8 @@ class _YamlConverter:
 
     def scalar(self, node: _Node):
         tag, text = node.tag, node.value
+        if tag == _STR_TAG and len(text) <= MAX_DIGITS and text.isascii():
+            return text  # most scalars: nothing below applies to short ASCII text
         if not text.isascii() and _SURROGATE.search(text):
             self.report.add("DV002", "text holds a lone UTF-16 surrogate (an escape like \\ud800), not a character",
                             self.loc(node))
@@ -323,6 +420,16 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
+_DEEP_LINE_START = re.compile(rf"\n[ -]{{{MAX_DEPTH}}}")
+
+
+def _may_nest_deeper(text: str) -> bool:
+    """A bound of nesting_depth, a tenth of its cost: the flow depth is at most the number of `[`
+    and `{`, the block depth at most one more than the longest run of spaces and dashes starting
+    a line (a deeper level needs a deeper indentation or one more `- `)."""
+    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE_START.search("\n" + text) is not None
+
+
 def load_yaml(text: str, display: str, report: Report) -> Document | None:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
@@ -330,7 +437,7 @@ def load_yaml(text: str, display: str, report: Report) -> Document | None:
     doc = Document(display, None, lines=split_lines(text))
     if not refuse_yaml_1_1_breaks(text, display, report):
         return None
-    if nesting_depth(text) > MAX_DEPTH:
+    if _may_nest_deeper(text) and nesting_depth(text) > MAX_DEPTH:
         report.add("DV005", f"document nests deeper than {MAX_DEPTH} levels", Location(display, 1, 1),
                    hint="a site spec needs a handful of levels")
         return None

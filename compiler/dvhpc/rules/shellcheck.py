@@ -120,7 +120,8 @@ def _collect(files: dict[str, str], procs: list[subprocess.Popen[str]]) -> dict[
 class BackgroundCheck:
     """shellcheck of texts known in advance, started now and read later: `dvhpc lint` starts the
     template shapes' check before it checks the specs, so the two run at the same time. Texts the
-    cache knows are not checked again; each other text gets a process of its own."""
+    cache knows are not checked again; the others go to one shellcheck process (its start-up paid
+    once; on a machine of few cores the specs' checks keep the other cores busy)."""
 
     def __init__(self, texts: list[str], program: str, cache: Path | None) -> None:
         self._program, self._cache = program, cache
@@ -129,7 +130,7 @@ class BackgroundCheck:
         self._tmp = tempfile.TemporaryDirectory(prefix="dvhpc-shellcheck-")
         self._started: _Started = ({}, [])
         try:
-            self._started = _start([[text] for text in todo], program, self._tmp.name)
+            self._started = _start([todo] if todo else [], program, self._tmp.name)
         except BaseException:
             self.close()
             raise
