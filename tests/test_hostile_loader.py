@@ -130,15 +130,20 @@ def test_toml_line_breaks_are_refused_too(project, text, where):
     assert heads(err) == [(where, "DV008")], err
 
 
-def test_import_refuses_a_profile_that_yaml_1_1_reads_differently(tmp_path):
-    """Snakemake (PyYAML) reads `set-resources` as a key after the NEL; dvhpc must not read it as a
-    comment (and import a different profile), so it refuses the profile at the character."""
+def test_import_reads_a_profile_as_snakemake_does_across_a_nel(tmp_path):
+    """Snakemake (PyYAML, YAML 1.1) reads `set-resources` as a key after the NEL, where YAML 1.2 sees a
+    comment. `import` reads profiles as Snakemake does (issue 15), so the rule `evil` Snakemake would
+    run is imported, not silently dropped as a comment."""
+    import yaml
+
+    text = "executor: slurm\njobs: 10 # c\x85set-resources: {evil: {mem_mb: 1}}\n"
+    assert yaml.safe_load(text)["set-resources"] == {"evil": {"mem_mb": 1}}  # what Snakemake reads
     profile = tmp_path / "config.yaml"
-    profile.write_text("executor: slurm\njobs: 10 # c\x85set-resources: {evil: {mem_mb: 1}}\n", encoding="utf-8")
+    profile.write_text(text, encoding="utf-8")
     code, out, err = run_in_process("import", str(profile), "--site", "x", cwd=tmp_path)
-    assert code == 1
-    assert out == ""
-    assert heads(err) == [(f"{profile}:2:13", "DV008")], err
+    assert code == 0, err
+    spec = yaml.safe_load(out)
+    assert spec["resources"]["rules"] == {"evil": {"mem": "1M"}} and spec["snakemake"]["jobs"] == 10
 
 
 # --------------------------------------------------------------------------- item 11: huge numbers, non-UTF-8 names
