@@ -38,6 +38,10 @@ def _minutes(value: int) -> str:
     return f"{value} min ({human})"
 
 
+# the codes Checker.fit reports (a request against its partition's limits)
+_FIT_CODES = frozenset({"DV301", "DV302", "DV303", "DV304", "DV305", "DV307"})
+
+
 class Checker:
     def __init__(self, layers: Layers, site: Site, report: Report, stage: Stage):
         self.layers = layers
@@ -98,15 +102,17 @@ class Checker:
         self.fit_cpus(res, part)
         if res.gpu is not None:
             self.fit_gpus(res, part)
-        elif res.value(keys.GPU_TYPE) and not res.is_defaults:
-            self.finding("DV306", res, "gpu_type",
-                         f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
-                         hint="set `gpus: 1` (or more)")
         nodes = res.value(keys.NODES)
         if part.nodes and nodes and nodes > part.nodes:
             self.finding("DV307", res, "nodes",
                          f"nodes {nodes} exceeds the {part.nodes} nodes of partition '{part.name}'",
                          notes=(self.limit_note(part, "nodes", f"has {part.nodes} nodes"),))
+
+    def gpu_type_alone(self, res: Resources) -> None:
+        if res.partition is not None and res.gpu is None and res.value(keys.GPU_TYPE) and not res.is_defaults:
+            self.finding("DV306", res, "gpu_type",
+                         f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
+                         hint="set `gpus: 1` (or more)")
 
     def fit_memory(self, res: Resources, part: Partition) -> None:
         if not part.mem:
@@ -242,8 +248,13 @@ class Checker:
 
     def run(self) -> None:
         wanted = self.wanted
+        # each pass (check, lint) runs only the checks of its own codes: fit is the hot one
+        fits = bool(wanted & _FIT_CODES)
         for res in [self.site.defaults, *self.site.rules.values()]:
-            self.fit(res)
+            if fits:
+                self.fit(res)
+            if "DV306" in wanted:
+                self.gpu_type_alone(res)
             if "DV310" in wanted:
                 self.retries(res)
         if "DV372" in wanted and self.site.snakemake.executor is Executor.CLUSTER_GENERIC:
