@@ -109,7 +109,9 @@ class Checker:
                          notes=(self.limit_note(part, "nodes", f"has {part.nodes} nodes"),))
 
     def gpu_type_alone(self, res: Resources) -> None:
-        if res.partition is not None and res.gpu is None and res.value(keys.GPU_TYPE) and not res.is_defaults:
+        if res.partition is None or res.gpu is not None or res.is_defaults:
+            return
+        if res.value(keys.GPU_TYPE):
             self.finding("DV306", res, "gpu_type",
                          f"gpu_type '{res.value(keys.GPU_TYPE)}' without gpus requests no GPU",
                          hint="set `gpus: 1` (or more)")
