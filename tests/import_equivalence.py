@@ -39,7 +39,12 @@ line=""; for a in "$@"; do line+=$'\\x1f'"${a//$'\\n'/ }"; done
 { flock 9; printf '%s\\x1e%s\\n' "$rule" "$line" >&9; } 9>>"$STUB_LOG"
 exit 1
 """
-QUIET = ("sacctmgr", "sshare")  # empty: the plugin submits without validating the account
+# Every other SLURM client the plugin may call is a stub too, so a run never depends on this machine's
+# SLURM (the suite's local cluster may be up, busy or stopped): no output means the plugin submits
+# without validating or guessing an account; `sinfo` names one default partition, which the plugin
+# adds to a job that names none (as on a real cluster).
+QUIET = ("sacctmgr", "sshare", "sacct", "squeue", "scontrol", "scancel")
+SINFO = "#!/bin/sh\nprintf 'PARTITION\\nmain*\\n'\n"
 V7 = {"cluster": "cluster-generic-submit-cmd", "cluster-status": "cluster-generic-status-cmd",
       "cluster-cancel": "cluster-generic-cancel-cmd", "cluster-sidecar": "cluster-generic-sidecar-cmd",
       "cluster-cancel-nargs": "cluster-generic-cancel-nargs"}
@@ -108,6 +113,7 @@ def stub_bin(folder: Path) -> Path:
     (folder / "sbatch").write_text(STUB)
     for name in QUIET:
         (folder / name).write_text("#!/bin/sh\nexit 0\n")
+    (folder / "sinfo").write_text(SINFO)
     for entry in folder.iterdir():
         entry.chmod(0o755)
     return folder
@@ -249,11 +255,13 @@ def compare(before: dict, after: dict) -> list[str]:
         for attempt in range(max(len(old), len(new))):
             a = old[attempt] if attempt < len(old) else None
             b = new[attempt] if attempt < len(new) else None
-            if a != b:
-                keys = sorted({k for k in (a or {}).keys() | (b or {}).keys()
-                               if (a or {}).get(k) != (b or {}).get(k)}) if a and b else ["(no submission)"]
+            if a is None or b is None:
+                side = "the original" if a is None else "the generated profile"
+                differences.append(f"{rule} attempt {attempt + 1}: (no submission) from {side}")
+            elif a != b:
+                keys = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
                 differences.append(f"{rule} attempt {attempt + 1}: " + ", ".join(
-                    f"{k} {(a or {}).get(k)} -> {(b or {}).get(k)}" for k in keys))
+                    f"{k} {a.get(k)} -> {b.get(k)}" for k in keys))
     return differences
 
 
