@@ -165,3 +165,16 @@ def test_tasks_from_threads_is_named_not_called_refused(tmp_path):
     # happ's profile: the plugin pastes the string into --ntasks=, so a job of 8 threads gets 8 tasks
     text, said = imported(tmp_path, "executor: slurm\ndefault-resources:\n  tasks: f\"{threads}\"\n")
     assert "DV506 tasks: 'f\"{threads}\"' depends on threads" in said and "DV507" not in said
+
+
+@pytest.mark.parametrize("key", ["weird.opt", "'sp ace'", "bad/name", "no_such-opt", '"x:y"'])
+def test_an_option_name_the_spec_refuses_is_reported_not_written(tmp_path, key):
+    """Any option name dvhpc's validator refuses (DV103) is refused at import, located, and left out,
+    so the written spec validates (a name with a dot passed through before)."""
+    from dvhpc.pipeline import check
+
+    text, said = imported(tmp_path, f"executor: slurm\njobs: 10\n{key}: 3\n")
+    assert "3:" in said and "DV506" in said and "is not imported: invalid name" in said
+    assert "options:" not in text
+    (tmp_path / "spec.yaml").write_text(text)
+    assert not check(str(tmp_path / "spec.yaml")).report.has_errors

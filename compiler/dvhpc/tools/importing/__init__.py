@@ -127,8 +127,9 @@ def _refused_options(spec: str, conv, drop: set[str]) -> dict[str, str]:
     for diag in result.report.items:
         if diag.severity is not Severity.ERROR or diag.suppressed or not 1 <= diag.location.line <= len(lines):
             continue
-        match = re.match(r"\s+([A-Za-z0-9_-]+|\"[^\"]+\"):", lines[diag.location.line - 1])
-        name = match.group(1).strip('"') if match else None
+        # the option's key on the refused line, as render wrote it: plain (any characters but `:`) or quoted
+        match = re.match(r"""\s+("[^"]+"|'[^']+'|[^\s"'][^:]*?):(?:\s|$)""", lines[diag.location.line - 1])
+        name = match.group(1).strip("\"'") if match else None
         if name is not None and name in conv.options and name not in drop:
             refused[name] = diag.message
     return refused
