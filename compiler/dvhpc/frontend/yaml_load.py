@@ -206,6 +206,7 @@ class _DirectReader(_YamlConverter):
 
         self.scalar_event, self.end_events = c.ScalarEvent, (c.SequenceEndEvent, c.MappingEndEvent)
         self.mapping_start, self.sequence_start = c.MappingStartEvent, c.SequenceStartEvent
+        self.values, self.keys = self.doc.values, self.doc.keys
         self.next_event = next_event = c.CParser(text).get_event
         next_event()  # stream start
         if type(next_event()) is c.StreamEndEvent:  # no document
@@ -224,8 +225,11 @@ class _DirectReader(_YamlConverter):
             raise _NotPlain
         kind = type(event)
         if kind is self.scalar_event:
-            self.doc.values[path] = event  # paths are unique without aliases and merge keys
-            return self.scalar(self.tag(event), event.value, event)
+            self.values[path] = event  # paths are unique without aliases and merge keys
+            text, tag = event.value, event.ctag  # tag() inlined: most nodes are scalars
+            if tag is None or tag == "!":
+                tag = _implicit_tag(text) if event.implicit[0] else _STR_TAG
+            return self.scalar(tag, text, event)
         if kind is not self.mapping_start and kind is not self.sequence_start or event.ctag not in (None, "!"):
             raise _NotPlain  # an alias, or a tagged collection
         if kind is self.mapping_start:
@@ -233,7 +237,7 @@ class _DirectReader(_YamlConverter):
         else:
             data, end = self.sequence_events(path, depth)
         # the span of the whole collection: from its start event to its end event
-        self.doc.values[path] = _Node("", "", None, event.start_mark, end.end_mark)
+        self.values[path] = _Node("", "", None, event.start_mark, end.end_mark)
         return data
 
     def tag(self, event) -> str:
@@ -251,14 +255,18 @@ class _DirectReader(_YamlConverter):
         next_event, scalar_event = self.next_event, self.scalar_event
         event = next_event()
         while type(event) is scalar_event:
-            if event.anchor is not None or self.tag(event) == _MERGE_TAG:
+            key = event.value
+            # only a tagged key or a plain `<<` can resolve to the merge tag
+            if event.anchor is not None or ((event.ctag is not None or key == "<<") and self.tag(event) == _MERGE_TAG):
                 raise _NotPlain
-            key = self.key(event.value, event)
-            if key is None or self.duplicate(key, event, first_seen):
+            if len(key) > MAX_DIGITS or not key.isascii():  # nothing key() checks applies to the rest
+                key = self.key(key, event)
+            if key is None or (key in first_seen and self.duplicate(key, event, first_seen)):
                 self.skip(next_event())
             else:
+                first_seen[key] = event
                 key_path = path + (key,)
-                self.doc.keys[key_path] = event
+                self.keys[key_path] = event
                 result[key] = self.value(next_event(), key_path, depth + 1)
             event = next_event()
         if type(event) is not self.end_events[1]:
