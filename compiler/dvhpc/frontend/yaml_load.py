@@ -252,7 +252,7 @@ class _DirectReader(_YamlConverter):
         """A mapping's data (after its start event) and its end event."""
         result: dict = {}
         first_seen: dict[str, object] = {}
-        next_event, scalar_event = self.next_event, self.scalar_event
+        next_event, scalar_event, values = self.next_event, self.scalar_event, self.values
         event = next_event()
         while type(event) is scalar_event:
             key = event.value
@@ -267,7 +267,19 @@ class _DirectReader(_YamlConverter):
                 first_seen[key] = event
                 key_path = path + (key,)
                 self.keys[key_path] = event
-                result[key] = self.value(next_event(), key_path, depth + 1)
+                event = next_event()
+                if type(event) is scalar_event and event.anchor is None and depth < MAX_DEPTH:
+                    # value() inlined for the most nodes
+                    self.count += 1
+                    if self.count > MAX_NODES:
+                        raise _TooBig(event)
+                    values[key_path] = event
+                    text, tag = event.value, event.ctag
+                    if tag is None or tag == "!":
+                        tag = _implicit_tag(text) if event.implicit[0] else _STR_TAG
+                    result[key] = self.scalar(tag, text, event)
+                else:
+                    result[key] = self.value(event, key_path, depth + 1)
             event = next_event()
         if type(event) is not self.end_events[1]:
             raise _NotPlain  # a key that is a collection or an alias
