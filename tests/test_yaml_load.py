@@ -8,7 +8,6 @@ import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conftest import REPO, SITES
 from dvhpc.frontend import yaml_load
@@ -42,7 +41,7 @@ def _outcome(text: str):
     return (repr(_plain(doc.data)), places), diagnostics
 
 
-def _general_only(self, text):
+def _general_only(_reader, _text):
     raise _NotPlain
 
 

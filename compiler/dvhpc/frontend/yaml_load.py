@@ -11,6 +11,7 @@ tests/test_yaml_load.py checks that both give the same data, positions and diagn
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from dvhpc.frontend.document import MAX_DEPTH, MAX_NODES, Document, PathT, split_lines, text_location
 from dvhpc.frontend.unsafe_text import (
@@ -253,10 +254,8 @@ class _DirectReader(_YamlConverter):
             return self.scalar(tag, text, event)
         if kind is not self.mapping_start and kind is not self.sequence_start or event.ctag not in (None, "!"):
             raise _NotPlain  # an alias, or a tagged collection
-        if kind is self.mapping_start:
-            data, end = self.mapping_events(path, depth)
-        else:
-            data, end = self.sequence_events(path, depth)
+        read = self.mapping_events if kind is self.mapping_start else self.sequence_events
+        data, end = read(path, depth)
         # the span of the whole collection: from its start event to its end event
         self.values[path] = _Node("", "", None, event.start_mark, end.end_mark)
         return data
@@ -269,7 +268,7 @@ class _DirectReader(_YamlConverter):
             return _implicit_tag(event.value) if event.implicit[0] else _STR_TAG
         return tag
 
-    def mapping_events(self, path: PathT, depth: int) -> tuple[dict, object]:
+    def mapping_events(self, path: PathT, depth: int) -> tuple[dict, Any]:
         """A mapping's data (after its start event) and its end event."""
         result: dict = {}
         first_seen: dict[str, object] = {}
@@ -306,7 +305,7 @@ class _DirectReader(_YamlConverter):
             raise _NotPlain  # a key that is a collection or an alias
         return result, event
 
-    def sequence_events(self, path: PathT, depth: int) -> tuple[list, object]:
+    def sequence_events(self, path: PathT, depth: int) -> tuple[list, Any]:
         items: list = []
         next_event, end = self.next_event, self.end_events[0]
         event = next_event()
