@@ -85,3 +85,25 @@ def test_unknown_schema_keyword_is_refused():
 
     with pytest.raises(ValueError, match="not supported"):
         compile_schema({"type": "object", "patternProperties": {}})
+
+
+def test_recursive_reference_checks_every_level():
+    """site.schema.json has none, but a recursive `$ref` must reach the finished check, not a placeholder."""
+    from dvhpc.frontend.schemacheck import compile_schema
+
+    check = compile_schema({"$defs": {"node": {"type": "object", "additionalProperties": False,
+                                               "properties": {"child": {"$ref": "#/$defs/node"},
+                                                              "n": {"type": "integer", "minimum": 0}}}},
+                            "$ref": "#/$defs/node"})
+    assert check({"child": {"child": {"n": 1}}}) is True
+    assert check({"child": {"child": {"n": -1}}}) is False
+    assert check({"child": {"child": {"x": 1}}}) is False
+    assert check({"n": True}) is False
+
+
+def test_keywords_without_their_type_apply_to_their_type_only():
+    from dvhpc.frontend.schemacheck import compile_schema
+
+    check = compile_schema({"minimum": 2, "maxLength": 1, "minItems": 1, "required": ["a"], "pattern": "^x$"})
+    assert [check(v) for v in (3, 1, True, "x", "xx", "x\n", [1], [], {"a": 1}, {}, None)] == [
+        True, False, True, True, False, False, True, False, True, False, True]

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from dvhpc.report.diagnostics import Location
-
-if TYPE_CHECKING:
-    from dvhpc.frontend.yaml_compose import _Node
 
 MAX_NODES = 200_000  # after alias expansion; a real spec has a few thousand
 MAX_DEPTH = 64
@@ -23,15 +20,22 @@ PathT = tuple[Key, ...]
 Span = tuple[int, ...]  # (line, column) or (line, column, end line, end column), 1-based
 
 
+class Marked(Protocol):
+    """A YAML parser event or composed node: its marks (0-based line and column, the end one past it)."""
+
+    start_mark: Any
+    end_mark: Any
+
+
 @dataclass
 class Document:
     """One loaded file: its data and where every key and value sits, as spans (line, column, end
-    line, end column) or composed YAML nodes, turned into Locations only when asked for (most never are)."""
+    line, end column) or YAML events and nodes, turned into Locations only when asked for (most never are)."""
 
     file: str  # as the user named it (relative paths stay relative: deterministic output)
     data: object
-    values: dict[PathT, Span | _Node] = field(default_factory=dict)
-    keys: dict[PathT, Span | _Node] = field(default_factory=dict)
+    values: dict[PathT, Span | Marked] = field(default_factory=dict)
+    keys: dict[PathT, Span | Marked] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     sha256: str = ""  # of the file's bytes, for MANIFEST.json
 
@@ -46,10 +50,11 @@ class Document:
             probe = probe[:-1]
         return self.location(self.values.get((), (1, 1)))
 
-    def location(self, span: Span | _Node) -> Location:
+    def location(self, span: Span | Marked) -> Location:
         if isinstance(span, tuple):
             return Location(self.file, *span)
-        (line, column), (end_line, end_col) = span.start, span.end
+        start, end = span.start_mark, span.end_mark
+        line, column, end_line, end_col = start.line, start.column, end.line, end.column
         # the end points one past the node; make it inclusive and on the same line when it wraps
         if end_line > line and end_col == 0:
             end_col = len(self.lines[end_line - 1]) if end_line - 1 < len(self.lines) else 1

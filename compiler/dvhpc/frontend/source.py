@@ -14,7 +14,7 @@ from dvhpc.frontend.document import MAX_DEPTH, Document, Key, PathT, Span, split
 from dvhpc.frontend.files import MAX_FILE_BYTES, decode, digest, read_bytes, read_file
 from dvhpc.frontend.toml_load import load_toml
 from dvhpc.frontend.unsafe_text import MAX_DIGITS
-from dvhpc.frontend.yaml_compose import load_yaml
+from dvhpc.frontend.yaml_load import load_yaml
 from dvhpc.report.diagnostics import Location, Report
 
 # The loader's API; names kept here for the modules that import them from `source`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dvhpc.frontend.document import Document, PathT, split_lines, text_location
@@ -22,9 +23,10 @@ _TOML_KEY = re.compile(rf"^\s*({_TOML_KEY_PART}(?:\s*\.\s*{_TOML_KEY_PART})*)\s*
 _TOML_INLINE_KEY = re.compile(r"(?:^|[{,])\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
 
 
-def _toml_key_parts(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # the same keys and tables, line after line and spec after spec
+def _toml_key_parts(text: str) -> tuple[str, ...]:
     parts = re.findall(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+", text)
-    return [_toml_basic_string(p) if p[:1] == '"' else p[1:-1] if p[:1] == "'" else p for p in parts]
+    return tuple(_toml_basic_string(p) if p[:1] == '"' else p[1:-1] if p[:1] == "'" else p for p in parts)
 
 
 def _toml_basic_string(quoted: str) -> str:
@@ -43,7 +45,7 @@ def _toml_positions(doc: Document) -> None:
     for number, line in enumerate(doc.lines, start=1):
         header = _TOML_TABLE.match(line)
         if header and not _TOML_KEY.match(line):
-            table = tuple(_toml_key_parts(header.group(2)))
+            table = _toml_key_parts(header.group(2))
             column = line.index(header.group(2)) + 1
             span = (number, column, number, column + len(header.group(2)) - 1)
             doc.keys.setdefault(table, span)
@@ -52,19 +54,21 @@ def _toml_positions(doc: Document) -> None:
         assignment = _TOML_KEY.match(line)
         if not assignment:
             continue
-        path = table + tuple(_toml_key_parts(assignment.group(1)))
+        path = table + _toml_key_parts(assignment.group(1))
         column = assignment.start(1) + 1
         doc.keys.setdefault(path, (number, column, number, assignment.end(1)))
-        value_col = assignment.end() + 1 + (len(line[assignment.end():]) - len(line[assignment.end():].lstrip()))
-        doc.values.setdefault(path, (number, value_col, number, max(value_col, len(line.rstrip()))))
         rest = line[assignment.end():]
-        if rest.lstrip().startswith("{"):
+        value = rest.lstrip()
+        value_col = assignment.end() + 1 + (len(rest) - len(value))
+        doc.values.setdefault(path, (number, value_col, number, max(value_col, len(line.rstrip()))))
+        if value.startswith("{"):
             for inner in _TOML_INLINE_KEY.finditer(rest):
                 key = inner.group(1).strip('"')
                 col = assignment.end() + inner.start(1) + 1
                 span = (number, col, number, col + len(inner.group(1)) - 1)
-                doc.keys.setdefault(path + (key,), span)
-                doc.values.setdefault(path + (key,), span)
+                inner_path = path + (key,)
+                doc.keys.setdefault(inner_path, span)
+                doc.values.setdefault(inner_path, span)
 
 
 def load_toml(text: str, display: str, report: Report) -> Document | None:
@@ -107,6 +111,10 @@ def _refuse_toml_values(doc: Document, data: object, report: Report) -> bool:
         path, node = pending.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for key, value in items:
+            if isinstance(value, (dict, list)):
+                pending.append((path + (key,), value))
+            if not (_may_be_refused(key) or _may_be_refused(value)):
+                continue  # nearly every key and value
             for text, is_key in ((key, True), (value, False)):
                 name = ambiguous_break_in_value(text) if isinstance(text, str) else None
                 if name:
@@ -118,8 +126,15 @@ def _refuse_toml_values(doc: Document, data: object, report: Report) -> bool:
                 if digits > MAX_DIGITS:
                     report.add("DV005", long_number_message(digits), doc.where(path + (key,), key=is_key))
                     ok = False
-            pending.append((path + (key,), value))
     return ok
+
+
+def _may_be_refused(value: object) -> bool:
+    """Whether a key or value can hold what _refuse_toml_values refuses: a string not ASCII (a line
+    break) or longer than MAX_DIGITS (a long number), an int of more than MAX_DIGITS digits."""
+    if isinstance(value, str):
+        return len(value) > MAX_DIGITS or not value.isascii()
+    return isinstance(value, int) and abs(value) >= TOO_LONG_INT
 
 
 def _toml_digits(value: object) -> int:
