@@ -112,6 +112,9 @@ def managed_flag(flag: str) -> str | None:
     return matches[0] if matches else None
 
 
+# spec name -> (key, its unit parser): one look-up per key of every layer of every rule
+_KEY_PARSERS = {key.name: (key, keys.parser(key)) for key in keys.KEYS}
+
 _VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
 _TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
 
@@ -228,32 +231,33 @@ class Resolver:
     def layer(self, raw: dict, path: tuple, label: str) -> dict[Key, Sourced]:
         """One layer's own resource keys, parsed, with their origin."""
         values: dict[Key, Sourced] = {}
+        where = self.layers.where
         for name, value in raw.items():
-            key = keys.BY_NAME.get(name)
-            if key is None:  # `use`, or a key the schema refused already
+            found = _KEY_PARSERS.get(name)
+            if found is None:  # `use`, or a key the schema refused already
                 continue
-            origin = Origin(label, partial(self.layers.where, path + (name,)))
-            if path + (name,) in self.unknown:  # reported by the schema; hides what lower layers set
+            key, parse = found
+            at = path + (name,)
+            origin = Origin(label, partial(where, at))
+            if at in self.unknown:  # reported by the schema; hides what lower layers set
                 values[key] = Sourced(UNKNOWN, origin)
                 continue
-            parse = keys.parser(key)
             if parse is not None:
-                parsed = self.unit(parse, value, path + (name,))
+                parsed = self.unit(parse, value, at)
                 if parsed is not None:
                     values[key] = Sourced(parsed, origin)
             elif key is keys.RETRY:
                 factors = {}
                 for scaled, text in value.items():
-                    factor = self.unit(Factor.parse, text, path + (name, scaled))
+                    factor = self.unit(Factor.parse, text, at + (scaled,))
                     if factor is not None and scaled in keys.BY_NAME:
-                        where = partial(self.layers.where, path + (name, scaled))
-                        factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, where))
+                        factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, partial(where, at + (scaled,))))
                 values[key] = Sourced(factors, origin)
             elif key is keys.PARTITION and isinstance(value, list):
                 values[key] = Sourced(",".join(value), origin)  # as sbatch takes several partitions
             elif key is keys.SLURM_EXTRA:
                 values[key] = Sourced(tuple(value), origin)
-                self.check_extra(value, path + (name,))
+                self.check_extra(value, at)
             else:
                 values[key] = Sourced(value, origin)
         return values
@@ -302,6 +306,16 @@ class Resolver:
 
     def resources(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets, attempts,
                   *, is_defaults: bool = False) -> Resources:
+        values, applied, partition = self.request(name, raw, path, base, partitions, sets, is_defaults=is_defaults)
+        requests = scaled_requests(values, partition)
+        return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
+                         attempts=attempts_of(requests, attempts), partition=partition,
+                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+
+    def request(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets,
+                *, is_defaults: bool = False) -> tuple[dict[Key, Sourced], list[str], Partition | None]:
+        """The layered values of one request, its sets and partition, with every reference checked
+        (what `resources` builds on; a set no rule uses needs only the checks)."""
         values = dict(base)
         applied = []
         for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
@@ -325,17 +339,16 @@ class Resolver:
                                 values[keys.PARTITION].origin.location or self.where(*path),
                                 hint="partitions: " + ", ".join(sorted(partitions)))
             if listed and len(listed) == len(values[keys.PARTITION].value.split(",")):
-                partition = strictest(listed, values[keys.PARTITION].origin.location)
+                # the list's place names a merged partition only (one listed is that partition itself)
+                where = values[keys.PARTITION].origin.location if len(listed) > 1 else None
+                partition = strictest(listed, where)
         gpu_type = values.get(keys.GPU_TYPE)
         if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
             self.report.add("DV212", f"GPU type '{gpu_type.value}' is not offered by partition '{partition.name}' "
                             f"(it has: {offered})", gpu_type.origin.location or self.where(*path),
                             notes=(Note(f"partition '{partition.name}' defined here", partition.location),))
-        requests = scaled_requests(values, partition)
-        return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
-                         attempts=attempts_of(requests, attempts), partition=partition,
-                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+        return values, applied, partition
 
     @staticmethod
     def overlay(base: dict[Key, Sourced], top: dict[Key, Sourced]) -> dict[Key, Sourced]:
@@ -370,7 +383,7 @@ class Resolver:
                                   base, partitions, sets, attempts, is_defaults=True)
         for name in sorted(sets):  # a set no rule uses is checked too (unknown sets, cycles, partitions)
             set_path = ("resources", "sets", name)
-            self.resources(name, {"use": name}, set_path, defaults.values, partitions, sets, attempts)
+            self.request(name, {"use": name}, set_path, defaults.values, partitions, sets)
         rules = {}
         for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
             path = ("resources", "rules", rule)
@@ -640,7 +653,11 @@ def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> 
 
 
 def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ...]:
-    return tuple(Attempt(number, requests, tuple(key for key, scaled in requests.items() if scaled.is_capped(number)))
+    # only a value that grows and has a limit can be capped, and never at attempt 1 (a cap below
+    # the base does not shrink it): the others are not asked per attempt
+    growing = [key for key, scaled in requests.items() if scaled.limit is not None]
+    return tuple(Attempt(number, requests, tuple(key for key in growing if requests[key].is_capped(number))
+                         if growing and number > 1 else ())
                  for number in range(1, attempts + 1))
 
 
