@@ -143,6 +143,10 @@ class Resolver:
         self.cycles: set[frozenset] = set()
         self.chains: dict[str, list] = {}  # set name -> its flattened chain (sets using sets)
         self.set_layers: dict[str, dict[Key, Sourced]] = {}  # set name -> its own keys, parsed once
+        # `use: name` -> (base, values, sets applied): the same for every request that uses only that
+        # set on the same base, and reported once (its chain and layers are kept above), so the set's
+        # check pass serves the rules that use it
+        self.used: dict[str, tuple[dict[Key, Sourced], dict[Key, Sourced], list[str]]] = {}
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))
@@ -275,18 +279,20 @@ class Resolver:
         """Flatten `use` (a name or list, sets may use sets) into (name, raw, path) in apply order."""
         names = [names] if isinstance(names, str) else list(names or [])
         chain = []
-        for index, name in enumerate(names):
+        def use_path(index: int) -> tuple:  # where a problem with the index'th name is reported
             one_name = len(names) == 1 and not isinstance(self.get(*path, "use"), list)
-            use_path = path + ("use",) if one_name else path + ("use", index)
+            return path + ("use",) if one_name else path + ("use", index)
+
+        for index, name in enumerate(names):
             if name not in sets:
-                self.unknown_set(name, sets, use_path, list_known=True)
+                self.unknown_set(name, sets, use_path(index), list_known=True)
                 continue
             if name in seen:
                 cycle = frozenset(seen[seen.index(name):])
                 if cycle not in self.cycles:
                     self.cycles.add(cycle)
                     self.report.add("DV213", f"resource set '{name}' uses itself (cycle: {' -> '.join((*seen, name))})",
-                                    self.where(*use_path))
+                                    self.where(*use_path(index)))
                 continue
             set_path = ("resources", "sets", name)
             if name not in self.chains:
@@ -316,13 +322,20 @@ class Resolver:
                 *, is_defaults: bool = False) -> tuple[dict[Key, Sourced], list[str], Partition | None]:
         """The layered values of one request, its sets and partition, with every reference checked
         (what `resources` builds on; a set no rule uses needs only the checks)."""
-        values = dict(base)
-        applied = []
-        for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
-            if set_name not in self.set_layers:
-                self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
-            values = self.overlay(values, self.set_layers[set_name])
-            applied.append(set_name)
+        use = raw.get("use")
+        known = self.used.get(use) if isinstance(use, str) and use in sets else None
+        if known is not None and known[0] is base:
+            values, applied = known[1], known[2]
+        else:
+            values = dict(base)
+            applied = []
+            for set_name, set_raw, set_path in self.set_chain(use, path, sets):
+                if set_name not in self.set_layers:
+                    self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
+                values = self.overlay(values, self.set_layers[set_name])
+                applied.append(set_name)
+            if isinstance(use, str) and use in sets:
+                self.used[use] = (base, values, applied)
         values = self.overlay(values, self.layer(raw, path, "defaults" if is_defaults else f"rule {name}"))
         if self.unknown:
             values = {key: item for key, item in values.items() if item.value is not UNKNOWN}
