@@ -243,7 +243,7 @@ class Resolver:
             key, parse = found
             at = path + (name,)
             origin = Origin(label, partial(where, at))
-            if at in self.unknown:  # reported by the schema; hides what lower layers set
+            if self.unknown and at in self.unknown:  # reported by the schema; hides what lower layers set
                 values[key] = Sourced(UNKNOWN, origin)
                 continue
             if parse is not None:
@@ -668,9 +668,11 @@ def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> 
 def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ...]:
     # only a value that grows and has a limit can be capped, and never at attempt 1 (a cap below
     # the base does not shrink it): the others are not asked per attempt
-    growing = [key for key, scaled in requests.items() if scaled.limit is not None]
-    return tuple(Attempt(number, requests, tuple(key for key in growing if requests[key].is_capped(number))
-                         if growing and number > 1 else ())
+    growing = [key for key, scaled in requests.items() if scaled.factor is not None and scaled.cap is not None]
+    if not growing:
+        return tuple(Attempt(number, requests) for number in range(1, attempts + 1))
+    return tuple(Attempt(number, requests, tuple(key for key in growing if number > 1
+                                                 and requests[key].is_capped(number)))
                  for number in range(1, attempts + 1))
 
 

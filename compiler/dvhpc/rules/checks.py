@@ -27,13 +27,16 @@ PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_. -]*>|\b(?:TODO|CHANGEME|FIXME|X
 # What a file's text must contain for any of its strings or keys to hold a PLACEHOLDER: its '<' or
 # one of its words as written, or a backslash (an escape can spell either). Most specs have none:
 # their data is not walked (tests/test_checks_placeholders.py compares this with the walk).
-_MAY_HOLD_PLACEHOLDER = re.compile(r"[<\\]|TODO|CHANGEME|FIXME|XXX")
+_PLACEHOLDER_SPELLINGS = ("<", "\\", "TODO", "CHANGEME", "FIXME", "XXX")
 
 
 def may_hold_placeholder(doc: Document) -> bool:
     """False only when no string or key of `doc` can hold a placeholder (a document without its
-    text is walked)."""
-    return not doc.lines or _MAY_HOLD_PLACEHOLDER.search("\n".join(doc.lines)) is not None
+    text is walked). Substring tests: a regular expression of the same takes eight times longer."""
+    if not doc.lines:
+        return True
+    text = "\n".join(doc.lines)
+    return any(spelling in text for spelling in _PLACEHOLDER_SPELLINGS)
 
 
 def _mib(value: int) -> str:
