@@ -136,7 +136,11 @@ class RuntimeText:
     """A string kept for run time: `${VAR}`, `$VAR`, `~` and (in paths) `{name}` expand where used."""
 
     text: str
-    location: Location | None = None
+    place: Location | Callable[[], Location] | None = None  # as Origin.place: found when asked for
+
+    @property
+    def location(self) -> Location | None:
+        return self.place() if callable(self.place) else self.place
 
 
 @dataclass(frozen=True)

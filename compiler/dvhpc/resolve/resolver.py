@@ -178,6 +178,12 @@ class Resolver:
         if value is None:
             return None
         refs, error = runtime_refs(value)
+        if error or refs:  # a problem to report, or references to check: else its place is found when asked
+            return self.checked_text(value, path, refs, error, refs_allowed)
+        return RuntimeText(value, partial(self.layers.where, tuple(path)))
+
+    def checked_text(self, value: str, path, refs: list[str], error: str | None,
+                     refs_allowed: set[str] | None) -> RuntimeText:
         where = self.where(*path)
         name = dotted(path)
         if error:
@@ -326,6 +332,8 @@ class Resolver:
         known = self.used.get(use) if isinstance(use, str) and use in sets else None
         if known is not None and known[0] is base:
             values, applied = known[1], known[2]
+        elif use is None:  # no sets: nothing to flatten or report
+            values, applied = dict(base), []
         else:
             values = dict(base)
             applied = []
