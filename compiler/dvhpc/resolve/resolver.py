@@ -11,6 +11,7 @@ Report at the spec's locations; the natural next seam is environment/paths/datas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 
 from dvhpc.frontend.layers import Layers
@@ -228,7 +229,7 @@ class Resolver:
                 mem=self.unit_if_set(Memory.parse, raw, base + ("mem",)),
                 nodes=raw.get("nodes"),
                 gpus=dict(sorted((raw.get("gpus") or {}).items())),
-                location=self.layers.where(base, key=True),
+                place=partial(self.layers.where, base, key=True),
             )
         # in file order, so the error goes to the later one
         defaults = [result[name] for name in (self.get("slurm", "partitions") or {}) if result[name].default]
@@ -360,9 +361,7 @@ class Resolver:
                                 values[keys.PARTITION].origin.location or self.where(*path),
                                 hint="partitions: " + ", ".join(sorted(partitions)))
             if listed and len(listed) == len(values[keys.PARTITION].value.split(",")):
-                # the list's place names a merged partition only (one listed is that partition itself)
-                where = values[keys.PARTITION].origin.location if len(listed) > 1 else None
-                partition = strictest(listed, where)
+                partition = strictest(listed, values[keys.PARTITION].origin.place)
         gpu_type = values.get(keys.GPU_TYPE)
         if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
@@ -394,7 +393,7 @@ class Resolver:
         # default and its slurm.account
         base: dict[Key, Sourced] = {}
         if default_part:
-            base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.location))
+            base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.place))
         account = self.get("slurm", "account")
         if account:
             base[keys.ACCOUNT] = Sourced(account, Origin("slurm.account", self.where("slurm", "account")))
@@ -640,7 +639,7 @@ class Resolver:
         return Setting(name, value, value)
 
 
-def strictest(listed: list[Partition], where: Location | None) -> Partition:
+def strictest(listed: list[Partition], where: Location | Callable[[], Location] | None) -> Partition:
     """The partition a request must fit when it lists several (sbatch runs the job in the first that
     can start it): each limit the smallest of theirs, the GPU types all of them offer. The checks
     and retry caps then hold the request against every listed partition; its name is the list, its
@@ -657,7 +656,7 @@ def strictest(listed: list[Partition], where: Location | None) -> Partition:
                      max_time=least([p.max_time for p in listed]), cpus=least([p.cpus for p in listed]),
                      mem=least([p.mem for p in listed]), nodes=least([p.nodes for p in listed]),
                      gpus={t: min(p.gpus[t] for p in listed) for t in sorted(gpu_types)},
-                     location=where or listed[0].location)
+                     place=where or listed[0].place)
 
 
 def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> dict[Key, Scaled]:

@@ -144,13 +144,14 @@ class Checker:
             return
         first = res.attempts[0]
         mem, per_cpu, cpus = first.value(keys.MEM), first.value(keys.MEM_PER_CPU), res.value(keys.CPUS)
-        node_mem = f"node memory {_mib(part.mem.mib)}"
         if mem is not None and mem.mib > part.mem.mib:
+            node_mem = f"node memory {_mib(part.mem.mib)}"
             self.finding("DV302", res, "mem", f"mem {_mib(mem.mib)} exceeds partition '{part.name}' {node_mem}",
                          hint="no node can run it; SLURM rejects the job",
                          notes=(self.limit_note(part, "mem", f"has {part.mem} per node"),),
                          fields=_limit(part, "mem", mem.mib, part.mem.mib, "MiB"))
         if per_cpu is not None and cpus is not None and per_cpu.mib * cpus > part.mem.mib:
+            node_mem = f"node memory {_mib(part.mem.mib)}"
             total = per_cpu.mib * cpus
             self.finding("DV302", res, "mem_per_cpu",
                          f"mem_per_cpu x cpus = {_mib(total)} exceeds partition '{part.name}' {node_mem}",
