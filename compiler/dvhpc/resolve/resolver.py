@@ -220,7 +220,8 @@ class Resolver:
         result = {}
         for name, raw in sorted((self.get("slurm", "partitions") or {}).items()):
             base = ("slurm", "partitions", name)
-            raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
+            if self.unknown:
+                raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
             result[name] = Partition(
                 name=name,
                 default=bool(raw.get("default", False)),
