@@ -81,7 +81,8 @@ def _summary(site, report) -> tuple:
     requests = {}
     for res in [site.defaults, *site.rules.values()]:
         requests[res.name] = (
-            {key.name: (_value(item.value), item.origin.label, item.origin.location) for key, item in res.values.items()},
+            {key.name: (_value(item.value), item.origin.label, item.origin.location)
+             for key, item in res.values.items()},
             res.sets, _partition(res.partition), res.location, res.requests, res.attempts)
     return requests, diagnostics
 
