@@ -287,6 +287,7 @@ class Resolver:
         """Flatten `use` (a name or list, sets may use sets) into (name, raw, path) in apply order."""
         names = [names] if isinstance(names, str) else list(names or [])
         chain = []
+
         def use_path(index: int) -> tuple:  # where a problem with the index'th name is reported
             one_name = len(names) == 1 and not isinstance(self.get(*path, "use"), list)
             return path + ("use",) if one_name else path + ("use", index)
