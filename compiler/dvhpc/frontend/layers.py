@@ -28,7 +28,10 @@ class Layers:
 
     def origin(self, path: PathT) -> Document:
         """The document that defines the value at `path` (the last layer that has it)."""
-        for doc in reversed(self.docs):
+        docs = self.docs
+        if len(docs) == 1 and docs[0] is self.root:
+            return self.root  # a spec that extends nothing: it is the answer whether or not it has the path
+        for doc in reversed(docs):
             if _has_path(doc.data, path):
                 return doc
         return self.root

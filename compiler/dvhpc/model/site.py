@@ -46,7 +46,11 @@ class Partition:
     mem: Memory | None
     nodes: int | None
     gpus: dict[str, int]
-    location: Location
+    place: Location | Callable[[], Location]  # as Origin.place: found when asked for
+
+    @property
+    def location(self) -> Location:
+        return self.place() if callable(self.place) else self.place
 
     @property
     def gpus_per_node(self) -> int:
@@ -136,7 +140,11 @@ class RuntimeText:
     """A string kept for run time: `${VAR}`, `$VAR`, `~` and (in paths) `{name}` expand where used."""
 
     text: str
-    location: Location | None = None
+    place: Location | Callable[[], Location] | None = None  # as Origin.place: found when asked for
+
+    @property
+    def location(self) -> Location | None:
+        return self.place() if callable(self.place) else self.place
 
 
 @dataclass(frozen=True)

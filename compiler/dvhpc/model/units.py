@@ -299,10 +299,14 @@ class Scaled(Generic[Q]):
         return self.base.scaled(self.factor.at(attempt))
 
     def is_capped(self, attempt: int) -> bool:
+        if self.factor is None or attempt == 1:  # nothing grew: a cap below the base does not shrink it
+            return False
         limit = self.limit
         return limit is not None and self.grown(attempt).count > limit.count
 
     def at(self, attempt: int) -> Q:
+        if self.factor is None or attempt == 1:  # what was written (the checks ask for attempt 1 most)
+            return self.base
         limit = self.limit
         return limit if limit is not None and self.is_capped(attempt) else self.grown(attempt)
 

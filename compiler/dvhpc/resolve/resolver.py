@@ -11,6 +11,7 @@ Report at the spec's locations; the natural next seam is environment/paths/datas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 
 from dvhpc.frontend.layers import Layers
@@ -112,6 +113,9 @@ def managed_flag(flag: str) -> str | None:
     return matches[0] if matches else None
 
 
+# spec name -> (key, its unit parser): one look-up per key of every layer of every rule
+_KEY_PARSERS = {key.name: (key, keys.parser(key)) for key in keys.KEYS}
+
 _VAR = r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)"
 _TOKEN = re.compile(rf"({_VAR})|(\{{[A-Za-z_][A-Za-z0-9_]*\}})|([${{}}])")
 
@@ -140,6 +144,10 @@ class Resolver:
         self.cycles: set[frozenset] = set()
         self.chains: dict[str, list] = {}  # set name -> its flattened chain (sets using sets)
         self.set_layers: dict[str, dict[Key, Sourced]] = {}  # set name -> its own keys, parsed once
+        # `use: name` -> (base, values, sets applied): the same for every request that uses only that
+        # set on the same base, and reported once (its chain and layers are kept above), so the set's
+        # check pass serves the rules that use it
+        self.used: dict[str, tuple[dict[Key, Sourced], dict[Key, Sourced], list[str]]] = {}
 
     def where(self, *path) -> Location:
         return self.layers.where(tuple(path))
@@ -171,6 +179,12 @@ class Resolver:
         if value is None:
             return None
         refs, error = runtime_refs(value)
+        if error or refs:  # a problem to report, or references to check: else its place is found when asked
+            return self.checked_text(value, path, refs, error, refs_allowed)
+        return RuntimeText(value, partial(self.layers.where, tuple(path)))
+
+    def checked_text(self, value: str, path, refs: list[str], error: str | None,
+                     refs_allowed: set[str] | None) -> RuntimeText:
         where = self.where(*path)
         name = dotted(path)
         if error:
@@ -206,7 +220,8 @@ class Resolver:
         result = {}
         for name, raw in sorted((self.get("slurm", "partitions") or {}).items()):
             base = ("slurm", "partitions", name)
-            raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
+            if self.unknown:
+                raw = {field: value for field, value in raw.items() if base + (field,) not in self.unknown}
             result[name] = Partition(
                 name=name,
                 default=bool(raw.get("default", False)),
@@ -215,7 +230,7 @@ class Resolver:
                 mem=self.unit_if_set(Memory.parse, raw, base + ("mem",)),
                 nodes=raw.get("nodes"),
                 gpus=dict(sorted((raw.get("gpus") or {}).items())),
-                location=self.layers.where(base, key=True),
+                place=partial(self.layers.where, base, key=True),
             )
         # in file order, so the error goes to the later one
         defaults = [result[name] for name in (self.get("slurm", "partitions") or {}) if result[name].default]
@@ -228,32 +243,33 @@ class Resolver:
     def layer(self, raw: dict, path: tuple, label: str) -> dict[Key, Sourced]:
         """One layer's own resource keys, parsed, with their origin."""
         values: dict[Key, Sourced] = {}
+        where = self.layers.where
         for name, value in raw.items():
-            key = keys.BY_NAME.get(name)
-            if key is None:  # `use`, or a key the schema refused already
+            found = _KEY_PARSERS.get(name)
+            if found is None:  # `use`, or a key the schema refused already
                 continue
-            origin = Origin(label, partial(self.layers.where, path + (name,)))
-            if path + (name,) in self.unknown:  # reported by the schema; hides what lower layers set
+            key, parse = found
+            at = path + (name,)
+            origin = Origin(label, partial(where, at))
+            if self.unknown and at in self.unknown:  # reported by the schema; hides what lower layers set
                 values[key] = Sourced(UNKNOWN, origin)
                 continue
-            parse = keys.parser(key)
             if parse is not None:
-                parsed = self.unit(parse, value, path + (name,))
+                parsed = self.unit(parse, value, at)
                 if parsed is not None:
                     values[key] = Sourced(parsed, origin)
             elif key is keys.RETRY:
                 factors = {}
                 for scaled, text in value.items():
-                    factor = self.unit(Factor.parse, text, path + (name, scaled))
+                    factor = self.unit(Factor.parse, text, at + (scaled,))
                     if factor is not None and scaled in keys.BY_NAME:
-                        where = partial(self.layers.where, path + (name, scaled))
-                        factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, where))
+                        factors[keys.BY_NAME[scaled]] = Sourced(factor, Origin(label, partial(where, at + (scaled,))))
                 values[key] = Sourced(factors, origin)
             elif key is keys.PARTITION and isinstance(value, list):
                 values[key] = Sourced(",".join(value), origin)  # as sbatch takes several partitions
             elif key is keys.SLURM_EXTRA:
                 values[key] = Sourced(tuple(value), origin)
-                self.check_extra(value, path + (name,))
+                self.check_extra(value, at)
             else:
                 values[key] = Sourced(value, origin)
         return values
@@ -271,18 +287,21 @@ class Resolver:
         """Flatten `use` (a name or list, sets may use sets) into (name, raw, path) in apply order."""
         names = [names] if isinstance(names, str) else list(names or [])
         chain = []
-        for index, name in enumerate(names):
+
+        def use_path(index: int) -> tuple:  # where a problem with the index'th name is reported
             one_name = len(names) == 1 and not isinstance(self.get(*path, "use"), list)
-            use_path = path + ("use",) if one_name else path + ("use", index)
+            return path + ("use",) if one_name else path + ("use", index)
+
+        for index, name in enumerate(names):
             if name not in sets:
-                self.unknown_set(name, sets, use_path, list_known=True)
+                self.unknown_set(name, sets, use_path(index), list_known=True)
                 continue
             if name in seen:
                 cycle = frozenset(seen[seen.index(name):])
                 if cycle not in self.cycles:
                     self.cycles.add(cycle)
                     self.report.add("DV213", f"resource set '{name}' uses itself (cycle: {' -> '.join((*seen, name))})",
-                                    self.where(*use_path))
+                                    self.where(*use_path(index)))
                 continue
             set_path = ("resources", "sets", name)
             if name not in self.chains:
@@ -302,13 +321,32 @@ class Resolver:
 
     def resources(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets, attempts,
                   *, is_defaults: bool = False) -> Resources:
-        values = dict(base)
-        applied = []
-        for set_name, set_raw, set_path in self.set_chain(raw.get("use"), path, sets):
-            if set_name not in self.set_layers:
-                self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
-            values = self.overlay(values, self.set_layers[set_name])
-            applied.append(set_name)
+        values, applied, partition = self.request(name, raw, path, base, partitions, sets, is_defaults=is_defaults)
+        requests = scaled_requests(values, partition)
+        return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
+                         attempts=attempts_of(requests, attempts), partition=partition,
+                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+
+    def request(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets,
+                *, is_defaults: bool = False) -> tuple[dict[Key, Sourced], list[str], Partition | None]:
+        """The layered values of one request, its sets and partition, with every reference checked
+        (what `resources` builds on; a set no rule uses needs only the checks)."""
+        use = raw.get("use")
+        known = self.used.get(use) if isinstance(use, str) and use in sets else None
+        if known is not None and known[0] is base:
+            values, applied = known[1], known[2]
+        elif use is None:  # no sets: nothing to flatten or report
+            values, applied = dict(base), []
+        else:
+            values = dict(base)
+            applied = []
+            for set_name, set_raw, set_path in self.set_chain(use, path, sets):
+                if set_name not in self.set_layers:
+                    self.set_layers[set_name] = self.layer(set_raw, set_path, f"set {set_name}")
+                values = self.overlay(values, self.set_layers[set_name])
+                applied.append(set_name)
+            if isinstance(use, str) and use in sets:
+                self.used[use] = (base, values, applied)
         values = self.overlay(values, self.layer(raw, path, "defaults" if is_defaults else f"rule {name}"))
         if self.unknown:
             values = {key: item for key, item in values.items() if item.value is not UNKNOWN}
@@ -325,17 +363,14 @@ class Resolver:
                                 values[keys.PARTITION].origin.location or self.where(*path),
                                 hint="partitions: " + ", ".join(sorted(partitions)))
             if listed and len(listed) == len(values[keys.PARTITION].value.split(",")):
-                partition = strictest(listed, values[keys.PARTITION].origin.location)
+                partition = strictest(listed, values[keys.PARTITION].origin.place)
         gpu_type = values.get(keys.GPU_TYPE)
         if gpu_type is not None and partition is not None and gpu_type.value not in partition.gpus:
             offered = ", ".join(partition.gpus) or "none"
             self.report.add("DV212", f"GPU type '{gpu_type.value}' is not offered by partition '{partition.name}' "
                             f"(it has: {offered})", gpu_type.origin.location or self.where(*path),
                             notes=(Note(f"partition '{partition.name}' defined here", partition.location),))
-        requests = scaled_requests(values, partition)
-        return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
-                         attempts=attempts_of(requests, attempts), partition=partition,
-                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+        return values, applied, partition
 
     @staticmethod
     def overlay(base: dict[Key, Sourced], top: dict[Key, Sourced]) -> dict[Key, Sourced]:
@@ -360,7 +395,7 @@ class Resolver:
         # default and its slurm.account
         base: dict[Key, Sourced] = {}
         if default_part:
-            base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.location))
+            base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.place))
         account = self.get("slurm", "account")
         if account:
             base[keys.ACCOUNT] = Sourced(account, Origin("slurm.account", self.where("slurm", "account")))
@@ -370,7 +405,7 @@ class Resolver:
                                   base, partitions, sets, attempts, is_defaults=True)
         for name in sorted(sets):  # a set no rule uses is checked too (unknown sets, cycles, partitions)
             set_path = ("resources", "sets", name)
-            self.resources(name, {"use": name}, set_path, defaults.values, partitions, sets, attempts)
+            self.request(name, {"use": name}, set_path, defaults.values, partitions, sets)
         rules = {}
         for rule, raw in sorted((self.get("resources", "rules") or {}).items()):
             path = ("resources", "rules", rule)
@@ -606,7 +641,7 @@ class Resolver:
         return Setting(name, value, value)
 
 
-def strictest(listed: list[Partition], where: Location | None) -> Partition:
+def strictest(listed: list[Partition], where: Location | Callable[[], Location] | None) -> Partition:
     """The partition a request must fit when it lists several (sbatch runs the job in the first that
     can start it): each limit the smallest of theirs, the GPU types all of them offer. The checks
     and retry caps then hold the request against every listed partition; its name is the list, its
@@ -623,7 +658,7 @@ def strictest(listed: list[Partition], where: Location | None) -> Partition:
                      max_time=least([p.max_time for p in listed]), cpus=least([p.cpus for p in listed]),
                      mem=least([p.mem for p in listed]), nodes=least([p.nodes for p in listed]),
                      gpus={t: min(p.gpus[t] for p in listed) for t in sorted(gpu_types)},
-                     location=where or listed[0].location)
+                     place=where or listed[0].place)
 
 
 def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> dict[Key, Scaled]:
@@ -640,7 +675,13 @@ def scaled_requests(values: dict[Key, Sourced], partition: Partition | None) -> 
 
 
 def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ...]:
-    return tuple(Attempt(number, requests, tuple(key for key, scaled in requests.items() if scaled.is_capped(number)))
+    # only a value that grows and has a limit can be capped, and never at attempt 1 (a cap below
+    # the base does not shrink it): the others are not asked per attempt
+    growing = [key for key, scaled in requests.items() if scaled.factor is not None and scaled.cap is not None]
+    if not growing:
+        return tuple(Attempt(number, requests) for number in range(1, attempts + 1))
+    return tuple(Attempt(number, requests, tuple(key for key in growing if number > 1
+                                                 and requests[key].is_capped(number)))
                  for number in range(1, attempts + 1))
 
 
