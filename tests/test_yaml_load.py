@@ -102,14 +102,3 @@ def test_shipped_sites_take_the_one_pass_reader(path):
         pytest.skip("read by ruamel's parser")
     doc = Document(str(path), None)
     assert _DirectReader(doc, Report()).read(text) is not None
-
-
-@pytest.mark.parametrize("text", ["a: 1\n", "a: [1\n", "a: &x 1\nb: *x\n", "a: 1\n---\nb: 2\n"])
-def test_the_c_parser_builds_ruamels_scalar_events_again_after_reading(text):
-    import _ruamel_yaml
-    from ruamel.yaml.events import ScalarEvent
-
-    load_yaml(text, "x.yaml", Report())
-    assert _ruamel_yaml.ScalarEvent is ScalarEvent
-    parser = _ruamel_yaml.CParser("a\n")
-    assert [type(parser.get_event()) for _ in range(3)][-1] is ScalarEvent

@@ -195,19 +195,6 @@ class _NotPlain(Exception):
     not exactly one document."""
 
 
-class _ScalarEvent:
-    """A scalar event as the C parser builds it for _DirectReader: ruamel's ScalarEvent runs three
-    __init__s per scalar (Event's, NodeEvent's, its own), a sixth of reading a spec. The C parser
-    looks its event classes up in its module when it builds one; should a version not, its events
-    are ruamel's and _DirectReader hands every text to the composer (slower, same result)."""
-
-    __slots__ = ("anchor", "ctag", "implicit", "value", "start_mark", "end_mark", "style")
-
-    def __init__(self, anchor, tag, implicit, value, start_mark, end_mark, style):
-        self.anchor, self.ctag, self.implicit, self.value = anchor, tag, implicit, value
-        self.start_mark, self.end_mark, self.style = start_mark, end_mark, style
-
-
 class _DirectReader(_YamlConverter):
     """The C parser's events straight to data, in the order and with the checks of composing and
     converting (a third of the time: no node objects, one walk). A scalar's position is its event.
@@ -218,15 +205,7 @@ class _DirectReader(_YamlConverter):
     def read(self, text: str) -> object:
         import _ruamel_yaml as c
 
-        ruamel_scalar = c.ScalarEvent
-        c.ScalarEvent = _ScalarEvent  # the class the C parser builds scalar events with, while we read
-        try:
-            return self.read_events(c, text)
-        finally:
-            c.ScalarEvent = ruamel_scalar
-
-    def read_events(self, c, text: str) -> object:
-        self.scalar_event, self.end_events = _ScalarEvent, (c.SequenceEndEvent, c.MappingEndEvent)
+        self.scalar_event, self.end_events = c.ScalarEvent, (c.SequenceEndEvent, c.MappingEndEvent)
         self.mapping_start, self.sequence_start = c.MappingStartEvent, c.SequenceStartEvent
         self.values, self.keys = self.doc.values, self.doc.keys
         self.next_event = next_event = c.CParser(text).get_event
