@@ -3,6 +3,7 @@ workflow and with shellcheck over the scripts the spec would generate."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -95,9 +96,13 @@ def _lint_all(specs: list[str], options: _Options, jobs: int) -> tuple[list[Lint
             # ignore it, the parent stops the run), so none can be hit half-way through starting
             try:
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                # the workers' collector skips what they inherit (modules, the schema check): it is
+                # never garbage there, and walking it would copy its pages into every worker
+                gc.freeze()
                 try:
-                    pending = pool.map(_lint_chunk, chunks, repeat(options))
+                    pending = pool.map(_lint_chunk, chunks, repeat(options))  # forks the workers
                 finally:
+                    gc.unfreeze()
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a held-back Ctrl-C lands here
                 parts = list(pending)
             except KeyboardInterrupt:
