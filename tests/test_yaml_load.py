@@ -112,7 +112,8 @@ def _regex_lines(text: str) -> list[str]:
     return lines[:-1] if lines and not lines[-1] else lines
 
 
-@pytest.mark.parametrize("text", ["", "a", "a\n", "a\n\nb", "a\r\nb\rc\n", "\n\n", "a\x0cb\u2028c\x85d\n", "x\r", "\r\n"])
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\n\nb", "a\r\nb\rc\n", "\n\n", "a\x0cb\u2028c\x85d\n", "x\r",
+                                  "\r\n"])
 def test_split_lines_fast_path_is_the_regex_split(text):
     """split_lines splits text without a CR with str.split: the same lines as the general regex."""
     from dvhpc.frontend.document import split_lines
