@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dvhpc.frontend.toml_load import load_toml
-from dvhpc.frontend.yaml_compose import load_yaml
+from dvhpc.frontend.yaml_load import load_yaml
 from dvhpc.report.diagnostics import Report
 from dvhpc.rules.checks import _placeholders, may_hold_placeholder
 

@@ -102,3 +102,28 @@ def test_shipped_sites_take_the_one_pass_reader(path):
         pytest.skip("read by ruamel's parser")
     doc = Document(str(path), None)
     assert _DirectReader(doc, Report()).read(text) is not None
+
+
+
+def _regex_lines(text: str) -> list[str]:
+    from dvhpc.frontend.document import _LINE_BREAK
+
+    lines = _LINE_BREAK.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\n\nb", "a\r\nb\rc\n", "\n\n", "a\x0cb\u2028c\x85d\n", "x\r",
+                                  "\r\n"])
+def test_split_lines_fast_path_is_the_regex_split(text):
+    """split_lines splits text without a CR with str.split: the same lines as the general regex."""
+    from dvhpc.frontend.document import split_lines
+
+    assert split_lines(text) == _regex_lines(text)
+
+
+def test_split_lines_of_the_test_files():
+    from dvhpc.frontend.document import split_lines
+
+    for path in FILES:
+        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+        assert split_lines(text) == _regex_lines(text), path

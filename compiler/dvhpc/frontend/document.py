@@ -69,7 +69,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 def split_lines(text: str) -> list[str]:
     """A file's lines as YAML 1.2 and TOML count them: only CR, LF and CRLF end a line
     (str.splitlines also splits at form feeds, U+0085, U+2028 and more)."""
-    lines = _LINE_BREAK.split(text)
+    # without a CR the breaks are LFs alone: str.split is a tenth of the regex split's cost
+    lines = text.split("\n") if "\r" not in text else _LINE_BREAK.split(text)
     return lines[:-1] if lines and not lines[-1] else lines
 
 

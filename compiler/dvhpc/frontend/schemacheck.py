@@ -33,6 +33,7 @@ _TYPES = {
     "boolean": "isinstance(v, bool)", "null": "v is None",
 }
 _NUMERIC = ("integer", "number")
+_REMEMBERED_LENGTH = 64  # the longest text whose pattern test is remembered
 
 
 def _same(a, b) -> bool:
@@ -140,7 +141,12 @@ class _Compiler:
 
     def pattern(self, s, terms: _Terms) -> str:
         rx = re.compile(re.sub(r"\$$", r"\\Z", s["pattern"]))
-        return f"({terms.unless(('string',), 'not isinstance(v, str)')}{terms.bind(rx)}.search(v) is not None)"
+        # the same short texts (sizes, durations, partition names) recur within and across specs: a
+        # remembered answer costs less than a search (long texts are searched, not kept)
+        remembered = functools.lru_cache(maxsize=1024)(lambda v: rx.search(v) is not None)
+        test = (f"({terms.bind(remembered)}(v) if len(v) <= {_REMEMBERED_LENGTH} "
+                f"else {terms.bind(rx)}.search(v) is not None)")
+        return f"({terms.unless(('string',), 'not isinstance(v, str)')}{test})"
 
     def min_length(self, s, terms: _Terms) -> str:
         return f"({terms.unless(('string',), 'not isinstance(v, str)')}len(v) >= {terms.bind(s['minLength'])})"
