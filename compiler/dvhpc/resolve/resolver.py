@@ -325,7 +325,7 @@ class Resolver:
         requests = scaled_requests(values, partition)
         return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
                          attempts=attempts_of(requests, attempts), partition=partition,
-                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+                         place=partial(self.layers.where, path, key=True) if path else None, is_defaults=is_defaults)
 
     def request(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets,
                 *, is_defaults: bool = False) -> tuple[dict[Key, Sourced], list[str], Partition | None]:
