@@ -101,8 +101,12 @@ class Resources:
     requests: dict[Key[Any], Scaled[Any]]  # each set quantity (mem, time, ...) with its retry factor and cap
     attempts: tuple[Attempt, ...]
     partition: Partition | None
-    location: Location | None
+    place: Location | Callable[[], Location] | None  # as Origin.place: found when asked for
     is_defaults: bool = False  # resources.defaults, not a rule
+
+    @property
+    def location(self) -> Location | None:
+        return self.place() if callable(self.place) else self.place
 
     def value(self, key: Key[T]) -> T | None:
         item = self.values.get(key)

@@ -185,20 +185,20 @@ class Resolver:
 
     def checked_text(self, value: str, path, refs: list[str], error: str | None,
                      refs_allowed: set[str] | None) -> RuntimeText:
-        where = self.where(*path)
+        where = partial(self.layers.where, tuple(path))  # found when reported or asked
         name = dotted(path)
         if error:
-            self.report.add("DV220", f"{name}: {error}", where)
+            self.report.add("DV220", f"{name}: {error}", where())
         elif refs and refs_allowed is None:
             self.report.add("DV220", f"{name}: '{{{refs[0]}}}' references are only allowed in paths and datasets",
-                            where, hint="use ${VAR} for environment variables")
+                            where(), hint="use ${VAR} for environment variables")
         elif refs_allowed is not None:
             for ref in refs:
                 if ref not in refs_allowed:
                     suggestion = closest(ref, refs_allowed)
                     self.report.add("DV221", f"{name}: unknown path '{{{ref}}}'"
                                     + (f" (did you mean '{{{suggestion}}}'?)" if suggestion else ""),
-                                    where, hint="known paths: " + (", ".join(sorted(refs_allowed)) or "none"))
+                                    where(), hint="known paths: " + (", ".join(sorted(refs_allowed)) or "none"))
         return RuntimeText(value, where)
 
     def required_text(self, path: tuple, *, refs_allowed: set[str] | None = None) -> RuntimeText:
@@ -325,7 +325,7 @@ class Resolver:
         requests = scaled_requests(values, partition)
         return Resources(name=name, values=values, sets=tuple(applied), requests=requests,
                          attempts=attempts_of(requests, attempts), partition=partition,
-                         location=self.layers.where(path, key=True) if path else None, is_defaults=is_defaults)
+                         place=partial(self.layers.where, path, key=True) if path else None, is_defaults=is_defaults)
 
     def request(self, name: str, raw: dict, path: tuple, base: dict[Key, Sourced], partitions, sets,
                 *, is_defaults: bool = False) -> tuple[dict[Key, Sourced], list[str], Partition | None]:
@@ -397,8 +397,11 @@ class Resolver:
         if default_part:
             base[keys.PARTITION] = Sourced(default_part.name, Origin("partition default", default_part.place))
         account = self.get("slurm", "account")
-        if account:
-            base[keys.ACCOUNT] = Sourced(account, Origin("slurm.account", self.where("slurm", "account")))
+        # one object for the base layer and Site.account, its place found when asked
+        origin = Origin("slurm.account", partial(self.layers.where, ("slurm", "account")))
+        site_account = Sourced(account, origin) if account else None
+        if site_account:
+            base[keys.ACCOUNT] = site_account
         sets = self.get("resources", "sets") or {}
         attempts = self.get("snakemake", "restart_times", default=0) + 1
         defaults = self.resources("defaults", self.get("resources", "defaults") or {}, ("resources", "defaults"),
@@ -421,7 +424,7 @@ class Resolver:
             input_files=tuple(dict.fromkeys(doc.file for doc in self.layers.docs)),
             detect=Detect(env=dict(sorted((self.get("detect", "env") or {}).items())),
                           hostnames=tuple(self.get("detect", "hostnames") or ())),
-            account=Sourced(account, Origin("slurm.account", self.where("slurm", "account"))) if account else None,
+            account=site_account,
             accounting=self.get("slurm", "accounting", default=True),
             gpu_flag=GpuFlag(self.get("slurm", "gpu_flag", default=GpuFlag.GPUS)),
             partitions=partitions,

@@ -168,7 +168,7 @@ def _unlisted(site: Site, name: str) -> Resources:
     """A workflow rule with no entry gets the defaults."""
     from dataclasses import replace
 
-    return replace(site.defaults, name=name, location=None, is_defaults=False)
+    return replace(site.defaults, name=name, place=None, is_defaults=False)
 
 
 def render_text(result: dict) -> str:
