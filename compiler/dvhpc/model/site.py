@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from dvhpc.model import keys
 from dvhpc.model.keys import Key
@@ -16,6 +16,23 @@ T = TypeVar("T")
 Q = TypeVar("Q", Memory, Duration)
 
 
+# A location, or a function that finds it when asked (see Origin)
+Place = Location | Callable[[], Location]
+
+
+@overload
+def found(place: Place) -> Location: ...
+
+
+@overload
+def found(place: Place | None) -> Location | None: ...
+
+
+def found(place: Place | None) -> Location | None:
+    """The location a place stands for (found now when it is a function)."""
+    return place() if callable(place) else place
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a resolved value came from: a layer label and, when it was written, its place.
@@ -24,11 +41,11 @@ class Origin:
     explained, and finding the layer and line of each of them was most of the resolve stage."""
 
     label: str  # "defaults", "set gpu_train", "rule train_model", "partition default", "slurm.account"
-    place: Location | Callable[[], Location] | None = None
+    place: Place | None = None
 
     @property
     def location(self) -> Location | None:
-        return self.place() if callable(self.place) else self.place
+        return found(self.place)
 
 
 @dataclass(frozen=True)
@@ -46,11 +63,11 @@ class Partition:
     mem: Memory | None
     nodes: int | None
     gpus: dict[str, int]
-    place: Location | Callable[[], Location]  # as Origin.place: found when asked for
+    place: Place  # as Origin.place: found when asked for
 
     @property
     def location(self) -> Location:
-        return self.place() if callable(self.place) else self.place
+        return found(self.place)
 
     @property
     def gpus_per_node(self) -> int:
@@ -101,12 +118,12 @@ class Resources:
     requests: dict[Key[Any], Scaled[Any]]  # each set quantity (mem, time, ...) with its retry factor and cap
     attempts: tuple[Attempt, ...]
     partition: Partition | None
-    place: Location | Callable[[], Location] | None  # as Origin.place: found when asked for
+    place: Place | None  # as Origin.place: found when asked for
     is_defaults: bool = False  # resources.defaults, not a rule
 
     @property
     def location(self) -> Location | None:
-        return self.place() if callable(self.place) else self.place
+        return found(self.place)
 
     def value(self, key: Key[T]) -> T | None:
         item = self.values.get(key)
@@ -144,11 +161,11 @@ class RuntimeText:
     """A string kept for run time: `${VAR}`, `$VAR`, `~` and (in paths) `{name}` expand where used."""
 
     text: str
-    place: Location | Callable[[], Location] | None = None  # as Origin.place: found when asked for
+    place: Place | None = None  # as Origin.place: found when asked for
 
     @property
     def location(self) -> Location | None:
-        return self.place() if callable(self.place) else self.place
+        return found(self.place)
 
 
 @dataclass(frozen=True)

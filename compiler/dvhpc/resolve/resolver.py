@@ -11,7 +11,6 @@ Report at the spec's locations; the natural next seam is environment/paths/datas
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import partial
 
 from dvhpc.frontend.layers import Layers
@@ -30,6 +29,7 @@ from dvhpc.model.site import (
     Origin,
     Partition,
     PathEntry,
+    Place,
     Resources,
     RuntimeText,
     Setting,
@@ -644,7 +644,7 @@ class Resolver:
         return Setting(name, value, value)
 
 
-def strictest(listed: list[Partition], where: Location | Callable[[], Location] | None) -> Partition:
+def strictest(listed: list[Partition], where: Place | None) -> Partition:
     """The partition a request must fit when it lists several (sbatch runs the job in the first that
     can start it): each limit the smallest of theirs, the GPU types all of them offer. The checks
     and retry caps then hold the request against every listed partition; its name is the list, its
@@ -681,10 +681,7 @@ def attempts_of(requests: dict[Key, Scaled], attempts: int) -> tuple[Attempt, ..
     # only a value that grows and has a limit can be capped, and never at attempt 1 (a cap below
     # the base does not shrink it): the others are not asked per attempt
     growing = [key for key, scaled in requests.items() if scaled.factor is not None and scaled.cap is not None]
-    if not growing:
-        return tuple(Attempt(number, requests) for number in range(1, attempts + 1))
-    return tuple(Attempt(number, requests, tuple(key for key in growing if number > 1
-                                                 and requests[key].is_capped(number)))
+    return tuple(Attempt(number, requests, tuple(key for key in growing if requests[key].is_capped(number)))
                  for number in range(1, attempts + 1))
 
 
